@@ -1,0 +1,46 @@
+# The whole set-up: `make run` serves the demo, `make test` runs every test.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app portal
+STAMP := $(VENV)/.installed-stamp
+# PostgreSQL for the second test run; unreachable means those tests are skipped with a message.
+PORTAL_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+export PORTAL_TEST_POSTGRES_URL
+
+.PHONY: install run test test-sqlite test-postgres lint format bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(FLASK) init-db
+	$(FLASK) demo-data --if-empty
+	@echo "Serving on http://127.0.0.1:5000 — log in with one of the demo logins above."
+	PORTAL_SCHEDULER=$${PORTAL_SCHEDULER:-inprocess} $(FLASK) run --host 127.0.0.1 --port 5000
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test-sqlite: install
+	$(PY) -m pytest -q
+
+test-postgres: install
+	PORTAL_TEST_DB=postgres $(PY) -m pytest -q
+
+test: lint test-sqlite test-postgres
+
+bench: install
+	$(PY) -m bench.run $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,111 @@
+"""The post-ticketing portal: create_app() wires configuration, extensions, blueprints and CLI."""
+
+from pathlib import Path
+
+from flask import Flask, render_template, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from portal import config
+from portal.extensions import csrf, db, login_manager, migrate
+from portal.htmx import add_vary, is_partial
+from portal.security import set_security_headers
+
+MIGRATIONS = str(Path(__file__).parent / "migrations")
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    config.load(app)
+    app.config.from_pyfile("config.py", silent=True)
+    if test_config:
+        app.config.update(test_config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message_category = "info"
+
+    from portal import models  # noqa: F401  (registers the tables)
+    from portal.services.auth import load_user
+
+    login_manager.user_loader(load_user)
+
+    from portal.blueprints.admin.views import bp as admin_bp
+    from portal.blueprints.auth.views import bp as auth_bp
+    from portal.blueprints.bookings.views import bp as bookings_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(bookings_bp)
+    app.register_blueprint(admin_bp)
+
+    from portal import cli, filters
+
+    cli.init_app(app)
+    filters.init_app(app)
+    _register_error_pages(app)
+    app.after_request(add_vary)
+    app.after_request(set_security_headers)
+
+    @app.context_processor
+    def portal_globals():
+        return {"operator_name": app.config["OPERATOR_NAME"]}
+
+    @app.get("/healthz")
+    def healthz():
+        # The bare endpoint benchmarks compare every page against.
+        return {"status": "ok"}
+
+    return app
+
+
+def _register_error_pages(app: Flask) -> None:
+    def page(code: int, title: str, message: str):
+        template = "errors/_error.html" if is_partial() else "errors/error.html"
+        return render_template(template, code=code, title=title, message=message), code
+
+    @app.errorhandler(400)
+    def bad_request(e):
+        return page(400, "Bad request", "The request could not be understood. Please go back and try again.")
+
+    @app.errorhandler(CSRFError)
+    def csrf_expired(e):
+        return page(
+            400,
+            "This form has expired",
+            "For your security the form expired or was opened in another session. "
+            "Reload the page and submit it again; nothing was saved.",
+        )
+
+    @app.errorhandler(403)
+    def forbidden(e):
+        return page(403, "Not allowed", "Your role does not give access to this page.")
+
+    @app.errorhandler(404)
+    def not_found(e):
+        return page(404, "Not found", "There is nothing here, or it is not available to your account.")
+
+    @app.errorhandler(405)
+    def method_not_allowed(e):
+        return page(405, "Not allowed", "That action is not available here.")
+
+    @app.errorhandler(413)
+    def too_large(e):
+        return page(413, "File too large", "Uploads are limited to 10 MB. Nothing was saved.")
+
+    @app.errorhandler(500)
+    def server_error(e):
+        db.session.rollback()
+        app.logger.error("Unhandled error on %s %s", request.method, request.path, exc_info=e)
+        return page(
+            500, "Something went wrong", "The error was logged. Nothing was half-saved; please try again."
+        )
+
+    @app.before_request
+    def _touch_user():
+        # Loading the user here makes a disabled user's request fail closed before any view runs.
+        _ = current_user.is_authenticated

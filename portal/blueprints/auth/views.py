@@ -1,0 +1,65 @@
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from portal.blueprints.auth.forms import ActionForm, LoginForm
+from portal.extensions import db
+from portal.htmx import render
+from portal.services.auth import AuthError, authenticate
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site paths: a login link must not bounce the user to another site."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def home_for(user) -> str:
+    return url_for("bookings.my_bookings")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = authenticate(form.email.data, form.password.data, request.remote_addr or "unknown")
+        except AuthError as exc:
+            db.session.commit()  # the failed attempt counts towards throttling in every worker
+            form.password.errors.append(str(exc))
+        else:
+            db.session.commit()
+            # A fresh session at login: nothing from before login (fixation) survives.
+            session.clear()
+            login_user(user)
+            session.permanent = True
+            return redirect(_safe_next(request.args.get("next")) or home_for(user), code=303)
+    return render("auth/login.html", form=form), (200 if not form.errors else 422)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    ActionForm().validate_on_submit()  # CSRF is enforced globally; the form only documents intent
+    current_user.end_sessions()  # every session of this user ends, not only this browser's
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash("You are logged out.", "info")
+    return redirect(url_for("auth.login"), code=303)
+
+
+@bp.get("/")
+def index():
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    return redirect(url_for("auth.login"))

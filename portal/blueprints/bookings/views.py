@@ -1,0 +1,96 @@
+from flask import Blueprint, current_app, request
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from portal.blueprints.bookings.forms import BookingSearchForm
+from portal.extensions import db
+from portal.forms import choices
+from portal.htmx import render
+from portal.models import Account, Booking
+from portal.models.types import utcnow
+from portal.security import one_or_404
+from portal.services.bookings import (
+    BookingFilters,
+    action_required_count,
+    booking_details_query,
+    search_bookings,
+)
+
+bp = Blueprint("bookings", __name__, url_prefix="/bookings")
+
+TABS = {
+    "details": "Details",
+    "refund_info": "Refund Info",
+    "request_history": "Request History",
+}
+
+
+def _page_number() -> int:
+    raw = request.args.get("page", "1")
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+
+
+@bp.get("/")
+@login_required
+def my_bookings():
+    form = BookingSearchForm(request.args)
+    if current_user.is_staff:
+        accounts = db.session.execute(
+            select(Account.id, Account.code, Account.name).order_by(Account.code)
+        ).all()
+        form.account.choices = choices(
+            [("", "All accounts")] + [(str(a.id), f"{a.code} — {a.name}") for a in accounts]
+        )
+    valid = form.validate()
+    # Invalid fields are shown with their message and left out of the search; the rest still applies.
+    account_filter = form.account.data if current_user.is_staff and form.account.data else None
+    filters = BookingFilters(
+        q=(form.q.data or "").strip() if not form.q.errors else "",
+        departure_from=form.departure_from.data if not form.departure_from.errors else None,
+        departure_to=form.departure_to.data if not form.departure_to.errors else None,
+        payment_channel=form.payment_channel.data or None,
+        status=form.status.data or None,
+        account_id=int(account_filter) if account_filter and account_filter.isdigit() else None,
+    )
+    scope = None if current_user.is_staff else current_user.account_id
+    page = search_bookings(filters, scope, _page_number(), current_app.config["PER_PAGE"])
+    return render(
+        "bookings/my_bookings.html",
+        block="results",
+        form=form,
+        valid=valid,
+        page=page,
+        filters=filters,
+        action_required=action_required_count(scope),
+        now=utcnow(),
+    )
+
+
+def _booking_page(order_number: str, tab: str):
+    booking = one_or_404(booking_details_query(order_number.upper()), Booking.account_id)
+    return render(
+        "bookings/booking.html",
+        block="tabs",
+        booking=booking,
+        tab=tab,
+        tabs=TABS,
+        now=utcnow(),
+    )
+
+
+@bp.get("/<order_number>")
+@login_required
+def booking_details(order_number):
+    return _booking_page(order_number, "details")
+
+
+@bp.get("/<order_number>/refund-info")
+@login_required
+def refund_info(order_number):
+    return _booking_page(order_number, "refund_info")
+
+
+@bp.get("/<order_number>/request-history")
+@login_required
+def request_history(order_number):
+    return _booking_page(order_number, "request_history")

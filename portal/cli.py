@@ -1,0 +1,118 @@
+"""Command line: flask --app portal init-db | create-account | create-user | import-bookings | demo-data."""
+
+import os
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask_migrate import upgrade
+
+from portal.domain.booking_import import ImportRejected
+from portal.extensions import db
+from portal.services.auth import AuthError, create_account, create_user
+from portal.services.bookings import import_bookings
+
+
+def init_db() -> None:
+    """Create or upgrade the schema to the latest migration (idempotent)."""
+    upgrade(directory=current_app.extensions["migrate"].directory)
+
+
+@click.command("init-db")
+def init_db_command():
+    """Create or upgrade the database schema and seed default categories and reasons."""
+    init_db()
+    click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
+
+
+@click.command("create-account")
+@click.argument("code")
+@click.option("--name", required=True, help="The agency's display name.")
+@click.option("--currency", required=True, help="ISO 4217 code of the account's currency, e.g. SGD.")
+@click.option("--service-fee", default="0.00", help="Service fee per refunded passenger (operator refunds).")
+def create_account_command(code, name, currency, service_fee):
+    """Create a client account."""
+    try:
+        fee = Decimal(service_fee)
+        account = create_account(code, name, currency, service_fee=fee)
+    except InvalidOperation:
+        raise click.ClickException(f"--service-fee: not an amount: {service_fee}") from None
+    except AuthError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"Account {account.code} created ({account.name}, {account.currency}).")
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--name", required=True)
+@click.option("--role", required=True, type=click.Choice(["agent", "operations", "admin"]))
+@click.option("--account", "account_code", help="Client account code (agents only).")
+def create_user_command(email, name, role, account_code):
+    """Create a user; the password comes from PORTAL_NEW_PASSWORD, else it is prompted for."""
+    password = os.environ.get("PORTAL_NEW_PASSWORD") or click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
+    try:
+        user = create_user(email, name, role, password, account_code)
+    except AuthError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"User {user.email} created ({user.role}{', ' + user.account.code if user.account else ''}).")
+
+
+@click.command("import-bookings")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_bookings_command(file: Path):
+    """Import bookings from a portal-bookings/1 JSON file: all of it, or nothing."""
+    try:
+        result = import_bookings(file.read_bytes())
+    except ImportRejected as exc:
+        db.session.rollback()
+        for error in exc.errors:
+            click.echo(error, err=True)
+        raise click.ClickException(f"{len(exc.errors)} error(s); nothing was imported.") from None
+    db.session.commit()
+    click.echo(result.summary())
+    for change in result.schedule_changes:
+        seg = change.segment
+        click.echo(
+            f"  schedule change {change.booking.order_number} {seg.flight_number}: {change.kind}, "
+            f"departure {change.old_departure_local.isoformat()} -> {change.new_departure_local.isoformat()}"
+        )
+
+
+def print_demo_logins() -> None:
+    path = Path(current_app.instance_path) / "demo-logins.txt"
+    if path.exists():
+        click.echo("Demo logins (role, email, password):")
+        click.echo(path.read_text().rstrip())
+
+
+@click.command("demo-data")
+@click.option("--if-empty", is_flag=True, help="Only when the database has no bookings yet.")
+def demo_data_command(if_empty):
+    """Load demo accounts, users and bookings, and print the demo logins."""
+    from portal.demo import is_empty, load_demo_data
+
+    if not is_empty():
+        if if_empty:
+            print_demo_logins()
+            return
+        raise click.ClickException("The database already has bookings; demo data is for an empty database.")
+    load_demo_data()
+    db.session.commit()
+    click.echo("Demo data loaded.")
+    print_demo_logins()
+
+
+def init_app(app) -> None:
+    for command in (
+        init_db_command,
+        create_account_command,
+        create_user_command,
+        import_bookings_command,
+        demo_data_command,
+    ):
+        app.cli.add_command(command)

@@ -1,0 +1,53 @@
+"""Configuration: defaults, then PORTAL_* environment variables, then instance/config.py."""
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _secret_key(instance_path: str) -> str:
+    """Return PORTAL_SECRET_KEY, else a key generated once and kept in instance/secret_key."""
+    key = os.environ.get("PORTAL_SECRET_KEY")
+    if key:
+        return key
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    # O_EXCL: two workers starting at once must agree on one key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key
+
+
+def load(app) -> None:
+    """Fill app.config from defaults and the environment."""
+    instance = app.instance_path
+    env = os.environ
+    app.config.update(
+        SECRET_KEY=_secret_key(instance),
+        SQLALCHEMY_DATABASE_URI=env.get("PORTAL_DATABASE_URL") or f"sqlite:///{Path(instance) / 'portal.db'}",
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        UPLOAD_DIR=env.get("PORTAL_UPLOAD_DIR") or str(Path(instance) / "uploads"),
+        OPERATOR_NAME=env.get("PORTAL_OPERATOR_NAME", "Atlas"),
+        TIMEZONE=env.get("PORTAL_TIMEZONE", "Asia/Singapore"),
+        SCHEDULER=env.get("PORTAL_SCHEDULER", "off"),
+        MAX_CONTENT_LENGTH=12 * 1024 * 1024,
+        MAX_UPLOAD_BYTES=10 * 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=env.get("PORTAL_SECURE_COOKIES", "0") == "1",
+        PERMANENT_SESSION_LIFETIME=12 * 3600,
+        WTF_CSRF_TIME_LIMIT=12 * 3600,
+        # Failed-login throttling: this many failures for one email (or 4x for one address)
+        # within the window lock further attempts until the window has passed.
+        LOGIN_MAX_FAILURES=5,
+        LOGIN_WINDOW_SECONDS=15 * 60,
+        PER_PAGE=25,
+        ARGON2_PROFILE="default",
+    )

@@ -1,0 +1,767 @@
+"""Reading and checking a booking import file (format "portal-bookings/1", see booking-import.md).
+
+parse_import() turns the file into frozen dataclasses, or raises ImportRejected listing every problem
+it found, in document order, so that a file with any error imports nothing. Pure Python: the caller
+passes in what the database knows (accounts, airlines, bookings already imported).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from operator import itemgetter
+from types import MappingProxyType
+from typing import Any
+
+FORMAT = "portal-bookings/1"
+
+PAYMENT_CHANNELS = ("deposit", "vcc", "vcc_passthrough")
+BOOKING_STATUSES = ("ticketed", "cancelled")
+PASSENGER_TYPES = ("ADT", "CHD", "INF")
+SEGMENT_STATUSES = ("confirmed", "cancelled")
+ANCILLARY_TYPES = ("baggage",)
+AIRLINE_TYPES = ("LCC", "FSC")
+
+_CENT = Decimal("0.01")
+
+
+class ImportRejected(Exception):
+    """The file was refused. `errors` lists every problem found, in document order."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__(list(errors))
+        self.errors = list(errors)
+
+    def __str__(self) -> str:
+        return "\n".join(self.errors)
+
+
+@dataclass(frozen=True)
+class ExistingBooking:
+    """What the database already holds for an order number, so a re-import can be checked against it."""
+
+    account: str
+    passenger_refs: frozenset[str]
+    segment_refs: frozenset[str]
+
+
+@dataclass(frozen=True)
+class BaggageOptionData:
+    code: str
+    description: str
+    weight_kg: int
+    price: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
+class AirlineData:
+    code: str
+    name: str
+    type: str
+    manage_booking_url: str | None
+    baggage_options: tuple[BaggageOptionData, ...]
+
+
+@dataclass(frozen=True)
+class PassengerData:
+    ref: str
+    type: str
+    title: str
+    first_name: str
+    last_name: str
+    ticket_number: str
+    base: Decimal
+    taxes: Decimal
+    refundable_taxes: Decimal
+    refundable: bool
+    cancellation_fee: Decimal
+    changeable: bool
+    change_fee: Decimal
+
+
+@dataclass(frozen=True)
+class SegmentData:
+    ref: str
+    flight_number: str
+    origin: str
+    destination: str
+    departure: datetime
+    arrival: datetime
+    cabin: str
+    status: str
+
+
+@dataclass(frozen=True)
+class AncillaryData:
+    passenger_ref: str
+    segment_ref: str
+    type: str
+    description: str
+    price: Decimal
+
+
+@dataclass(frozen=True)
+class BookingData:
+    index: int
+    order_number: str
+    account: str
+    pnr: str
+    airline: str
+    payment_channel: str
+    currency: str
+    status: str
+    issued_at: datetime
+    contact_email: str
+    contact_phone: str
+    passengers: tuple[PassengerData, ...]
+    segments: tuple[SegmentData, ...]
+    ancillaries: tuple[AncillaryData, ...]
+
+
+@dataclass(frozen=True)
+class ImportFile:
+    airlines: tuple[AirlineData, ...]
+    bookings: tuple[BookingData, ...]
+
+
+def parse_import(
+    raw: bytes | str,
+    *,
+    accounts: Mapping[str, str],
+    airlines: Collection[str],
+    existing: Mapping[str, ExistingBooking] = MappingProxyType({}),
+) -> ImportFile:
+    """Check an import file and return its content, or raise ImportRejected listing every error.
+
+    accounts maps the client account codes in the database to their currency; airlines holds the
+    airline codes in the database; existing maps order numbers already imported to what is known of
+    them. A null optional field counts as absent.
+    """
+    document = _load(raw)
+    errors: list[_Error] = []
+    top = _Fields(document, _Spot("", (), errors))
+    top.required("format", _choice(FORMAT))
+
+    airline_codes: dict[str, str] = {}
+    airline_list = top.optional("airlines", _list_of(lambda v, at: _airline(v, at, airline_codes)), ())
+    context = _Context(accounts, frozenset(airlines).union(airline_codes), existing)
+    booking_list = top.required("bookings", lambda v, at: _bookings(v, at, context))
+    if booking_list == () and not airline_list:
+        errors.append((top.at("bookings").order, "file: has no bookings and no airlines"))
+    top.finish()
+
+    if errors:
+        raise ImportRejected([message for _, message in sorted(errors, key=itemgetter(0))])
+    # No errors means every parser returned a complete value, so no None is left in what follows.
+    return ImportFile(airlines=airline_list, bookings=booking_list)
+
+
+# --- Reading the JSON -------------------------------------------------------------------------------
+
+
+class _JsonObject(dict):
+    """A JSON object that remembers the keys given more than once (json itself keeps only the last)."""
+
+    repeated: tuple[str, ...] = ()
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> _JsonObject:
+    obj = _JsonObject(pairs)
+    if len(obj) != len(pairs):
+        obj.repeated = tuple(key for key, count in Counter(key for key, _ in pairs).items() if count > 1)
+    return obj
+
+
+def _load(raw: bytes | str) -> dict[str, Any]:
+    if isinstance(raw, bytes | bytearray):
+        try:
+            raw = bytes(raw).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ImportRejected(["file: not UTF-8 text"]) from None
+    # Spreadsheet tools on Windows like to start UTF-8 files with a byte-order mark.
+    text = raw.removeprefix("\ufeff")
+    try:
+        # Numbers become Decimal or int, never float, so a misplaced number cannot round money silently.
+        document = json.loads(
+            text,
+            parse_float=Decimal,
+            parse_int=int,
+            parse_constant=Decimal,
+            object_pairs_hook=_json_object,
+        )
+    except json.JSONDecodeError as exc:
+        message = f"file: not valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg})"
+        raise ImportRejected([message]) from None
+    except ValueError:  # int() refuses numbers with thousands of digits
+        raise ImportRejected(["file: not valid JSON (a number has too many digits)"]) from None
+    except RecursionError:
+        raise ImportRejected(["file: not valid JSON (nested too deeply)"]) from None
+    if not isinstance(document, dict):
+        raise ImportRejected(["file: must be a JSON object"])
+    return document
+
+
+# --- Where errors go --------------------------------------------------------------------------------
+
+# An error: its position in the document (indexes of keys and list items, for sorting) and its text.
+_Error = tuple[tuple[int, ...], str]
+
+
+@dataclass(frozen=True)
+class _Spot:
+    """A place in the document: the path printed in errors, its position, and the error list."""
+
+    path: str
+    order: tuple[int, ...]
+    errors: list[_Error]
+
+    def fail(self, message: str) -> None:
+        self.errors.append((self.order, f"{self.path}: {message}" if self.path else message))
+
+    def item(self, index: int) -> _Spot:
+        return _Spot(f"{self.path}[{index}]", (*self.order, index), self.errors)
+
+    def field(self, name: str, position: int) -> _Spot:
+        return _Spot(f"{self.path}.{name}" if self.path else name, (*self.order, position), self.errors)
+
+
+_Parser = Callable[[Any, _Spot], Any]  # returns the checked value, or None after reporting an error
+
+
+class _Fields:
+    """Hands out the fields of one JSON object; fields nobody asked for are reported as unknown."""
+
+    def __init__(self, obj: dict[str, Any], spot: _Spot) -> None:
+        self.obj = obj
+        self._spot = spot
+        self._asked: set[str] = set()
+
+    def at(self, name: str) -> _Spot:
+        """Where field `name` is, or for a missing field, where it would be: after all present ones."""
+        position = list(self.obj).index(name) if name in self.obj else len(self.obj)
+        return self._spot.field(name, position)
+
+    def required(self, name: str, parse: _Parser) -> Any:
+        self._asked.add(name)
+        if name not in self.obj:
+            self.at(name).fail("required")
+            return None
+        return parse(self.obj[name], self.at(name))
+
+    def optional(self, name: str, parse: _Parser, default: Any = None) -> Any:
+        self._asked.add(name)
+        if self.obj.get(name) is None:
+            return default
+        return parse(self.obj[name], self.at(name))
+
+    def finish(self) -> None:
+        """Report unknown and repeated fields; call once every field has been asked for."""
+        for name in self.obj:
+            if name not in self._asked:
+                self.at(name).fail("unknown field")
+        for name in getattr(self.obj, "repeated", ()):
+            self.at(name).fail("given more than once")
+
+
+def _fields(value: Any, spot: _Spot) -> _Fields | None:
+    if not isinstance(value, dict):
+        spot.fail("must be an object")
+        return None
+    return _Fields(value, spot)
+
+
+def _list_of(parse_item: _Parser, *, non_empty: bool = False) -> _Parser:
+    def parse(value: Any, spot: _Spot) -> tuple | None:
+        if not isinstance(value, list):
+            spot.fail("must be a list")
+            return None
+        if non_empty and not value:
+            spot.fail("must not be empty")
+            return None
+        return tuple(parse_item(item, spot.item(i)) for i, item in enumerate(value))
+
+    return parse
+
+
+# --- Plain values -----------------------------------------------------------------------------------
+
+
+def _text(max_length: int) -> _Parser:
+    def parse(value: Any, spot: _Spot) -> str | None:
+        if not isinstance(value, str):
+            spot.fail("must be a string")
+        elif not value.strip():
+            spot.fail("must not be empty")
+        elif len(value) > max_length:
+            spot.fail(f"must be at most {max_length} characters")
+        else:
+            return value
+        return None
+
+    return parse
+
+
+def _pattern(pattern: str | re.Pattern[str], description: str) -> _Parser:
+    regex = re.compile(pattern)
+
+    def parse(value: Any, spot: _Spot) -> str | None:
+        if not isinstance(value, str):
+            spot.fail("must be a string")
+        elif not regex.fullmatch(value):
+            spot.fail(description)
+        else:
+            return value
+        return None
+
+    return parse
+
+
+def _choice(*options: str) -> _Parser:
+    wanted = ", ".join(f'"{option}"' for option in options)
+    message = f"must be {wanted}" if len(options) == 1 else f"must be one of {wanted}"
+
+    def parse(value: Any, spot: _Spot) -> str | None:
+        if isinstance(value, str) and value in options:
+            return value
+        spot.fail(message)
+        return None
+
+    return parse
+
+
+_ORDER_NUMBER = re.compile(r"[A-Z0-9]{6,20}")
+_order_number = _pattern(_ORDER_NUMBER, "must be 6-20 uppercase letters or digits")
+_pnr = _pattern(r"[A-Z0-9]{5,8}", "must be 5-8 uppercase letters or digits")
+_airline_code = _pattern(r"[A-Z0-9]{2}", "must be 2 uppercase letters or digits (IATA airline code)")
+_airport = _pattern(r"[A-Z]{3}", "must be a 3-letter IATA airport code in capitals")
+_currency = _pattern(r"[A-Z]{3}", 'must be a 3-letter ISO 4217 currency code such as "SGD"')
+_flight_number = _pattern(r"[A-Z0-9]{2}[0-9]{1,4}[A-Z]?", 'must be a flight number such as "SQ978"')
+_ticket_number = _pattern(r"[0-9]{3}-[0-9]{10}", 'must be a ticket number such as "618-2400000001"')
+_email_shape = _pattern(
+    r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+", 'must be an email address such as "name@example.com"'
+)
+_PHONE = re.compile(r"[0-9 +()-]{6,25}")
+_AMOUNT = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?")
+
+
+def _email(value: Any, spot: _Spot) -> str | None:
+    address = _email_shape(value, spot)
+    if address is not None and len(address) > 254:
+        spot.fail("must be at most 254 characters")
+        return None
+    return address
+
+
+def _url(value: Any, spot: _Spot) -> str | None:
+    if not isinstance(value, str):
+        spot.fail("must be a string")
+    elif not value.startswith(("https://", "http://")):
+        spot.fail("must start with https:// or http://")
+    elif re.search(r"\s", value):
+        spot.fail("must not contain spaces")
+    elif len(value) > 500:
+        spot.fail("must be at most 500 characters")
+    else:
+        return value
+    return None
+
+
+def _phone(value: Any, spot: _Spot) -> str | None:
+    if not isinstance(value, str):
+        spot.fail("must be a string")
+    elif not _PHONE.fullmatch(value):
+        spot.fail("must be 6-25 characters of digits, spaces and + - ( )")
+    elif sum(char.isdigit() for char in value) < 6:
+        spot.fail("must have at least 6 digits")
+    else:
+        return value
+    return None
+
+
+def _amount(value: Any, spot: _Spot) -> Decimal | None:
+    match = _AMOUNT.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        spot.fail('must be an amount string such as "420.00"')
+        return None
+    sign, whole, decimals = match.groups()
+    if sign:
+        spot.fail("must not be negative")
+    elif decimals and len(decimals) > 2:
+        spot.fail("must have at most 2 decimal places")
+    elif len(whole.lstrip("0")) > 10:
+        spot.fail("is too large (at most 10 digits before the decimal point)")
+    else:
+        return Decimal(value).quantize(_CENT)
+    return None
+
+
+def _flag(value: Any, spot: _Spot) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    spot.fail("must be true or false")
+    return None
+
+
+def _weight(value: Any, spot: _Spot) -> int | None:
+    # bool is an int subclass, but true is not a weight.
+    if not isinstance(value, int) or isinstance(value, bool):
+        spot.fail("must be a whole number")
+    elif not 1 <= value <= 100:
+        spot.fail("must be between 1 and 100")
+    else:
+        return value
+    return None
+
+
+def _moment(value: Any, spot: _Spot) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    offset = moment.utcoffset() if moment is not None else None
+    if offset is None:
+        spot.fail("not an ISO 8601 time with offset")
+    # The database keeps offsets in whole minutes, and real ones run from -12:00 to +14:00.
+    elif offset % timedelta(minutes=1) or not timedelta(hours=-12) <= offset <= timedelta(hours=14):
+        spot.fail("offset must be whole minutes between -12:00 and +14:00")
+    # Far-off years would overflow when converted to UTC.
+    elif not 1970 <= moment.year <= 2199:
+        spot.fail("year must be between 1970 and 2199")
+    else:
+        return moment
+    return None
+
+
+# --- Airlines ---------------------------------------------------------------------------------------
+
+
+def _airline(value: Any, spot: _Spot, seen_codes: dict[str, str]) -> AirlineData | None:
+    fields = _fields(value, spot)
+    if fields is None:
+        return None
+    code = fields.required("code", _airline_code)
+    _check_unique_in_file(code, seen_codes, spot.path, fields.at("code"))
+    option_codes: set[str] = set()
+    airline = AirlineData(
+        code=code,
+        name=fields.required("name", _text(120)),
+        type=fields.required("type", _choice(*AIRLINE_TYPES)),
+        manage_booking_url=fields.optional("manage_booking_url", _url),
+        baggage_options=fields.optional(
+            "baggage_options", _list_of(lambda v, at: _baggage_option(v, at, option_codes)), ()
+        ),
+    )
+    fields.finish()
+    return airline
+
+
+def _baggage_option(value: Any, spot: _Spot, seen_codes: set[str]) -> BaggageOptionData | None:
+    fields = _fields(value, spot)
+    if fields is None:
+        return None
+    code = fields.required("code", _text(20))
+    _check_unique(code, seen_codes, fields.at("code"))
+    option = BaggageOptionData(
+        code=code,
+        description=fields.required("description", _text(200)),
+        weight_kg=fields.required("weight_kg", _weight),
+        price=fields.required("price", _amount),
+        currency=fields.required("currency", _currency),
+    )
+    fields.finish()
+    return option
+
+
+def _check_unique_in_file(value: str | None, seen: dict[str, str], where: str, spot: _Spot) -> None:
+    """Report value if an earlier item of the file (recorded in seen as its path) already had it."""
+    if value is None:
+        return
+    first = seen.setdefault(value, where)
+    if first != where:
+        spot.fail(f"{value} appears twice in this file (also {first})")
+
+
+def _check_unique(value: str | None, seen: set[str], spot: _Spot) -> None:
+    """Report value if an earlier item of the same list already had it."""
+    if value in seen:
+        spot.fail(f"{value} is used twice")
+    elif value is not None:
+        seen.add(value)
+
+
+# --- Bookings ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Context:
+    """What every booking is checked against, plus what earlier bookings of the file used."""
+
+    accounts: Mapping[str, str]
+    airlines: frozenset[str]
+    existing: Mapping[str, ExistingBooking]
+    order_numbers: dict[str, str] = field(default_factory=dict)
+    ticket_numbers: dict[str, str] = field(default_factory=dict)
+
+
+def _bookings(value: Any, spot: _Spot, context: _Context) -> tuple[BookingData | None, ...] | None:
+    if not isinstance(value, list):
+        spot.fail("must be a list")
+        return None
+    bookings = []
+    for index, item in enumerate(value):
+        # Errors are prefixed with the order number, known only once the booking has been read.
+        found: list[_Error] = []
+        bookings.append(_booking(item, _Spot("", (), found), index, context))
+        label = _booking_label(item)
+        place = spot.item(index)
+        spot.errors.extend(
+            ((*place.order, *order), f"{place.path} ({label}): {message}") for order, message in found
+        )
+    return tuple(bookings)
+
+
+def _booking_label(value: Any) -> str:
+    order_number = value.get("order_number") if isinstance(value, dict) else None
+    return order_number if isinstance(order_number, str) and _ORDER_NUMBER.fullmatch(order_number) else "?"
+
+
+def _booking(value: Any, spot: _Spot, index: int, context: _Context) -> BookingData | None:
+    fields = _fields(value, spot)
+    if fields is None:
+        return None
+    order_number = fields.required("order_number", _order_number)
+    _check_unique_in_file(
+        order_number, context.order_numbers, f"bookings[{index}]", fields.at("order_number")
+    )
+    before = context.existing.get(order_number) if order_number is not None else None
+
+    account = fields.required("account", _text(20))
+    if account is not None and account not in context.accounts:
+        fields.at("account").fail(f"no client account with code {account}")
+    elif before is not None and account is not None and account != before.account:
+        fields.at("account").fail(
+            f"booking {order_number} belongs to account {before.account} and cannot move to {account}"
+        )
+    pnr = fields.required("pnr", _pnr)
+    airline = fields.required("airline", _airline_code)
+    if airline is not None and airline not in context.airlines:
+        fields.at("airline").fail(f"unknown airline code {airline}")
+    payment_channel = fields.required("payment_channel", _choice(*PAYMENT_CHANNELS))
+    currency = fields.required("currency", _currency)
+    account_currency = context.accounts.get(account) if account is not None else None
+    if currency is not None and account_currency is not None and currency != account_currency:
+        fields.at("currency").fail(
+            f"{currency} does not match account {account}'s currency {account_currency}"
+        )
+    status = fields.required("status", _choice(*BOOKING_STATUSES))
+    issued_at = fields.required("issued_at", _moment)
+    email, phone = fields.required("contact", _contact) or (None, None)
+
+    passengers = fields.required("passengers", lambda v, at: _passengers(v, at, index, context, before))
+    segments = fields.required("segments", lambda v, at: _segments(v, at, before))
+    passenger_refs, segment_refs = _refs(passengers), _refs(segments)
+    ancillaries = fields.optional(
+        "ancillaries", _list_of(lambda v, at: _ancillary(v, at, passenger_refs, segment_refs)), ()
+    )
+    fields.finish()
+    return BookingData(
+        index=index,
+        order_number=order_number,
+        account=account,
+        pnr=pnr,
+        airline=airline,
+        payment_channel=payment_channel,
+        currency=currency,
+        status=status,
+        issued_at=issued_at,
+        contact_email=email,
+        contact_phone=phone,
+        passengers=passengers,
+        segments=segments,
+        ancillaries=ancillaries,
+    )
+
+
+def _contact(value: Any, spot: _Spot) -> tuple[str | None, str | None] | None:
+    fields = _fields(value, spot)
+    if fields is None:
+        return None
+    contact = fields.required("email", _email), fields.required("phone", _phone)
+    fields.finish()
+    return contact
+
+
+def _refs(items: tuple | None) -> frozenset[str] | None:
+    """The refs of passengers or segments, or None if some could not be read (so checks skip them)."""
+    if items is None or any(item is None or item.ref is None for item in items):
+        return None
+    return frozenset(item.ref for item in items)
+
+
+def _check_kept(items: tuple, known: frozenset[str], spot: _Spot, advice: str = "") -> None:
+    """A re-import must keep every ref imported before: other records point at them."""
+    refs = _refs(items)
+    if refs is not None:
+        for ref in sorted(known - refs):
+            spot.fail(f"{ref} was imported before and cannot be removed{advice}")
+
+
+# --- Passengers -------------------------------------------------------------------------------------
+
+
+def _passengers(
+    value: Any, spot: _Spot, booking_index: int, context: _Context, before: ExistingBooking | None
+) -> tuple[PassengerData | None, ...] | None:
+    refs: set[str] = set()
+    parse_list = _list_of(lambda v, at: _passenger(v, at, refs, booking_index, context), non_empty=True)
+    passengers = parse_list(value, spot)
+    if passengers is None:
+        return None
+    types = [p.type if p is not None else None for p in passengers]
+    if None not in types:
+        adults, infants = types.count("ADT"), types.count("INF")
+        if infants and not adults:
+            spot.fail("an infant needs an adult on the same booking")
+        elif infants > adults:
+            spot.fail(
+                f"more infants ({infants}) than adults ({adults}): each infant needs an adult of its own"
+            )
+    if before is not None:
+        _check_kept(passengers, before.passenger_refs, spot)
+    return passengers
+
+
+def _passenger(
+    value: Any, spot: _Spot, seen_refs: set[str], booking_index: int, context: _Context
+) -> PassengerData | None:
+    fields = _fields(value, spot)
+    if fields is None:
+        return None
+    ref = fields.required("ref", _text(20))
+    _check_unique(ref, seen_refs, fields.at("ref"))
+    passenger_type = fields.required("type", _choice(*PASSENGER_TYPES))
+    title = fields.required("title", _text(20))
+    first_name = fields.required("first_name", _text(60))
+    last_name = fields.required("last_name", _text(60))
+    ticket_number = fields.required("ticket_number", _ticket_number)
+    where = f"bookings[{booking_index}].{spot.path}"
+    _check_unique_in_file(ticket_number, context.ticket_numbers, where, fields.at("ticket_number"))
+    base, taxes, refundable_taxes = fields.required("fare", _fare) or (None,) * 3
+    refundable, cancellation_fee, changeable, change_fee = (
+        fields.required("fare_rule", _fare_rule) or (None,) * 4
+    )
+    fields.finish()
+    return PassengerData(
+        ref=ref,
+        type=passenger_type,
+        title=title,
+        first_name=first_name,
+        last_name=last_name,
+        ticket_number=ticket_number,
+        base=base,
+        taxes=taxes,
+        refundable_taxes=refundable_taxes,
+        refundable=refundable,
+        cancellation_fee=cancellation_fee,
+        changeable=changeable,
+        change_fee=change_fee,
+    )
+
+
+def _fare(value: Any, spot: _Spot) -> tuple[Decimal | None, ...] | None:
+    fields = _fields(value, spot)
+    if fields is None:
+        return None
+    base = fields.required("base", _amount)
+    taxes = fields.required("taxes", _amount)
+    refundable_taxes = fields.required("refundable_taxes", _amount)
+    if taxes is not None and refundable_taxes is not None and refundable_taxes > taxes:
+        fields.at("refundable_taxes").fail(f"must not exceed taxes ({taxes})")
+    fields.finish()
+    return base, taxes, refundable_taxes
+
+
+def _fare_rule(value: Any, spot: _Spot) -> tuple[Any, ...] | None:
+    fields = _fields(value, spot)
+    if fields is None:
+        return None
+    rule = (
+        fields.required("refundable", _flag),
+        fields.required("cancellation_fee", _amount),
+        fields.required("changeable", _flag),
+        fields.required("change_fee", _amount),
+    )
+    fields.finish()
+    return rule
+
+
+# --- Segments and ancillaries -----------------------------------------------------------------------
+
+
+def _segments(
+    value: Any, spot: _Spot, before: ExistingBooking | None
+) -> tuple[SegmentData | None, ...] | None:
+    refs: set[str] = set()
+    segments = _list_of(lambda v, at: _segment(v, at, refs), non_empty=True)(value, spot)
+    if segments is not None and before is not None:
+        _check_kept(segments, before.segment_refs, spot, "; set its status to cancelled instead")
+    return segments
+
+
+def _segment(value: Any, spot: _Spot, seen_refs: set[str]) -> SegmentData | None:
+    fields = _fields(value, spot)
+    if fields is None:
+        return None
+    ref = fields.required("ref", _text(20))
+    _check_unique(ref, seen_refs, fields.at("ref"))
+    flight_number = fields.required("flight_number", _flight_number)
+    origin = fields.required("origin", _airport)
+    destination = fields.required("destination", _airport)
+    if destination is not None and destination == origin:
+        fields.at("destination").fail(f"must differ from origin ({origin})")
+    departure = fields.required("departure", _moment)
+    arrival = fields.required("arrival", _moment)
+    # Aware datetimes compare as instants, whatever their offsets.
+    if departure is not None and arrival is not None and arrival <= departure:
+        fields.at("arrival").fail(f"must be after departure ({departure.isoformat()})")
+    segment = SegmentData(
+        ref=ref,
+        flight_number=flight_number,
+        origin=origin,
+        destination=destination,
+        departure=departure,
+        arrival=arrival,
+        cabin=fields.required("cabin", _text(20)),
+        status=fields.required("status", _choice(*SEGMENT_STATUSES)),
+    )
+    fields.finish()
+    return segment
+
+
+def _ancillary(
+    value: Any, spot: _Spot, passenger_refs: frozenset[str] | None, segment_refs: frozenset[str] | None
+) -> AncillaryData | None:
+    fields = _fields(value, spot)
+    if fields is None:
+        return None
+    passenger_ref = fields.required("passenger", _text(20))
+    if passenger_ref is not None and passenger_refs is not None and passenger_ref not in passenger_refs:
+        fields.at("passenger").fail(f"no passenger with ref {passenger_ref} in this booking")
+    segment_ref = fields.required("segment", _text(20))
+    if segment_ref is not None and segment_refs is not None and segment_ref not in segment_refs:
+        fields.at("segment").fail(f"no segment with ref {segment_ref} in this booking")
+    ancillary = AncillaryData(
+        passenger_ref=passenger_ref,
+        segment_ref=segment_ref,
+        type=fields.required("type", _choice(*ANCILLARY_TYPES)),
+        description=fields.required("description", _text(200)),
+        price=fields.required("price", _amount),
+    )
+    fields.finish()
+    return ancillary

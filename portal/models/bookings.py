@@ -1,0 +1,294 @@
+"""Bookings as imported from the booking engine: airline, passengers, segments, ancillaries."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+from portal.models.accounts import Account
+from portal.models.types import Amount, UTCDateTime, utcnow
+
+PAYMENT_CHANNELS = {"deposit": "Deposit", "vcc": "VCC", "vcc_passthrough": "VCC Passthrough"}
+BOOKING_STATUSES = {"ticketed": "Ticketed", "cancelled": "Cancelled"}
+PASSENGER_TYPES = {"ADT": "Adult", "CHD": "Child", "INF": "Infant"}
+
+# Search keys and codes compare byte-wise on PostgreSQL too, so prefix ranges use the index.
+SearchKey = String(80).with_variant(String(80, collation="C"), "postgresql")
+
+
+def local_time(utc: datetime, offset_minutes: int) -> datetime:
+    return utc.astimezone(timezone(timedelta(minutes=offset_minutes)))
+
+
+class Airline(db.Model):
+    __tablename__ = "airline"
+    __table_args__ = (CheckConstraint("carrier_type in ('LCC', 'FSC')", name="carrier_type_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(2), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    carrier_type: Mapped[str] = mapped_column(String(3))
+    manage_booking_url: Mapped[str | None] = mapped_column(String(500))
+
+    baggage_options: Mapped[list[BaggageOption]] = relationship(
+        back_populates="airline", order_by="BaggageOption.weight_kg"
+    )
+
+    @property
+    def is_lcc(self) -> bool:
+        return self.carrier_type == "LCC"
+
+
+class BaggageOption(db.Model):
+    """One entry of an airline's baggage catalogue, as imported."""
+
+    __tablename__ = "baggage_option"
+    __table_args__ = (UniqueConstraint("airline_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    airline_id: Mapped[int] = mapped_column(ForeignKey("airline.id"))
+    code: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(String(200))
+    weight_kg: Mapped[int]
+    price: Mapped[Decimal] = mapped_column(Amount)
+    currency: Mapped[str] = mapped_column(String(3))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    airline: Mapped[Airline] = relationship(back_populates="baggage_options")
+
+
+class Booking(db.Model):
+    __tablename__ = "booking"
+    __table_args__ = (
+        CheckConstraint(
+            "payment_channel in ('deposit', 'vcc', 'vcc_passthrough')", name="payment_channel_known"
+        ),
+        CheckConstraint("status in ('ticketed', 'cancelled')", name="status_known"),
+        # My Bookings: newest first within an account, and the departure-date filter.
+        Index("ix_booking_account_issued", "account_id", "issued_at", "id"),
+        Index("ix_booking_account_departure", "account_id", "first_departure_date"),
+        Index("ix_booking_issued", "issued_at", "id"),
+        Index("ix_booking_departure", "first_departure_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_number: Mapped[str] = mapped_column(String(20), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
+    pnr: Mapped[str] = mapped_column(String(8))
+    airline_id: Mapped[int] = mapped_column(ForeignKey("airline.id"))
+    payment_channel: Mapped[str] = mapped_column(String(20))
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(20))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    contact_email: Mapped[str] = mapped_column(String(254))
+    contact_phone: Mapped[str] = mapped_column(String(40))
+    # Local date of the first segment's departure: what "departure date" means in filters.
+    first_departure_date: Mapped[date]
+    # Set while a schedule change found on re-import has not been acknowledged.
+    action_required: Mapped[bool] = mapped_column(default=False)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    account: Mapped[Account] = relationship()
+    airline: Mapped[Airline] = relationship()
+    passengers: Mapped[list[Passenger]] = relationship(
+        back_populates="booking", order_by="Passenger.position", cascade="all, delete-orphan"
+    )
+    segments: Mapped[list[Segment]] = relationship(
+        back_populates="booking", order_by="Segment.position", cascade="all, delete-orphan"
+    )
+    ancillaries: Mapped[list[Ancillary]] = relationship(
+        back_populates="booking", order_by="Ancillary.id", cascade="all, delete-orphan"
+    )
+    schedule_changes: Mapped[list[ScheduleChange]] = relationship(
+        back_populates="booking", order_by="ScheduleChange.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def payment_channel_label(self) -> str:
+        return PAYMENT_CHANNELS[self.payment_channel]
+
+    @property
+    def status_label(self) -> str:
+        return BOOKING_STATUSES[self.status]
+
+    @property
+    def is_ticketed(self) -> bool:
+        return self.status == "ticketed"
+
+    def total_fare(self) -> Decimal:
+        return sum((p.base + p.taxes for p in self.passengers), Decimal("0.00"))
+
+    def first_segment(self) -> Segment | None:
+        return self.segments[0] if self.segments else None
+
+    def route(self) -> str:
+        """SIN–BKK–SIN style route from the segments in travel order."""
+        if not self.segments:
+            return ""
+        points = [self.segments[0].origin]
+        for seg in self.segments:
+            if seg.origin != points[-1]:
+                points.append("/")
+                points.append(seg.origin)
+            points.append(seg.destination)
+        return "–".join(points).replace("–/–", " / ")
+
+    def departs_within(self, now: datetime, hours: int = 24) -> Segment | None:
+        """The first unflown, confirmed segment departing within the next `hours`, if any."""
+        for seg in self.segments:
+            if seg.status == "confirmed" and now <= seg.departure_at <= now + timedelta(hours=hours):
+                return seg
+        return None
+
+
+class Passenger(db.Model):
+    __tablename__ = "passenger"
+    __table_args__ = (
+        UniqueConstraint("booking_id", "ref"),
+        CheckConstraint("ptype in ('ADT', 'CHD', 'INF')", name="ptype_known"),
+        CheckConstraint("refundable_taxes <= taxes", name="refundable_taxes_within_taxes"),
+        CheckConstraint("cancellation_fee >= 0", name="cancellation_fee_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("booking.id"), index=True)
+    ref: Mapped[str] = mapped_column(String(20))
+    position: Mapped[int]
+    ptype: Mapped[str] = mapped_column(String(3))
+    title: Mapped[str] = mapped_column(String(20))
+    first_name: Mapped[str] = mapped_column(String(60))
+    last_name: Mapped[str] = mapped_column(String(60))
+    ticket_number: Mapped[str] = mapped_column(String(14))
+    base: Mapped[Decimal] = mapped_column(Amount)
+    taxes: Mapped[Decimal] = mapped_column(Amount)
+    refundable_taxes: Mapped[Decimal] = mapped_column(Amount)
+    refundable: Mapped[bool]
+    cancellation_fee: Mapped[Decimal] = mapped_column(Amount)
+    changeable: Mapped[bool]
+    change_fee: Mapped[Decimal] = mapped_column(Amount)
+
+    booking: Mapped[Booking] = relationship(back_populates="passengers")
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.last_name}/{self.first_name} {self.title}"
+
+    @property
+    def type_label(self) -> str:
+        return PASSENGER_TYPES[self.ptype]
+
+
+class Segment(db.Model):
+    __tablename__ = "segment"
+    __table_args__ = (
+        UniqueConstraint("booking_id", "ref"),
+        CheckConstraint("status in ('confirmed', 'cancelled')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("booking.id"), index=True)
+    ref: Mapped[str] = mapped_column(String(20))
+    position: Mapped[int]
+    flight_number: Mapped[str] = mapped_column(String(8))
+    origin: Mapped[str] = mapped_column(String(3))
+    destination: Mapped[str] = mapped_column(String(3))
+    departure_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    departure_offset: Mapped[int]  # minutes east of UTC at the origin airport
+    arrival_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    arrival_offset: Mapped[int]
+    cabin: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+
+    booking: Mapped[Booking] = relationship(back_populates="segments")
+
+    @property
+    def departure_local(self) -> datetime:
+        return local_time(self.departure_at, self.departure_offset)
+
+    @property
+    def arrival_local(self) -> datetime:
+        return local_time(self.arrival_at, self.arrival_offset)
+
+    def is_flown(self, now: datetime) -> bool:
+        """A confirmed segment whose departure has passed counts as flown (its coupon is used)."""
+        return self.status == "confirmed" and self.departure_at <= now
+
+
+class Ancillary(db.Model):
+    __tablename__ = "ancillary"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("booking.id"), index=True)
+    passenger_id: Mapped[int] = mapped_column(ForeignKey("passenger.id"))
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segment.id"))
+    type: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(String(200))
+    price: Mapped[Decimal] = mapped_column(Amount)
+
+    booking: Mapped[Booking] = relationship(back_populates="ancillaries")
+    passenger: Mapped[Passenger] = relationship()
+    segment: Mapped[Segment] = relationship()
+
+
+class ScheduleChange(db.Model):
+    """A segment time change or airline cancellation found on re-import; old and new values kept."""
+
+    __tablename__ = "schedule_change"
+    __table_args__ = (CheckConstraint("kind in ('time_changed', 'cancelled')", name="kind_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("booking.id"), index=True)
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segment.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    old_departure_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    old_departure_offset: Mapped[int]
+    new_departure_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    new_departure_offset: Mapped[int]
+    old_arrival_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    old_arrival_offset: Mapped[int]
+    new_arrival_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    new_arrival_offset: Mapped[int]
+    old_status: Mapped[str] = mapped_column(String(20))
+    new_status: Mapped[str] = mapped_column(String(20))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    booking: Mapped[Booking] = relationship(back_populates="schedule_changes")
+    segment: Mapped[Segment] = relationship()
+
+    @property
+    def old_departure_local(self) -> datetime:
+        return local_time(self.old_departure_at, self.old_departure_offset)
+
+    @property
+    def new_departure_local(self) -> datetime:
+        return local_time(self.new_departure_at, self.new_departure_offset)
+
+    @property
+    def old_arrival_local(self) -> datetime:
+        return local_time(self.old_arrival_at, self.old_arrival_offset)
+
+    @property
+    def new_arrival_local(self) -> datetime:
+        return local_time(self.new_arrival_at, self.new_arrival_offset)
+
+
+class BookingSearchKey(db.Model):
+    """Normalised keys (order number, PNR, ticket numbers, names) for indexed prefix search."""
+
+    __tablename__ = "booking_search_key"
+    __table_args__ = (
+        Index("ix_booking_search_key_account_key", "account_id", "key"),
+        Index("ix_booking_search_key_key", "key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("booking.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
+    key: Mapped[str] = mapped_column(SearchKey)

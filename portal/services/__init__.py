@@ -1,0 +1,1 @@
+"""Operations that load, check rules, change state and flush; the caller commits."""

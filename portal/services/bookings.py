@@ -1,0 +1,397 @@
+"""Booking import (atomic, with schedule-change detection) and My Bookings search."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import selectinload
+
+from portal.domain.booking_import import BookingData, ExistingBooking, ImportFile, parse_import
+from portal.extensions import db
+from portal.models import (
+    Account,
+    Airline,
+    Ancillary,
+    BaggageOption,
+    Booking,
+    BookingSearchKey,
+    Passenger,
+    ScheduleChange,
+    Segment,
+)
+from portal.models.types import utcnow
+
+_NOT_KEY = re.compile(r"[^A-Z0-9]")
+
+
+def search_key(text: str) -> str:
+    """Upper-case letters and digits only: 'Tan, Wei-Ming' -> 'TANWEIMING', '618-24…' -> '61824…'."""
+    return _NOT_KEY.sub("", text.upper())
+
+
+def _offset_minutes(moment: datetime) -> int:
+    return int(moment.utcoffset().total_seconds() // 60)
+
+
+@dataclass
+class ImportResult:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    schedule_changes: list[ScheduleChange] = field(default_factory=list)
+    airlines: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.created)} booking(s) created, {len(self.updated)} updated, "
+            f"{len(self.schedule_changes)} schedule change(s) recorded, {self.airlines} airline(s) upserted."
+        )
+
+
+def _order_numbers_in(raw: bytes | str) -> list[str]:
+    """Order numbers named in the file, read leniently; the validator reports what is wrong."""
+    try:
+        doc = json.loads(raw)
+    except (ValueError, TypeError):
+        return []
+    bookings = doc.get("bookings") if isinstance(doc, dict) else None
+    if not isinstance(bookings, list):
+        return []
+    return [
+        b["order_number"] for b in bookings if isinstance(b, dict) and isinstance(b.get("order_number"), str)
+    ]
+
+
+def _existing(order_numbers: list[str]) -> dict[str, ExistingBooking]:
+    known: dict[str, ExistingBooking] = {}
+    for start in range(0, len(order_numbers), 500):
+        chunk = order_numbers[start : start + 500]
+        rows = db.session.scalars(
+            select(Booking)
+            .where(Booking.order_number.in_(chunk))
+            .options(
+                selectinload(Booking.passengers),
+                selectinload(Booking.segments),
+                selectinload(Booking.account),
+            )
+        ).all()
+        for b in rows:
+            known[b.order_number] = ExistingBooking(
+                account=b.account.code,
+                passenger_refs=frozenset(p.ref for p in b.passengers),
+                segment_refs=frozenset(s.ref for s in b.segments),
+            )
+    return known
+
+
+def import_bookings(raw: bytes | str, now: datetime | None = None) -> ImportResult:
+    """Validate the whole file, then create or update every booking in it (caller commits).
+
+    Raises ImportRejected with every error when anything is invalid; nothing is written then.
+    """
+    now = now or utcnow()
+    accounts = {a.code: a for a in db.session.scalars(select(Account))}
+    airline_codes = set(db.session.scalars(select(Airline.code)))
+    parsed: ImportFile = parse_import(
+        raw,
+        accounts={code: a.currency for code, a in accounts.items()},
+        airlines=airline_codes,
+        existing=_existing(_order_numbers_in(raw)),
+    )
+    result = ImportResult()
+    airlines = _upsert_airlines(parsed)
+    result.airlines = len(parsed.airlines)
+    current = {
+        b.order_number: b
+        for b in db.session.scalars(
+            select(Booking)
+            .where(Booking.order_number.in_([b.order_number for b in parsed.bookings]))
+            .options(
+                selectinload(Booking.passengers),
+                selectinload(Booking.segments),
+                selectinload(Booking.ancillaries),
+            )
+        )
+    }
+    for data in parsed.bookings:
+        booking = current.get(data.order_number)
+        if booking is None:
+            booking = Booking(order_number=data.order_number)
+            db.session.add(booking)
+            result.created.append(data.order_number)
+        else:
+            result.updated.append(data.order_number)
+        changes = _apply(booking, data, accounts[data.account], airlines, now)
+        result.schedule_changes.extend(changes)
+    db.session.flush()
+    return result
+
+
+def _upsert_airlines(parsed: ImportFile) -> dict[str, Airline]:
+    airlines = {
+        a.code: a for a in db.session.scalars(select(Airline).options(selectinload(Airline.baggage_options)))
+    }
+    for data in parsed.airlines:
+        airline = airlines.get(data.code)
+        if airline is None:
+            airline = Airline(code=data.code)
+            db.session.add(airline)
+            airlines[data.code] = airline
+        airline.name = data.name
+        airline.carrier_type = data.type
+        airline.manage_booking_url = data.manage_booking_url
+        options = {o.code: o for o in airline.baggage_options}
+        listed = set()
+        for opt in data.baggage_options:
+            listed.add(opt.code)
+            option = options.get(opt.code)
+            if option is None:
+                option = BaggageOption(code=opt.code)
+                airline.baggage_options.append(option)
+            option.description = opt.description
+            option.weight_kg = opt.weight_kg
+            option.price = opt.price
+            option.currency = opt.currency
+            option.active = True
+        # Options dropped from the catalogue stay for past purchases but are no longer offered.
+        for code, option in options.items():
+            if code not in listed:
+                option.active = False
+    db.session.flush()
+    return airlines
+
+
+def _apply(booking: Booking, data: BookingData, account: Account, airlines, now) -> list[ScheduleChange]:
+    booking.account = account
+    booking.pnr = data.pnr
+    booking.airline = airlines[data.airline]
+    booking.payment_channel = data.payment_channel
+    booking.currency = data.currency
+    booking.status = data.status
+    booking.issued_at = data.issued_at
+    booking.contact_email = data.contact_email
+    booking.contact_phone = data.contact_phone
+    booking.first_departure_date = data.segments[0].departure.date()
+    booking.updated_at = now
+
+    passengers = {p.ref: p for p in booking.passengers}
+    for position, p in enumerate(data.passengers):
+        passenger = passengers.get(p.ref)
+        if passenger is None:
+            passenger = Passenger(ref=p.ref)
+            booking.passengers.append(passenger)
+            passengers[p.ref] = passenger
+        passenger.position = position
+        passenger.ptype = p.type
+        passenger.title = p.title
+        passenger.first_name = p.first_name
+        passenger.last_name = p.last_name
+        passenger.ticket_number = p.ticket_number
+        passenger.base = p.base
+        passenger.taxes = p.taxes
+        passenger.refundable_taxes = p.refundable_taxes
+        passenger.refundable = p.refundable
+        passenger.cancellation_fee = p.cancellation_fee
+        passenger.changeable = p.changeable
+        passenger.change_fee = p.change_fee
+
+    changes: list[ScheduleChange] = []
+    segments = {s.ref: s for s in booking.segments}
+    for position, s in enumerate(data.segments):
+        segment = segments.get(s.ref)
+        if segment is None:
+            segment = Segment(ref=s.ref)
+            booking.segments.append(segment)
+            segments[s.ref] = segment
+        else:
+            change = _schedule_change(segment, s, now)
+            if change is not None:
+                booking.schedule_changes.append(change)
+                changes.append(change)
+        segment.position = position
+        segment.flight_number = s.flight_number
+        segment.origin = s.origin
+        segment.destination = s.destination
+        segment.departure_at = s.departure
+        segment.departure_offset = _offset_minutes(s.departure)
+        segment.arrival_at = s.arrival
+        segment.arrival_offset = _offset_minutes(s.arrival)
+        segment.cabin = s.cabin
+        segment.status = s.status
+    if changes:
+        booking.action_required = True
+
+    db.session.flush()  # ids for ancillaries and search keys
+    booking.ancillaries.clear()
+    for a in data.ancillaries:
+        booking.ancillaries.append(
+            Ancillary(
+                passenger_id=passengers[a.passenger_ref].id,
+                segment_id=segments[a.segment_ref].id,
+                type=a.type,
+                description=a.description,
+                price=a.price,
+            )
+        )
+    _index(booking)
+    return changes
+
+
+def _schedule_change(segment: Segment, new, now) -> ScheduleChange | None:
+    """A change record when the airline moved or cancelled this segment; None when nothing changed."""
+    cancelled = segment.status == "confirmed" and new.status == "cancelled"
+    moved = segment.departure_at != new.departure or segment.arrival_at != new.arrival
+    if not (cancelled or moved):
+        return None
+    return ScheduleChange(
+        segment=segment,
+        kind="cancelled" if cancelled else "time_changed",
+        detected_at=now,
+        old_departure_at=segment.departure_at,
+        old_departure_offset=segment.departure_offset,
+        new_departure_at=new.departure,
+        new_departure_offset=_offset_minutes(new.departure),
+        old_arrival_at=segment.arrival_at,
+        old_arrival_offset=segment.arrival_offset,
+        new_arrival_at=new.arrival,
+        new_arrival_offset=_offset_minutes(new.arrival),
+        old_status=segment.status,
+        new_status=new.status,
+    )
+
+
+def booking_search_keys(booking: Booking) -> set[str]:
+    """Every key a user may type a prefix of to find this booking."""
+    keys = {booking.order_number, booking.pnr}
+    for p in booking.passengers:
+        ticket = search_key(p.ticket_number)
+        keys.update({ticket, ticket[3:]})
+        last, first = search_key(p.last_name), search_key(p.first_name)
+        keys.update({last, first, last + first, first + last})
+        keys.update(search_key(part) for part in p.first_name.split())
+    return {k for k in keys if k}
+
+
+def _index(booking: Booking) -> None:
+    db.session.execute(delete(BookingSearchKey).where(BookingSearchKey.booking_id == booking.id))
+    db.session.add_all(
+        BookingSearchKey(booking_id=booking.id, account_id=booking.account_id, key=key)
+        for key in sorted(booking_search_keys(booking))
+    )
+
+
+# --- My Bookings -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BookingFilters:
+    q: str = ""
+    departure_from: date | None = None
+    departure_to: date | None = None
+    payment_channel: str | None = None
+    status: str | None = None  # 'ticketed', 'cancelled' or 'action_required'
+    account_id: int | None = None  # staff only
+
+
+@dataclass
+class Page:
+    items: list
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def first_index(self) -> int:
+        return 0 if self.total == 0 else (self.page - 1) * self.per_page + 1
+
+    @property
+    def last_index(self) -> int:
+        return min(self.total, self.page * self.per_page)
+
+
+def _booking_conditions(filters: BookingFilters, account_id: int | None) -> list:
+    conditions = []
+    if account_id is not None:
+        conditions.append(Booking.account_id == account_id)
+    term = search_key(filters.q)
+    if term:
+        keys = select(BookingSearchKey.booking_id).where(
+            BookingSearchKey.key >= term, BookingSearchKey.key < term + "~"
+        )
+        if account_id is not None:
+            keys = keys.where(BookingSearchKey.account_id == account_id)
+        conditions.append(Booking.id.in_(keys))
+    if filters.departure_from:
+        conditions.append(Booking.first_departure_date >= filters.departure_from)
+    if filters.departure_to:
+        conditions.append(Booking.first_departure_date <= filters.departure_to)
+    if filters.payment_channel:
+        conditions.append(Booking.payment_channel == filters.payment_channel)
+    if filters.status == "action_required":
+        conditions.append(Booking.action_required.is_(True))
+    elif filters.status:
+        conditions.append(Booking.status == filters.status)
+    return conditions
+
+
+def search_bookings(filters: BookingFilters, account_id: int | None, page: int, per_page: int) -> Page:
+    """One page of bookings, newest issued first, in a fixed number of queries.
+
+    `account_id` is the tenant scope (None for staff, who may narrow with filters.account_id).
+    """
+    scope = account_id if account_id is not None else filters.account_id
+    conditions = _booking_conditions(filters, scope)
+    total = db.session.scalar(select(func.count()).select_from(Booking).where(*conditions))
+    page = max(1, min(page, max(1, -(-total // per_page))))
+    items = db.session.scalars(
+        select(Booking)
+        .where(*conditions)
+        .order_by(Booking.issued_at.desc(), Booking.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+        .options(
+            selectinload(Booking.airline),
+            selectinload(Booking.passengers),
+            selectinload(Booking.segments),
+            selectinload(Booking.account),
+        )
+    ).all()
+    return Page(items=list(items), total=total, page=page, per_page=per_page)
+
+
+def action_required_count(account_id: int | None) -> int:
+    stmt = select(func.count()).select_from(Booking).where(Booking.action_required.is_(True))
+    if account_id is not None:
+        stmt = stmt.where(Booking.account_id == account_id)
+    return db.session.scalar(stmt)
+
+
+def booking_details_query(order_number: str):
+    """The select for Booking Details: everything the page shows, loaded in a fixed number of queries."""
+    return (
+        select(Booking)
+        .where(Booking.order_number == order_number)
+        .options(
+            selectinload(Booking.airline),
+            selectinload(Booking.account),
+            selectinload(Booking.passengers),
+            selectinload(Booking.segments),
+            selectinload(Booking.ancillaries),
+            selectinload(Booking.schedule_changes),
+        )
+    )

@@ -1,0 +1,370 @@
+"""Fixtures: app, client, db cleaning, factories and an auth helper.
+
+PORTAL_TEST_DB=postgres runs everything against a fresh PostgreSQL database made for this run
+(PORTAL_TEST_POSTGRES_URL); where none is reachable, database tests are skipped with a message.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import event, make_url, text
+
+from portal import create_app
+from portal.extensions import db as _db
+
+PASSWORD = "correct horse battery"
+POSTGRES = os.environ.get("PORTAL_TEST_DB") == "postgres"
+
+
+def _postgres_database():
+    """Create a fresh database for this run; returns (url, drop) or (None, reason)."""
+    import psycopg
+
+    base = make_url(
+        os.environ.get("PORTAL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    )
+    name = f"portal_test_{uuid.uuid4().hex[:10]}"
+    conninfo = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        with psycopg.connect(conninfo, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.Error as exc:
+        return None, f"PostgreSQL not reachable at {base.render_as_string()}: {exc}".strip()
+
+    def drop():
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return base.set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    if not POSTGRES:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'portal.db'}"
+        return
+    url, drop = _postgres_database()
+    if url is None:
+        pytest.skip(drop)
+    yield url
+    drop()
+
+
+def make_test_app(database_url, tmp_path_factory, **overrides):
+    config = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": secrets.token_hex(16),
+        "WTF_CSRF_ENABLED": False,
+        "ARGON2_PROFILE": "fast-for-tests",
+        "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
+        "OPERATOR_NAME": "Atlas",
+        "TIMEZONE": "Asia/Singapore",
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    app = make_test_app(database_url, tmp_path_factory)
+    with app.app_context():
+        from portal.cli import init_db
+
+        init_db()
+        _db.session.remove()
+    return app
+
+
+def clean_database(app):
+    with app.app_context():
+        _db.session.remove()
+        with _db.engine.begin() as conn:
+            for table in reversed(_db.metadata.sorted_tables):
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def db(app):
+    """The database, emptied after the test; the test runs inside an app context."""
+    with app.app_context():
+        yield _db
+        _db.session.remove()
+    clean_database(app)
+
+
+@pytest.fixture
+def client(app, db):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class QueryCounter:
+    def __init__(self, engine):
+        self.engine = engine
+        self.statements: list[str] = []
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(self.engine, "before_cursor_execute", self._count)
+
+    def _count(self, conn, cursor, statement, *args):
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE")):
+            self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(db):
+    return lambda: QueryCounter(db.engine)
+
+
+# --- factories ---------------------------------------------------------------------------------
+
+SGT = timezone(timedelta(hours=8))
+
+
+def booking_doc(
+    order_number="AT10000001",
+    account="DEMO",
+    currency="SGD",
+    airline="SQ",
+    passengers=None,
+    segments=None,
+    payment_channel="deposit",
+    status="ticketed",
+    departure=None,
+    **extra,
+) -> dict:
+    """One booking in import format; defaults give a refundable two-segment round trip for one adult."""
+    departure = departure or datetime.now(UTC) + timedelta(days=30)
+    dep = departure.astimezone(SGT)
+    if segments is None:
+        segments = [
+            {
+                "ref": "S1",
+                "flight_number": f"{airline}978",
+                "origin": "SIN",
+                "destination": "BKK",
+                "departure": dep.isoformat(),
+                "arrival": (dep + timedelta(hours=2, minutes=30)).isoformat(),
+                "cabin": "Y",
+                "status": "confirmed",
+            },
+            {
+                "ref": "S2",
+                "flight_number": f"{airline}979",
+                "origin": "BKK",
+                "destination": "SIN",
+                "departure": (dep + timedelta(days=7)).isoformat(),
+                "arrival": (dep + timedelta(days=7, hours=2, minutes=30)).isoformat(),
+                "cabin": "Y",
+                "status": "confirmed",
+            },
+        ]
+    if passengers is None:
+        passengers = [passenger_doc("P1", "TAN", "WEI MING", "618-2400000001")]
+    doc = {
+        "order_number": order_number,
+        "account": account,
+        "pnr": "K3X9QZ",
+        "airline": airline,
+        "payment_channel": payment_channel,
+        "currency": currency,
+        "status": status,
+        "issued_at": (datetime.now(UTC) - timedelta(days=3)).astimezone(SGT).isoformat(),
+        "contact": {"email": "bookings@demo-travel.example", "phone": "+65 6123 4567"},
+        "passengers": passengers,
+        "segments": segments,
+        "ancillaries": [],
+    }
+    doc.update(extra)
+    return doc
+
+
+def passenger_doc(
+    ref="P1",
+    last="TAN",
+    first="WEI MING",
+    ticket="618-2400000001",
+    ptype="ADT",
+    base="420.00",
+    taxes="85.50",
+    refundable_taxes="60.00",
+    refundable=True,
+    cancellation_fee="150.00",
+) -> dict:
+    return {
+        "ref": ref,
+        "type": ptype,
+        "title": "MR",
+        "first_name": first,
+        "last_name": last,
+        "ticket_number": ticket,
+        "fare": {"base": base, "taxes": taxes, "refundable_taxes": refundable_taxes},
+        "fare_rule": {
+            "refundable": refundable,
+            "cancellation_fee": cancellation_fee,
+            "changeable": True,
+            "change_fee": "80.00",
+        },
+    }
+
+
+AIRLINES = [
+    {
+        "code": "SQ",
+        "name": "Singapore Airlines",
+        "type": "FSC",
+        "manage_booking_url": "https://www.singaporeair.com/manage-booking",
+        "baggage_options": [
+            {
+                "code": "XBAG10",
+                "description": "Extra 10 kg",
+                "weight_kg": 10,
+                "price": "95.00",
+                "currency": "SGD",
+            }
+        ],
+    },
+    {
+        "code": "TR",
+        "name": "Scoot",
+        "type": "LCC",
+        "manage_booking_url": "https://www.flyscoot.com/manage",
+        "baggage_options": [
+            {
+                "code": "BG20",
+                "description": "Checked bag 20 kg",
+                "weight_kg": 20,
+                "price": "38.00",
+                "currency": "SGD",
+            }
+        ],
+    },
+]
+
+
+class Factory:
+    """Builds accounts, users and bookings through the same services the product uses."""
+
+    def __init__(self, db):
+        self.db = db
+
+    def account(self, code="DEMO", currency="SGD", name=None, service_fee=0):
+        from portal.services.auth import create_account
+
+        account = create_account(code, name or f"{code} Travel", currency, service_fee=service_fee)
+        self.db.session.commit()
+        return account
+
+    def user(self, role="agent", account=None, email=None, name="Test User", password=PASSWORD):
+        from portal.services.auth import create_user
+
+        email = email or f"{role}-{uuid.uuid4().hex[:8]}@example.com"
+        user = create_user(email, name, role, password, account.code if account is not None else None)
+        self.db.session.commit()
+        return user
+
+    def import_bookings(self, *bookings, airlines=None):
+        from portal.services.bookings import import_bookings
+
+        doc = {
+            "format": "portal-bookings/1",
+            "airlines": copy.deepcopy(AIRLINES if airlines is None else airlines),
+            "bookings": list(bookings),
+        }
+        result = import_bookings(json.dumps(doc))
+        self.db.session.commit()
+        return result
+
+    def booking(self, **kwargs):
+        from sqlalchemy import select
+
+        from portal.models import Booking
+
+        doc = booking_doc(**kwargs)
+        self.import_bookings(doc)
+        return self.db.session.scalar(select(Booking).where(Booking.order_number == doc["order_number"]))
+
+
+@pytest.fixture
+def make(db):
+    return Factory(db)
+
+
+class Auth:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, user, password=PASSWORD):
+        response = self.client.post("/login", data={"email": user.email, "password": password})
+        assert response.status_code == 303, response.get_data(as_text=True)
+        return response
+
+    def logout(self):
+        return self.client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return Auth(client)
+
+
+@pytest.fixture
+def world(make):
+    """Two client accounts with a booking and an agent each, plus operations and admin users."""
+
+    class World:
+        pass
+
+    w = World()
+    w.demo = make.account("DEMO", "SGD", service_fee=15)
+    w.other = make.account("OTHER", "SGD")
+    w.agent = make.user("agent", w.demo, email="agent@demo.example")
+    w.other_agent = make.user("agent", w.other, email="agent@other.example")
+    w.ops = make.user("operations", email="ops@host.example")
+    w.admin = make.user("admin", email="admin@host.example")
+    w.booking = make.booking(order_number="AT10000001", account="DEMO")
+    w.other_booking = make.booking(
+        order_number="OT20000001",
+        account="OTHER",
+        passengers=[passenger_doc("P1", "LIM", "HUI LING", "618-2400009999")],
+    )
+    return w
+
+
+def pytest_report_header(config):
+    return f"database: {'PostgreSQL (fresh database per run)' if POSTGRES else 'SQLite (file per run)'}"
+
+
+@pytest.fixture
+def pg_only():
+    if not POSTGRES:
+        pytest.skip("PostgreSQL-only test")
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def run_sql(db, sql):
+    with db.engine.begin() as conn:
+        return conn.execute(text(sql))
