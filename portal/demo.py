@@ -227,7 +227,8 @@ def build_bookings(now: datetime, seed: int = 7) -> list[dict]:
         else:
             segments = [_segment("S1", airline, route, departure, 100 + i)]
             if round_trip:
-                back = departure + timedelta(days=rng.randint(3, 14))
+                # The flown booking came back yesterday; the others return days later.
+                back = departure + timedelta(days=1 if i == 1 else rng.randint(3, 14))
                 segments.append(_segment("S2", airline, route, back, 101 + i, reverse=True))
         party = ["ADT"]
         if i % 5 == 0:

@@ -14,6 +14,7 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import event, make_url, text
 
 from portal import create_app
@@ -57,6 +58,18 @@ def database_url(tmp_path_factory):
     drop()
 
 
+class FreshContextClient(FlaskClient):
+    """Each request gets its own app context (and so its own `g` and session), as in production.
+
+    Without this, a request made while a test holds an app context reuses that context, and
+    Flask-Login's cached user in `g` would leak from one client to the next.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 def make_test_app(database_url, tmp_path_factory, **overrides):
     config = {
         "TESTING": True,
@@ -69,7 +82,9 @@ def make_test_app(database_url, tmp_path_factory, **overrides):
         "TIMEZONE": "Asia/Singapore",
     }
     config.update(overrides)
-    return create_app(config)
+    app = create_app(config)
+    app.test_client_class = FreshContextClient
+    return app
 
 
 @pytest.fixture(scope="session")
@@ -80,7 +95,29 @@ def app(database_url, tmp_path_factory):
 
         init_db()
         _db.session.remove()
-    return app
+    yield app
+    dispose(app)
+
+
+def dispose(app):
+    """Close an app's pooled connections (PostgreSQL warns about connections left open)."""
+    with app.app_context():
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def another_app(database_url, tmp_path_factory, db):
+    """Build more app instances on the same database, as more worker processes would be."""
+    apps = []
+
+    def build(**overrides):
+        apps.append(make_test_app(database_url, tmp_path_factory, **overrides))
+        return apps[-1]
+
+    yield build
+    for extra in apps:
+        dispose(extra)
 
 
 def clean_database(app):

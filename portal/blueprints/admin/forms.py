@@ -1,7 +1,7 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DecimalField, EmailField, PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from portal.forms import choices
 from portal.services.auth import MIN_PASSWORD_LENGTH
@@ -11,7 +11,12 @@ NO_ACCOUNT = "— none (operations and admin) —"
 
 class UserForm(FlaskForm):
     email = EmailField(
-        "Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)]
+        "Email",
+        validators=[
+            DataRequired(),
+            Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Invalid email address."),
+            Length(max=254),
+        ],
     )
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     role = SelectField(

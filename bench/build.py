@@ -1,0 +1,130 @@
+"""Build (or reuse) the benchmark database: the product's migrations, the bulk fill, two users."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+from bench.data import AGENT_ACCOUNT, fill
+from bench.database import Target
+from portal import create_app
+from portal.cli import init_db
+from portal.extensions import db
+from portal.models import (
+    Account,
+    Ancillary,
+    Booking,
+    BookingSearchKey,
+    Passenger,
+    ScheduleChange,
+    Segment,
+    User,
+)
+from portal.services.auth import create_user, hash_password
+from portal.services.bookings import booking_search_keys
+
+AGENT_EMAIL = "agent@bench.example"
+OPERATIONS_EMAIL = "ops@bench.example"
+DETAIL_PAGES = 50  # order numbers Booking Details rotates over
+
+
+@dataclass
+class BuildReport:
+    reused: bool
+    bookings: int
+    seconds: float = 0.0
+    steps: dict[str, float] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    order_numbers: list[str] = field(default_factory=list)
+
+
+def _ensure_user(email: str, name: str, role: str, password: str, account_code: str | None) -> None:
+    """Create the user, or give an existing one (a kept database) this run's password."""
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None:
+        create_user(email, name, role, password, account_code)
+    else:
+        user.password_hash = hash_password(password)
+        user.active = True
+
+
+def _verify_search_keys(order_numbers: list[str]) -> None:
+    """The keys written by the bulk fill are exactly the ones the product computes for the booking."""
+    for number in order_numbers:
+        booking = db.session.scalar(select(Booking).where(Booking.order_number == number))
+        stored = set(
+            db.session.scalars(select(BookingSearchKey.key).where(BookingSearchKey.booking_id == booking.id))
+        )
+        expected = booking_search_keys(booking)
+        if stored != expected:
+            raise SystemExit(
+                f"search keys of {number} differ from booking_search_keys(): {stored} != {expected}"
+            )
+
+
+def build(target: Target, bookings: int, *, keep: bool, password: str, seed: int, log=print) -> BuildReport:
+    started = time.perf_counter()
+    mark = started
+    report = BuildReport(reused=False, bookings=bookings)
+
+    def step(name: str) -> None:
+        nonlocal mark
+        now = time.perf_counter()
+        report.steps[name] = round(now - mark, 2)
+        mark = now
+
+    existing = target.booking_count() if keep else None
+    report.reused = keep and existing == bookings
+    if report.reused:
+        log(f"Reusing {target.description}: {existing:,} bookings.")
+    else:
+        if keep and existing is not None:
+            log(f"{target.description} has {existing:,} bookings, not {bookings:,}: rebuilding it.")
+        log(f"Building {target.description} with {bookings:,} bookings ...")
+        target.reset()
+    step("prepare")
+
+    os.environ["PORTAL_DATABASE_URL"] = target.url_string
+    app = create_app({"SQLALCHEMY_DATABASE_URI": target.url_string})
+    with app.app_context():
+        try:
+            init_db()  # the product's migrations; on a kept database, any new ones
+            step("schema")
+            if not report.reused:
+                if db.session.scalar(select(func.count()).select_from(Booking)):
+                    raise SystemExit(f"{target.description} is not empty after reset.")
+                with db.engine.begin() as conn:
+                    if target.dialect == "sqlite":
+                        conn.exec_driver_sql("PRAGMA cache_size = -262144")  # 256 MB for the index builds
+                    fill(conn, bookings, seed=seed)
+                step("fill")
+                if target.dialect == "postgresql":
+                    # What autovacuum would soon do on a real server: planner statistics for the new rows.
+                    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                        conn.exec_driver_sql("VACUUM ANALYZE")
+                    step("analyze")
+
+            _ensure_user(AGENT_EMAIL, "Bench Agent", "agent", password, AGENT_ACCOUNT)
+            _ensure_user(OPERATIONS_EMAIL, "Bench Operations", "operations", password, None)
+            db.session.commit()
+            step("users")
+
+            for model in (Booking, Passenger, Segment, BookingSearchKey, Ancillary, ScheduleChange):
+                report.rows[model.__tablename__] = db.session.scalar(select(func.count()).select_from(model))
+            account_id = db.session.scalar(select(Account.id).where(Account.code == AGENT_ACCOUNT))
+            numbers = db.session.scalars(
+                select(Booking.order_number).where(Booking.account_id == account_id).order_by(Booking.id)
+            ).all()
+            report.order_numbers = random.Random(seed).sample(list(numbers), min(DETAIL_PAGES, len(numbers)))
+            _verify_search_keys(report.order_numbers[:20])
+            db.session.rollback()
+            step("check")
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+    report.seconds = round(time.perf_counter() - started, 2)
+    return report

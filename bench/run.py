@@ -1,0 +1,233 @@
+"""`make bench`: build a database of N bookings, serve it with gunicorn, measure requests per second.
+
+    python -m bench.run [--bookings 100000] [--database-url URL] [--keep] [--duration 5] ...
+
+Prints the build time and a table (requests/s, median and p95 latency, ratio to /healthz) and writes the
+same to bench-results/latest.json. Exits non-zero when any request did not answer 200.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import secrets
+import signal
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench-results"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    p.add_argument("--bookings", type=int, default=100_000, help="bookings to build (default 100000)")
+    p.add_argument(
+        "--database-url",
+        help="default: SQLite file bench-results/bench.sqlite3. A postgresql+psycopg://… URL names a "
+        "server: the benchmark creates a database portal_bench_<random> on it and drops it at the end.",
+    )
+    p.add_argument(
+        "--keep",
+        action="store_true",
+        help="reuse an already-built database of the right size (PostgreSQL: keep it, as "
+        "portal_bench_kept, instead of dropping it)",
+    )
+    p.add_argument("--duration", type=float, default=5.0, help="measured seconds per endpoint (default 5)")
+    p.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds first (default 1)")
+    p.add_argument("--threads", type=int, default=4, help="client threads (default 4)")
+    p.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    p.add_argument("--seed", type=int, default=20261123, help="random seed of the data set")
+    p.add_argument("--output", type=Path, default=RESULTS / "latest.json", help="JSON results file")
+    args = p.parse_args(argv)
+    if args.bookings < 1:
+        p.error("--bookings must be at least 1")
+    if not 1 <= args.threads <= 16:
+        p.error("--threads must be 1-16 (the load is bounded on purpose)")
+    if args.duration <= 0 or args.warmup < 0:
+        p.error("--duration must be positive and --warmup not negative")
+    return args
+
+
+def endpoints(agent, operations, order_numbers):
+    from bench.load import Endpoint
+
+    page = "Showing 1–25 of"
+    return [
+        Endpoint("healthz", ["/healthz"], expect='"ok"'),
+        Endpoint("my bookings (agent)", ["/bookings/"], agent, expect=page),
+        Endpoint("my bookings (operations)", ["/bookings/"], operations, expect=page),
+        Endpoint("search q=TAN (agent)", ["/bookings/?q=TAN"], agent, expect=page),
+        Endpoint(
+            "search q=TAN htmx partial (agent)",
+            ["/bookings/?q=TAN"],
+            agent,
+            headers={"HX-Request": "true"},
+            expect=page,
+            refuse="<html",
+        ),
+        Endpoint(
+            "booking details (agent)",
+            [f"/bookings/{n}" for n in order_numbers],
+            agent,
+            expect=order_numbers[0],
+        ),
+    ]
+
+
+def _showing(text: str) -> str:
+    match = re.search(r"Showing [^<]*", text)
+    return " ".join(match.group(0).split()) if match else ""
+
+
+def format_table(results, base_rps: float) -> str:
+    columns = ("requests/s", 10), ("median ms", 10), ("p95 ms", 9), ("vs healthz", 15), ("errors", 7)
+    header = f"{'endpoint':<36}" + "".join(f" {name:>{width}}" for name, width in columns)
+    lines = [header, "-" * len(header)]
+    for r in results:
+        ratio = f"{r.rps / base_rps:.2f}x healthz" if base_rps else "n/a"
+        lines.append(
+            f"{r.endpoint:<36} {r.rps:>10.1f} {r.median_ms:>10.1f} {r.p95_ms:>9.1f} {ratio:>15} {r.errors:>7}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    os.chdir(ROOT)
+    sys.path.insert(0, str(ROOT))
+    RESULTS.mkdir(exist_ok=True)
+    # One secret for this run: the build's app and both gunicorn workers sign sessions alike, and no
+    # instance/secret_key is written.
+    secret_key = secrets.token_hex(32)
+    os.environ["PORTAL_SECRET_KEY"] = secret_key
+    os.environ["PORTAL_SCHEDULER"] = "off"
+    if (ROOT / "instance" / "config.py").exists():
+        print("warning: instance/config.py exists; gunicorn's workers read it and it may override settings.")
+
+    from bench.build import AGENT_EMAIL, OPERATIONS_EMAIL, build
+    from bench.database import target_for
+    from bench.load import check, login, measure
+    from bench.server import Gunicorn
+
+    # SIGTERM stops the run like Ctrl-C does: the finally blocks stop gunicorn and drop the database.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+    target = target_for(args.database_url, args.keep, RESULTS)
+    server = None
+    password = secrets.token_urlsafe(18)  # this run's password for the two bench users
+    try:
+        database = target.description
+        if target.dialect == "postgresql":
+            database += f" (server {target.server_version()})"
+        report = build(target, args.bookings, keep=args.keep, password=password, seed=args.seed)
+        steps = ", ".join(f"{k} {v:.1f} s" for k, v in report.steps.items())
+        print(
+            f"Database: {database}\n"
+            f"Build: {'reused, ' if report.reused else ''}{report.seconds:.1f} s ({steps})\n"
+            f"Rows: " + ", ".join(f"{k} {v:,}" for k, v in report.rows.items())
+        )
+
+        server = Gunicorn(ROOT, target.url_string, secret_key, args.workers, RESULTS / "gunicorn.log")
+        server.start()
+        print(f"Serving: {' '.join(server.command()[1:])} (log {server.log_path.relative_to(ROOT)})")
+
+        agent = login(server.port, AGENT_EMAIL, password)
+        operations = login(server.port, OPERATIONS_EMAIL, password)
+        plan = endpoints(agent, operations, report.order_numbers)
+        for endpoint in plan:
+            text = check(server.port, endpoint)
+            if endpoint.name.startswith(("my bookings", "search")):
+                print(f"  {endpoint.name}: {_showing(text)}")
+
+        print(
+            f"Load: {args.threads} client threads, {args.warmup:g} s warm-up + {args.duration:g} s per "
+            f"endpoint, closed loop, 127.0.0.1 only\n"
+        )
+        results = []
+        for endpoint in plan:
+            results.append(
+                measure(
+                    server.port, endpoint, threads=args.threads, warmup=args.warmup, duration=args.duration
+                )
+            )
+            print(f"  measured {endpoint.name}: {results[-1].rps:.1f} requests/s", flush=True)
+    except KeyboardInterrupt:
+        print("\nInterrupted.", file=sys.stderr)
+        return 130
+    except RuntimeError as exc:
+        print(f"\nBENCHMARK FAILED: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if server is not None:
+            server.stop()
+        target.finish()
+
+    base = results[0].rps
+    errors = sum(r.errors for r in results)
+    print()
+    print(format_table(results, base))
+    print(f"\nBuild time: {report.seconds:.1f} s for {args.bookings:,} bookings ({target.dialect})")
+
+    document = {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "ok": errors == 0,
+        "database": {
+            "dialect": target.dialect,
+            "description": database,
+            "bookings": args.bookings,
+            "reused": report.reused,
+            "build_seconds": report.seconds,
+            "build_steps_seconds": report.steps,
+            "rows": report.rows,
+        },
+        "load": {
+            "server": f"gunicorn -w {args.workers} (sync workers)",
+            "client_threads": args.threads,
+            "warmup_seconds": args.warmup,
+            "duration_seconds": args.duration,
+        },
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "results": [
+            {
+                "endpoint": r.endpoint,
+                "path": r.path,
+                "requests": r.requests,
+                "requests_per_second": round(r.rps, 1),
+                "median_ms": round(r.median_ms, 2),
+                "p95_ms": round(r.p95_ms, 2),
+                "ratio_to_healthz": round(r.rps / base, 3) if base else None,
+                "errors": r.errors,
+                "error_detail": r.error_detail,
+            }
+            for r in results
+        ],
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(document, indent=2) + "\n")
+    print(f"Written: {args.output}")
+
+    if errors:
+        bar = "!" * 78
+        print(
+            f"\n{bar}\n!!! {errors} request(s) did not answer 200 — these numbers are NOT valid.",
+            file=sys.stderr,
+        )
+        for r in results:
+            if r.errors:
+                print(f"!!!   {r.endpoint}: {r.error_detail}", file=sys.stderr)
+        print(f"!!! See {server.log_path if server else 'the gunicorn log'}.\n{bar}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,429 @@
+"""Refund rules (SPEC section 3): statuses and their transitions, the ways a refund starts, which payment
+channels allow which path, coupon eligibility, the instant quote and the balance credit at the end.
+
+Pure Python: the caller passes in plain values (statuses, channels, amounts, an aware "now") and gets
+values or typed errors back. Every rule that can be a table is one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from types import MappingProxyType
+
+from portal.domain.money import CurrencyMismatch, Money
+
+# --- Life of a refund (SPEC 3.4) -------------------------------------------------------------------------
+
+
+class RefundStatus(StrEnum):
+    REQUESTED = "requested"
+    SUBMITTED = "submitted"
+    RECEIVED = "received"
+    REFUNDED = "refunded"
+    REJECTED = "rejected"
+
+
+FINAL_STATUSES = frozenset({RefundStatus.REFUNDED, RefundStatus.REJECTED})
+
+STATUS_LABELS: Mapping[RefundStatus, str] = MappingProxyType(
+    {
+        RefundStatus.REQUESTED: "Requested",
+        RefundStatus.SUBMITTED: "Submitted to airline",
+        RefundStatus.RECEIVED: "Airline refund received",
+        RefundStatus.REFUNDED: "Refunded",
+        RefundStatus.REJECTED: "Rejected",
+    }
+)
+
+
+class RefundAction(StrEnum):
+    MARK_SUBMITTED_TO_AIRLINE = "mark_submitted_to_airline"
+    RECORD_AIRLINE_REFUND = "record_airline_refund"
+    CREDIT_BALANCE = "credit_balance"
+    REJECT = "reject"
+
+
+ACTION_LABELS: Mapping[RefundAction, str] = MappingProxyType(
+    {
+        RefundAction.MARK_SUBMITTED_TO_AIRLINE: "Mark submitted to airline",
+        RefundAction.RECORD_AIRLINE_REFUND: "Record airline refund",
+        RefundAction.CREDIT_BALANCE: "Credit balance",
+        RefundAction.REJECT: "Reject",
+    }
+)
+
+# How each action reads after "A refund that is <status> cannot ...".
+_ACTION_REFUSED: Mapping[RefundAction, str] = MappingProxyType(
+    {
+        RefundAction.MARK_SUBMITTED_TO_AIRLINE: "be marked as submitted to the airline",
+        RefundAction.RECORD_AIRLINE_REFUND: "have an airline refund recorded",
+        RefundAction.CREDIT_BALANCE: "be credited to the balance",
+        RefundAction.REJECT: "be rejected",
+    }
+)
+
+TRANSITIONS: Mapping[tuple[RefundStatus, RefundAction], RefundStatus] = MappingProxyType(
+    {
+        (RefundStatus.REQUESTED, RefundAction.MARK_SUBMITTED_TO_AIRLINE): RefundStatus.SUBMITTED,
+        (RefundStatus.SUBMITTED, RefundAction.RECORD_AIRLINE_REFUND): RefundStatus.RECEIVED,
+        (RefundStatus.RECEIVED, RefundAction.CREDIT_BALANCE): RefundStatus.REFUNDED,
+        (RefundStatus.REQUESTED, RefundAction.REJECT): RefundStatus.REJECTED,
+        (RefundStatus.SUBMITTED, RefundAction.REJECT): RefundStatus.REJECTED,
+        (RefundStatus.RECEIVED, RefundAction.REJECT): RefundStatus.REJECTED,
+    }
+)
+
+
+class RefundTransitionError(Exception):
+    """An action that the refund's current status does not allow; the message is fit for a user."""
+
+    def __init__(self, status: RefundStatus, action: RefundAction):
+        self.status = status
+        self.action = action
+        super().__init__(f"A refund that is {STATUS_LABELS[status]} cannot {_ACTION_REFUSED[action]}.")
+
+
+def next_status(status: RefundStatus | str, action: RefundAction | str) -> RefundStatus:
+    """The status a refund moves to when action is taken; RefundTransitionError if it is not allowed.
+
+    Plain strings are accepted (as stored in the database); an unknown status or action is a ValueError.
+    """
+    status, action = RefundStatus(status), RefundAction(action)
+    try:
+        return TRANSITIONS[status, action]
+    except KeyError:
+        raise RefundTransitionError(status, action) from None
+
+
+def allowed_actions(status: RefundStatus | str) -> tuple[RefundAction, ...]:
+    """The actions open to a refund in this status, in the order the operations queue shows them."""
+    status = RefundStatus(status)
+    return tuple(action for action in RefundAction if (status, action) in TRANSITIONS)
+
+
+# --- The ways a refund starts (SPEC 3.1, 3.2) --------------------------------------------------------------
+
+
+class RefundPath(StrEnum):
+    INSTANT_QUOTE = "instant_quote"
+    REQUEST_QUOTE = "request_quote"
+    AGENT_REQUEST = "agent_request"
+    AGENT_BATCH = "agent_batch"
+    REFUND_CLAIM = "refund_claim"
+
+
+PATH_LABELS: Mapping[RefundPath, str] = MappingProxyType(
+    {
+        RefundPath.INSTANT_QUOTE: "Refund button (instant quote)",
+        RefundPath.REQUEST_QUOTE: "Cancel & Refund request (quoted)",
+        RefundPath.AGENT_REQUEST: "Agent & Passenger Initiated request",
+        RefundPath.AGENT_BATCH: "Batch upload",
+        RefundPath.REFUND_CLAIM: "Refund Claim",
+    }
+)
+
+# The host submits these to the airline; on the others the agency or passenger already did.
+OPERATOR_PATHS = frozenset({RefundPath.INSTANT_QUOTE, RefundPath.REQUEST_QUOTE})
+AGENT_PATHS = frozenset(RefundPath) - OPERATOR_PATHS
+
+PAYMENT_CHANNELS = ("deposit", "vcc", "vcc_passthrough")
+CARD_CHANNELS = frozenset({"vcc", "vcc_passthrough"})
+
+
+def is_operator_path(path: RefundPath | str) -> bool:
+    """True when the host submits the refund to the airline (the two quoted paths)."""
+    return RefundPath(path) in OPERATOR_PATHS
+
+
+def first_status(path: RefundPath | str) -> RefundStatus:
+    """The status a new refund starts in: operator refunds wait to be submitted, the others already were."""
+    return RefundStatus.REQUESTED if is_operator_path(path) else RefundStatus.SUBMITTED
+
+
+def path_group_label(path: RefundPath | str, operator_name: str) -> str:
+    """The refunds-list group of a path: "<operator> Initiated" or "Agent & Passenger Initiated"."""
+    return f"{operator_name} Initiated" if is_operator_path(path) else "Agent & Passenger Initiated"
+
+
+_CARD_CREDITED = (
+    "Agent & passenger initiated refunds are not available for orders paid by virtual card (VCC): "
+    "the airline pays the refund straight back to the card."
+)
+_PASSTHROUGH_CLAIM = (
+    "Refund Claim is not available for VCC Passthrough orders: the card was charged by the airline "
+    "itself, so there is no way to tell here how much the airline paid back to it."
+)
+
+# (path, channel) -> why it is refused; a pair not listed is allowed. The claim entry comes last on
+# purpose: for a passthrough claim the more specific reason wins.
+_PATH_REFUSALS: Mapping[tuple[RefundPath, str], str] = MappingProxyType(
+    {
+        **{(path, channel): _CARD_CREDITED for path in AGENT_PATHS for channel in CARD_CHANNELS},
+        (RefundPath.REFUND_CLAIM, "vcc_passthrough"): _PASSTHROUGH_CLAIM,
+    }
+)
+
+
+def _channel(payment_channel: str) -> str:
+    if payment_channel not in PAYMENT_CHANNELS:
+        raise ValueError(f"unknown payment channel: {payment_channel!r}")
+    return payment_channel
+
+
+def path_refusal(path: RefundPath | str, payment_channel: str) -> str | None:
+    """None when a refund may start by this path on an order paid by this channel, else why not."""
+    return _PATH_REFUSALS.get((RefundPath(path), _channel(payment_channel)))
+
+
+# --- Coupons: one passenger on one segment ----------------------------------------------------------------
+
+BOOKING_STATUSES = ("ticketed", "cancelled")
+SEGMENT_STATUSES = ("confirmed", "cancelled")
+
+
+class CouponState(StrEnum):
+    REFUNDABLE = "refundable"
+    FLOWN = "flown"
+    IN_REFUND = "in_refund"
+    BOOKING_CANCELLED = "booking_cancelled"
+
+
+COUPON_STATE_REASONS: Mapping[CouponState, str | None] = MappingProxyType(
+    {
+        CouponState.REFUNDABLE: None,
+        CouponState.FLOWN: "Already flown",
+        CouponState.IN_REFUND: "Already in a refund",
+        CouponState.BOOKING_CANCELLED: "Booking cancelled",
+    }
+)
+
+
+def _aware(name: str, moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware")
+    return moment
+
+
+def coupon_state(
+    *,
+    booking_status: str,
+    segment_status: str,
+    departure_utc: datetime,
+    now: datetime,
+    in_live_refund: bool,
+) -> CouponState:
+    """Whether a coupon can be selected for a refund, and if not, why.
+
+    in_live_refund means the coupon is already in a refund that is not rejected. A segment the airline
+    cancelled never flies, so it stays refundable after its departure time.
+    """
+    if booking_status not in BOOKING_STATUSES:
+        raise ValueError(f"unknown booking status: {booking_status!r}")
+    if segment_status not in SEGMENT_STATUSES:
+        raise ValueError(f"unknown segment status: {segment_status!r}")
+    departed = _aware("departure_utc", departure_utc) <= _aware("now", now)
+    if booking_status == "cancelled":
+        return CouponState.BOOKING_CANCELLED
+    if in_live_refund:
+        return CouponState.IN_REFUND
+    if segment_status == "confirmed" and departed:
+        return CouponState.FLOWN
+    return CouponState.REFUNDABLE
+
+
+INVOLUNTARY_REASONS = frozenset({"schedule_change", "airline_cancellation"})
+
+
+def is_involuntary_reason(reason_code: str | None) -> bool:
+    """True for the reasons that make a refund involuntary, and so free of every fee (SPEC 3.2)."""
+    return reason_code in INVOLUNTARY_REASONS
+
+
+# --- The instant quote (SPEC 3.3) -------------------------------------------------------------------------
+
+
+def _same_currency(currency: str, *amounts: Money) -> None:
+    for amount in amounts:
+        if amount.currency != currency:
+            raise CurrencyMismatch(f"{currency} and {amount.currency}")
+
+
+@dataclass(frozen=True, slots=True)
+class FareFacts:
+    """One passenger's fare and fare rule, all in the booking's currency."""
+
+    base: Money
+    taxes: Money
+    refundable_taxes: Money
+    refundable: bool
+    cancellation_fee: Money
+
+    def __post_init__(self):
+        amounts = (self.base, self.taxes, self.refundable_taxes, self.cancellation_fee)
+        _same_currency(self.base.currency, *amounts)
+        if any(amount.amount < 0 for amount in amounts):
+            raise ValueError("fare amounts cannot be negative")
+        if self.taxes < self.refundable_taxes:
+            raise ValueError("refundable taxes cannot exceed taxes")
+
+    @property
+    def currency(self) -> str:
+        return self.base.currency
+
+
+class QuoteCase(StrEnum):
+    EXACT = "exact"
+    CANNOT_QUOTE = "cannot_quote"
+    NON_REFUNDABLE = "non_refundable"
+
+
+QUOTE_CASE_LABELS: Mapping[QuoteCase, str] = MappingProxyType(
+    {
+        QuoteCase.EXACT: "Refund amount",
+        QuoteCase.CANNOT_QUOTE: "Partial refund: the amount the airline actually refunds applies",
+        QuoteCase.NON_REFUNDABLE: "Non-refundable: nothing would be refunded",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PassengerQuote:
+    """One passenger's quote: the figures shown and the amount (None when it cannot be quoted)."""
+
+    case: QuoteCase
+    fare: Money
+    cancellation_fee: Money
+    refundable_taxes: Money
+    service_fee: Money
+    amount: Money | None
+
+    @property
+    def currency(self) -> str:
+        return self.fare.currency
+
+
+def quote_passenger(
+    fare: FareFacts,
+    *,
+    selected_segments: frozenset[str],
+    unflown_segments: frozenset[str],
+    service_fee: Money,
+    involuntary: bool,
+) -> PassengerQuote:
+    """Quote one passenger's refund over the selected segments (SPEC 3.3).
+
+    Selecting every unflown segment gives an exact amount (NON_REFUNDABLE when it is 0); selecting only
+    some of them cannot be quoted, because the airline decides what a partial refund is worth.
+    An involuntary refund returns the whole fare and all taxes with no fees.
+    """
+    if not selected_segments:
+        raise ValueError("select at least one segment")
+    if not selected_segments <= unflown_segments:
+        raise ValueError("only unflown segments can be refunded")
+    _same_currency(fare.currency, service_fee)
+    if service_fee.amount < 0:
+        raise ValueError("the service fee cannot be negative")
+
+    zero = Money.zero(fare.currency)
+    if involuntary:
+        shown_fee, shown_taxes, shown_service = zero, fare.taxes, zero
+        amount = fare.base + fare.taxes
+    else:
+        # A non-refundable fare shows the whole base as its fee, so the figures add up to the amount.
+        shown_fee = fare.cancellation_fee if fare.refundable else fare.base
+        shown_taxes, shown_service = fare.refundable_taxes, service_fee
+        fare_back = (fare.base - fare.cancellation_fee).at_least_zero() if fare.refundable else zero
+        amount = (fare_back + fare.refundable_taxes - service_fee).at_least_zero()
+
+    if selected_segments != unflown_segments:
+        case, amount = QuoteCase.CANNOT_QUOTE, None
+    elif amount.is_zero:
+        case = QuoteCase.NON_REFUNDABLE
+    else:
+        case = QuoteCase.EXACT
+    return PassengerQuote(case, fare.base, shown_fee, shown_taxes, shown_service, amount)
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """The quote for a whole refund: each passenger's quote, keyed by passenger ref, in selection order."""
+
+    passengers: tuple[tuple[str, PassengerQuote], ...]
+    currency: str
+
+    @property
+    def total(self) -> Money | None:
+        """The sum of the amounts, or None if any passenger cannot be quoted."""
+        total = Money.zero(self.currency)
+        for _, quote in self.passengers:
+            if quote.amount is None:
+                return None
+            total += quote.amount
+        return total
+
+    @property
+    def acceptable(self) -> bool:
+        """Whether the agent may confirm: some passenger selected and none of them non-refundable."""
+        return self.refusal is None
+
+    @property
+    def refusal(self) -> str | None:
+        """Why the quote cannot be confirmed, or None when it can."""
+        if not self.passengers:
+            return "Select at least one passenger to refund."
+        if any(quote.case is QuoteCase.NON_REFUNDABLE for _, quote in self.passengers):
+            return (
+                f"{QUOTE_CASE_LABELS[QuoteCase.NON_REFUNDABLE]} for at least one selected passenger, "
+                "so this refund cannot be confirmed."
+            )
+        return None
+
+
+def build_quote(items: Iterable[tuple[str, PassengerQuote]], currency: str) -> Quote:
+    """Gather passenger quotes into one Quote; refs must be unique and every figure in currency."""
+    passengers = tuple(items)
+    refs = [ref for ref, _ in passengers]
+    if len(set(refs)) != len(refs):
+        raise ValueError("a passenger appears twice in the quote")
+    for _, quote in passengers:
+        figures = (quote.fare, quote.cancellation_fee, quote.refundable_taxes, quote.service_fee)
+        _same_currency(currency, *figures, *(() if quote.amount is None else (quote.amount,)))
+    return Quote(passengers, currency)
+
+
+def quote_changed(old: Quote, new: Quote) -> bool:
+    """True when the quote computed again on accept differs from the one shown: any passenger's case or
+    figures, a passenger added or dropped, or the currency."""
+    return old.currency != new.currency or dict(old.passengers) != dict(new.passengers)
+
+
+# --- Money at the end (SPEC 3.4, 5) ------------------------------------------------------------------------
+
+# Whether a refunded order is credited to the account's ledger; card orders are paid back to the card.
+_CREDITS_LEDGER: Mapping[str, bool] = MappingProxyType(
+    {"deposit": True, "vcc": False, "vcc_passthrough": False}
+)
+
+
+def balance_credit(
+    *,
+    path: RefundPath | str,
+    payment_channel: str,
+    airline_amount: Money,
+    service_fee: Money,
+    involuntary: bool,
+) -> Money | None:
+    """The ledger credit when a refund is credited, or None when it closes as paid to the card (VCC).
+
+    The host's service fee is kept back only on operator refunds, and never on involuntary ones.
+    """
+    _same_currency(airline_amount.currency, service_fee)
+    if airline_amount.amount < 0 or service_fee.amount < 0:
+        raise ValueError("amounts cannot be negative")
+    if not _CREDITS_LEDGER[_channel(payment_channel)]:
+        return None
+    charges_fee = is_operator_path(path) and not involuntary
+    return (airline_amount - service_fee).at_least_zero() if charges_fee else airline_amount

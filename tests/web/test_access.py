@@ -1,0 +1,90 @@
+"""Login required everywhere, roles checked on the server, and another account's object is a 404."""
+
+import pytest
+
+from tests.web.urls import ADMIN_URLS, AGENT_URLS, CROSS_ACCOUNT_URLS, STAFF_URLS, fill
+
+
+def request(client, method, url, **kwargs):
+    return client.open(url, method=method, **kwargs)
+
+
+@pytest.mark.parametrize(("method", "template"), AGENT_URLS + STAFF_URLS + ADMIN_URLS)
+def test_anonymous_users_are_sent_to_login(client, world, method, template):
+    response = request(client, method, fill(template, world))
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+
+@pytest.mark.parametrize(("method", "template"), CROSS_ACCOUNT_URLS)
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "partial"])
+def test_another_accounts_object_is_not_found(client, auth, world, method, template, htmx):
+    auth.login(world.agent)
+    headers = {"HX-Request": "true"} if htmx else {}
+    own = request(client, method, fill(template, world, own=True), headers=headers)
+    assert own.status_code == 200
+    other = request(client, method, fill(template, world, own=False), headers=headers)
+    assert other.status_code == 404
+    body = other.get_data(as_text=True)
+    assert world.other_booking.order_number not in body
+    assert "LIM" not in body  # the other account's passenger
+
+
+@pytest.mark.parametrize(("method", "template"), CROSS_ACCOUNT_URLS)
+def test_staff_see_every_account(client, auth, world, method, template):
+    auth.login(world.ops)
+    assert request(client, method, fill(template, world, own=False)).status_code == 200
+
+
+@pytest.mark.parametrize(("method", "template"), ADMIN_URLS)
+@pytest.mark.parametrize("role", ["agent", "ops"])
+def test_admin_pages_are_for_admins_only(client, auth, world, method, template, role):
+    auth.login(world.agent if role == "agent" else world.ops)
+    response = request(client, method, fill(template, world))
+    assert response.status_code == 403
+    assert "Not allowed" in response.get_data(as_text=True)
+
+
+def test_unknown_url_gets_styled_404(client, auth, world):
+    auth.login(world.agent)
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert "Not found" in page and "<header" in page
+
+
+def test_server_error_shows_no_stack_trace(app, client, auth, world, monkeypatch):
+    from portal.blueprints.bookings import views
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("secret internal detail")
+
+    auth.login(world.agent)
+    monkeypatch.setattr(views, "search_bookings", boom)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    try:
+        response = client.get("/bookings/")
+    finally:
+        app.config["PROPAGATE_EXCEPTIONS"] = None
+    assert response.status_code == 500
+    body = response.get_data(as_text=True)
+    assert "Something went wrong" in body
+    assert "secret internal detail" not in body and "Traceback" not in body
+
+
+def test_security_headers(client, world):
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_page_has_no_inline_script_or_style(client, auth, world):
+    auth.login(world.agent)
+    page = client.get(f"/bookings/{world.booking.order_number}").get_data(as_text=True)
+    assert "<style" not in page
+    assert "style=" not in page
+    for tag in page.split("<script")[1:]:
+        assert "src=" in tag.split(">")[0], "inline script would be blocked by the CSP"

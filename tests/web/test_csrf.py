@@ -1,0 +1,66 @@
+"""CSRF protection on: every POST needs the token, in the form or in htmx's X-CSRFToken header."""
+
+import re
+
+import pytest
+
+from tests.conftest import PASSWORD
+
+
+@pytest.fixture
+def csrf_client(another_app):
+    return another_app(WTF_CSRF_ENABLED=True).test_client()
+
+
+def token_from(page: str) -> str:
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+
+
+def login(client, user):
+    token = token_from(client.get("/login").get_data(as_text=True))
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 303
+
+
+def test_login_without_token_is_refused_kindly(csrf_client, world):
+    response = csrf_client.post("/login", data={"email": world.agent.email, "password": PASSWORD})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "This form has expired" in page and "nothing was saved" in page
+    assert csrf_client.get("/bookings/").status_code == 302
+
+
+def test_post_without_token_changes_nothing(csrf_client, world, db):
+    login(csrf_client, world.admin)
+    response = csrf_client.post(f"/admin/users/{world.agent.id}/disable")
+    assert response.status_code == 400
+    db.session.refresh(world.agent)
+    assert world.agent.active
+
+
+def test_htmx_header_token_is_accepted(csrf_client, world, db):
+    login(csrf_client, world.admin)
+    page = csrf_client.get("/admin/users").get_data(as_text=True)
+    header_token = re.search(r'hx-headers=\'\{"X-CSRFToken": "([^"]+)"\}\'', page).group(1)
+    response = csrf_client.post(
+        f"/admin/users/{world.agent.id}/disable", headers={"X-CSRFToken": header_token, "HX-Request": "true"}
+    )
+    assert response.status_code == 303
+    db.session.refresh(world.agent)
+    assert not world.agent.active
+
+
+def test_expired_token_in_htmx_request_gets_a_partial_message(csrf_client, world):
+    login(csrf_client, world.admin)
+    response = csrf_client.post(
+        f"/admin/users/{world.agent.id}/disable", headers={"X-CSRFToken": "stale", "HX-Request": "true"}
+    )
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert "This form has expired" in body and "<header" not in body
+
+
+def test_logout_needs_the_token(csrf_client, world):
+    login(csrf_client, world.agent)
+    assert csrf_client.post("/logout").status_code == 400
+    assert csrf_client.get("/bookings/").status_code == 200

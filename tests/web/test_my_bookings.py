@@ -1,0 +1,182 @@
+"""My Bookings: search, filters, pagination, htmx partials, fixed query count."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.conftest import passenger_doc
+
+
+@pytest.fixture
+def bookings(make, world):
+    """Three more DEMO bookings with distinct passengers, channels and departures."""
+    now = datetime.now(UTC)
+    make.booking(
+        order_number="AT10000002",
+        passengers=[passenger_doc("P1", "NAIR", "ARJUN", "668-2400000101")],
+        airline="TR",
+        payment_channel="vcc_passthrough",
+        departure=now + timedelta(days=60),
+        pnr="TRX4P2",
+    )
+    make.booking(
+        order_number="AT10000003",
+        passengers=[passenger_doc("P1", "WONG", "KAR WAI", "618-2400000201")],
+        payment_channel="vcc",
+        departure=now + timedelta(days=10),
+        pnr="WKW123",
+    )
+    make.booking(
+        order_number="AT10000004",
+        passengers=[passenger_doc("P1", "ONG", "BEE LIAN", "618-2400000301")],
+        status="cancelled",
+        departure=now + timedelta(days=12),
+        pnr="ONGBL9",
+    )
+    return world
+
+
+def orders_in(response) -> set[str]:
+    page = response.get_data(as_text=True)
+    return {
+        o
+        for o in ("AT10000001", "AT10000002", "AT10000003", "AT10000004", "OT20000001")
+        if f">{o}</a>" in page
+    }
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("AT10000002", {"AT10000002"}),
+        ("at1000000", {"AT10000001", "AT10000002", "AT10000003", "AT10000004"}),
+        ("TRX4P2", {"AT10000002"}),
+        ("trx4", {"AT10000002"}),
+        ("nair", {"AT10000002"}),
+        ("Arjun", {"AT10000002"}),
+        ("WONG KAR", {"AT10000003"}),
+        ("kar wai", {"AT10000003"}),
+        ("618-2400000201", {"AT10000003"}),
+        ("2400000201", {"AT10000003"}),
+        ("LIM", set()),  # the other account's passenger
+        ("OT2000", set()),
+        ("zzz", set()),
+    ],
+)
+def test_search(client, auth, bookings, q, expected):
+    auth.login(bookings.agent)
+    assert orders_in(client.get("/bookings/", query_string={"q": q})) == expected
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ({"payment_channel": "vcc"}, {"AT10000003"}),
+        ({"payment_channel": "vcc_passthrough"}, {"AT10000002"}),
+        ({"status": "cancelled"}, {"AT10000004"}),
+        ({"status": "ticketed", "payment_channel": "deposit"}, {"AT10000001"}),
+    ],
+)
+def test_filters(client, auth, bookings, args, expected):
+    auth.login(bookings.agent)
+    assert orders_in(client.get("/bookings/", query_string=args)) == expected
+
+
+def test_departure_date_range(client, auth, bookings):
+    auth.login(bookings.agent)
+    today = datetime.now(UTC).date()
+    args = {
+        "departure_from": (today + timedelta(days=9)).isoformat(),
+        "departure_to": (today + timedelta(days=13)).isoformat(),
+    }
+    assert orders_in(client.get("/bookings/", query_string=args)) == {"AT10000003", "AT10000004"}
+
+
+def test_bad_filter_input_gets_a_message_and_keeps_the_rest(client, auth, bookings):
+    auth.login(bookings.agent)
+    response = client.get(
+        "/bookings/", query_string={"departure_from": "31/02/2027", "payment_channel": "vcc"}
+    )
+    assert response.status_code == 200
+    assert "Not a valid date value" in response.get_data(as_text=True)
+    assert orders_in(response) == {"AT10000003"}
+    reversed_range = client.get(
+        "/bookings/", query_string={"departure_from": "2027-02-01", "departure_to": "2027-01-01"}
+    )
+    assert "The end date is before the start date." in reversed_range.get_data(as_text=True)
+    unknown_choice = client.get("/bookings/", query_string={"status": "bogus"})
+    assert unknown_choice.status_code == 200 and "Not a valid choice" in unknown_choice.get_data(as_text=True)
+    assert client.get("/bookings/", query_string={"page": "-3"}).status_code == 200
+    assert client.get("/bookings/", query_string={"page": "abc"}).status_code == 200
+
+
+def test_staff_see_all_accounts_and_can_filter_by_account(client, auth, bookings):
+    auth.login(bookings.ops)
+    assert orders_in(client.get("/bookings/")) == {
+        "AT10000001",
+        "AT10000002",
+        "AT10000003",
+        "AT10000004",
+        "OT20000001",
+    }
+    assert orders_in(client.get("/bookings/", query_string={"account": bookings.other.id})) == {"OT20000001"}
+    assert orders_in(client.get("/bookings/", query_string={"q": "LIM"})) == {"OT20000001"}
+
+
+def test_agent_cannot_widen_scope_with_the_account_filter(client, auth, bookings):
+    auth.login(bookings.agent)
+    assert "OT20000001" not in orders_in(
+        client.get("/bookings/", query_string={"account": bookings.other.id})
+    )
+
+
+def test_pagination(app, client, auth, make, world):
+    for n in range(30):
+        make.booking(
+            order_number=f"PG{n:08d}", passengers=[passenger_doc("P1", "PAGE", "TEST", f"618-25{n:08d}")]
+        )
+    auth.login(world.agent)
+    first = client.get("/bookings/", query_string={"q": "PAGE"}).get_data(as_text=True)
+    assert "Showing 1–25 of 30 bookings" in first and "Page 1 of 2" in first
+    second = client.get("/bookings/", query_string={"q": "PAGE", "page": 2}).get_data(as_text=True)
+    assert "Showing 26–30 of 30 bookings" in second
+    assert "q=PAGE" in second.split('rel="prev"')[0].rsplit("href=", 1)[1]  # links keep the search
+    beyond = client.get("/bookings/", query_string={"q": "PAGE", "page": 99}).get_data(as_text=True)
+    assert "Page 2 of 2" in beyond
+
+
+def test_htmx_request_renders_only_the_results(client, auth, bookings):
+    auth.login(bookings.agent)
+    full = client.get("/bookings/", query_string={"q": "nair"})
+    partial = client.get("/bookings/", query_string={"q": "nair"}, headers={"HX-Request": "true"})
+    assert "<header" in full.get_data(as_text=True)
+    body = partial.get_data(as_text=True)
+    assert "<header" not in body and "<form" not in body
+    assert ">AT10000002</a>" in body
+    for response in (full, partial):
+        assert "HX-Request" in response.headers["Vary"]
+
+
+@pytest.mark.parametrize("header", ["HX-Boosted", "HX-History-Restore-Request"])
+def test_boosted_and_history_restore_get_the_whole_page(client, auth, bookings, header):
+    auth.login(bookings.agent)
+    response = client.get("/bookings/", headers={"HX-Request": "true", header: "true"})
+    assert "<header" in response.get_data(as_text=True)
+
+
+def test_query_count_does_not_grow_with_data(client, auth, make, world, count_queries):
+    auth.login(world.agent)
+    client.get("/bookings/")  # warm up
+    with count_queries() as few:
+        client.get("/bookings/")
+    for n in range(12):
+        passengers = [
+            passenger_doc(f"P{i}", "MANY", f"PAX {chr(65 + i)}", f"618-26{n:04d}{i:04d}") for i in range(4)
+        ]
+        make.booking(order_number=f"QC{n:08d}", passengers=passengers)
+    with count_queries() as many:
+        client.get("/bookings/")
+    with count_queries() as searched:
+        client.get("/bookings/", query_string={"q": "MANY", "payment_channel": "deposit"})
+    assert few.count == many.count == searched.count, many.statements
+    assert many.count <= 10
