@@ -142,24 +142,29 @@ def check(port: int, endpoint: Endpoint) -> str:
 
 
 def measure(port: int, endpoint: Endpoint, *, threads: int, warmup: float, duration: float) -> Result:
-    """Closed-loop load: `threads` clients, `warmup` seconds not counted, then `duration` counted."""
+    """Closed-loop load: `threads` clients, `warmup` seconds not counted, then `duration` counted.
+
+    A request counts when it starts inside the measured window. Each thread goes on until it has
+    at least one counted request, so an endpoint slower than the window still gets a number; the
+    rate is counted requests over the time from the first counted start to the last counted end.
+    """
     start_at = time.perf_counter() + 0.2  # every thread starts together
     measure_from = start_at + warmup
     stop_at = measure_from + duration
-    latencies: list[list[float]] = [[] for _ in range(threads)]
+    samples: list[list[tuple[float, float]]] = [[] for _ in range(threads)]
     statuses: list[Counter] = [Counter() for _ in range(threads)]
 
     def worker(index: int) -> None:
         client = Client(port, endpoint.cookies)
         paths = endpoint.paths
         k = index
-        mine, seen = latencies[index], statuses[index]
+        mine, seen = samples[index], statuses[index]
         while time.perf_counter() < start_at:
             time.sleep(0.001)
         try:
             while True:
                 begin = time.perf_counter()
-                if begin >= stop_at:
+                if begin >= stop_at and mine:
                     break
                 path = paths[k % len(paths)]
                 k += threads
@@ -170,8 +175,8 @@ def measure(port: int, endpoint: Endpoint, *, threads: int, warmup: float, durat
                     outcome = type(exc).__name__
                     client.close()
                 end = time.perf_counter()
-                if begin >= measure_from and end <= stop_at:
-                    mine.append(end - begin)
+                if begin >= measure_from:
+                    mine.append((begin, end))
                     seen[outcome] += 1
         finally:
             client.close()
@@ -182,17 +187,18 @@ def measure(port: int, endpoint: Endpoint, *, threads: int, warmup: float, durat
     for t in pool:
         t.join()
 
-    all_latencies = sorted(x for part in latencies for x in part)
+    spans = [s for part in samples for s in part]
+    ms = sorted((end - begin) * 1000 for begin, end in spans)
+    elapsed = max(end for _, end in spans) - min(begin for begin, _ in spans)
     outcomes = sum(statuses, Counter())
     errors = {k: v for k, v in outcomes.items() if k != "200"}
-    ms = [x * 1000 for x in all_latencies]
     return Result(
         endpoint=endpoint.name,
         path=endpoint.label_path,
         requests=len(ms),
-        seconds=duration,
-        median_ms=statistics.median(ms) if ms else 0.0,
-        p95_ms=statistics.quantiles(ms, n=20)[-1] if len(ms) >= 2 else (ms[0] if ms else 0.0),
+        seconds=elapsed,
+        median_ms=statistics.median(ms),
+        p95_ms=statistics.quantiles(ms, n=20)[-1] if len(ms) >= 2 else ms[0],
         errors=sum(errors.values()),
         error_detail=errors,
     )

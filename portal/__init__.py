@@ -38,10 +38,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     from portal.blueprints.admin.views import bp as admin_bp
     from portal.blueprints.auth.views import bp as auth_bp
     from portal.blueprints.bookings.views import bp as bookings_bp
+    from portal.blueprints.operations.views import bp as operations_bp
+    from portal.blueprints.refunds.views import bp as refunds_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(bookings_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(refunds_bp)
+    app.register_blueprint(operations_bp)
 
     from portal import cli, filters
 
@@ -51,9 +55,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.after_request(add_vary)
     app.after_request(set_security_headers)
 
+    from portal.domain.refunds import QUOTE_CASE_LABELS
+
+    app.jinja_env.globals["quote_case_labels"] = QUOTE_CASE_LABELS
+
     @app.context_processor
     def portal_globals():
-        return {"operator_name": app.config["OPERATOR_NAME"]}
+        from portal.services.refunds import balances
+
+        header_balances = {}
+        if current_user.is_authenticated and current_user.is_agent and not is_partial():
+            header_balances = balances(current_user.account_id)
+        return {"operator_name": app.config["OPERATOR_NAME"], "header_balances": header_balances}
 
     @app.get("/healthz")
     def healthz():

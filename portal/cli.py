@@ -12,16 +12,19 @@ from portal.domain.booking_import import ImportRejected
 from portal.extensions import db
 from portal.services.auth import AuthError, create_account, create_user
 from portal.services.bookings import import_bookings
+from portal.services.setup import seed_defaults
 
 
 def init_db() -> None:
-    """Create or upgrade the schema to the latest migration (idempotent)."""
+    """Create or upgrade the schema to the latest migration, then seed defaults (idempotent)."""
     upgrade(directory=current_app.extensions["migrate"].directory)
+    seed_defaults()
+    db.session.commit()
 
 
 @click.command("init-db")
 def init_db_command():
-    """Create or upgrade the database schema and seed default categories and reasons."""
+    """Create or upgrade the database schema and seed default refund-claim reasons."""
     init_db()
     click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
 

@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate; importing this package registers them all."""
 
+from portal.models import audit  # noqa: F401  (append-only guard)
 from portal.models.accounts import Account, LoginAttempt, User
 from portal.models.bookings import (
     Airline,
@@ -11,6 +12,9 @@ from portal.models.bookings import (
     ScheduleChange,
     Segment,
 )
+from portal.models.documents import Document
+from portal.models.ledger import LedgerEntry
+from portal.models.refunds import Refund, RefundCoupon, RefundEvent, RefundPassenger, RefundReason
 
 __all__ = [
     "Account",
@@ -19,8 +23,15 @@ __all__ = [
     "BaggageOption",
     "Booking",
     "BookingSearchKey",
+    "Document",
+    "LedgerEntry",
     "LoginAttempt",
     "Passenger",
+    "Refund",
+    "RefundCoupon",
+    "RefundEvent",
+    "RefundPassenger",
+    "RefundReason",
     "ScheduleChange",
     "Segment",
     "User",

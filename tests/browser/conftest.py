@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -94,15 +95,21 @@ def page(new_context):
     return new_context().new_page()
 
 
-def log_in(page, email: str, password: str = PASSWORD) -> None:
-    """Log in through the login form, by its visible labels."""
+def log_in(page, email: str, password: str = PASSWORD, succeeds: bool = True) -> None:
+    """Log in through the login form, by its visible labels.
+
+    When the login is meant to succeed, waits until the landing page has loaded (its scripts, htmx
+    included, have run), so the next step can rely on the page's behaviour and not race its loading.
+    """
     page.goto("/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
+    if succeeds:
+        page.wait_for_url(lambda url: urlsplit(url).path != "/login", wait_until="load")
 
 
 @pytest.fixture
 def login():
-    """`login(page, email, password=PASSWORD)`: log in through the UI."""
+    """`login(page, email, password=PASSWORD, succeeds=True)`: log in through the UI."""
     return log_in

@@ -15,6 +15,7 @@ from portal.services.bookings import (
     booking_details_query,
     search_bookings,
 )
+from portal.services.refunds import booking_refunds
 
 bp = Blueprint("bookings", __name__, url_prefix="/bookings")
 
@@ -68,12 +69,14 @@ def my_bookings():
 
 def _booking_page(order_number: str, tab: str):
     booking = one_or_404(booking_details_query(order_number.upper()), Booking.account_id)
+    refunds = booking_refunds(booking) if tab == "refund_info" else []
     return render(
         "bookings/booking.html",
         block="tabs",
         booking=booking,
         tab=tab,
         tabs=TABS,
+        refunds=refunds,
         now=utcnow(),
     )
 

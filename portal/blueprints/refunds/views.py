@@ -1,0 +1,268 @@
+"""Refund button slide-out, Cancel & Refund page, Refund Claim form, and document downloads."""
+
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, request, send_file, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from portal.blueprints.refunds.forms import AcceptQuoteForm, RefundClaimForm
+from portal.domain.refunds import RefundPath, path_refusal
+from portal.extensions import db
+from portal.forms import choices
+from portal.htmx import render
+from portal.models import Booking, Document, Refund
+from portal.models.types import utcnow
+from portal.security import one_or_404
+from portal.services.bookings import booking_details_query
+from portal.services.documents import UploadRejected, document_path, save_document
+from portal.services.refunds import (
+    QuoteChanged,
+    RefundError,
+    active_reasons,
+    booking_coupons,
+    booking_refunds,
+    compute_quote,
+    create_refund,
+    parse_coupon_keys,
+    quote_fingerprint,
+    whole_passengers,
+)
+
+bp = Blueprint("refunds", __name__)
+
+
+def _booking(order_number: str) -> Booking:
+    return one_or_404(booking_details_query(order_number.upper()), Booking.account_id)
+
+
+def _done(booking: Booking, refund: Refund):
+    """After a refund is created: to Refund Info, by full navigation (HX-Redirect for htmx)."""
+    flash(f"Refund {refund.code} {refund.status_label.lower()}. Follow it on Refund Info.", "success")
+    target = url_for("bookings.refund_info", order_number=booking.order_number)
+    if request.headers.get("HX-Request"):
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target, code=303)
+
+
+# --- Refund button: slide-out with the instant quote ----------------------------------------------
+
+
+@bp.route("/bookings/<order_number>/refund", methods=["GET", "POST"])
+@login_required
+def refund_slideout(order_number):
+    booking = _booking(order_number)
+    now = utcnow()
+    coupons = booking_coupons(booking, now)
+    refundable_refs = [p.ref for p, cs in coupons if any(c.selectable for c in cs)]
+    source = request.form if request.method == "POST" else request.args
+    chosen = (
+        source.getlist("passenger") if "passenger" in source or request.method == "POST" else refundable_refs
+    )
+    form = AcceptQuoteForm()
+    error = notice = None
+    status = 200
+    quote = None
+    try:
+        selection = whole_passengers(booking, chosen, now) if chosen else []
+        quote = compute_quote(booking, selection, path=RefundPath.INSTANT_QUOTE, involuntary=False, now=now)
+        if request.method == "POST" and form.validate_on_submit():
+            refund = create_refund(
+                booking,
+                selection,
+                path=RefundPath.INSTANT_QUOTE,
+                user=current_user,
+                now=now,
+                shown_fingerprint=request.form.get("fingerprint", ""),
+            )
+            db.session.commit()
+            return _done(booking, refund)
+    except QuoteChanged as exc:
+        db.session.rollback()
+        quote, notice, status = exc.quote, str(exc), 409
+    except RefundError as exc:
+        db.session.rollback()
+        error, status = str(exc), 422
+        booking = _booking(order_number)
+        coupons = booking_coupons(booking, now)
+    return render(
+        "refunds/refund_slideout.html",
+        block="slideout",
+        booking=booking,
+        coupons=coupons,
+        chosen=set(chosen),
+        quote=quote,
+        fingerprint=quote_fingerprint(quote) if quote else "",
+        form=form,
+        error=error,
+        notice=notice,
+    ), status
+
+
+# --- Cancel & Refund page --------------------------------------------------------------------------
+
+
+@bp.get("/bookings/<order_number>/cancel-refund")
+@login_required
+def cancel_refund(order_number):
+    booking = _booking(order_number)
+    now = utcnow()
+    return render(
+        "refunds/cancel_refund.html",
+        booking=booking,
+        coupons=booking_coupons(booking, now),
+        selected=set(request.args.getlist("coupon")),
+        refunds=booking_refunds(booking),
+        claim_refusal=path_refusal(RefundPath.REFUND_CLAIM, booking.payment_channel),
+        now=now,
+    )
+
+
+def _involuntary_allowed(booking: Booking) -> bool:
+    """Free refunds are offered only when the airline changed or cancelled part of the itinerary."""
+    return bool(booking.schedule_changes) or any(s.status == "cancelled" for s in booking.segments)
+
+
+@bp.route("/bookings/<order_number>/cancel-refund/operator", methods=["GET", "POST"])
+@login_required
+def operator_refund(order_number):
+    """Step two of Cancel & Refund for an operator refund: the quote of the chosen coupons, and confirm."""
+    booking = _booking(order_number)
+    now = utcnow()
+    source = request.form if request.method == "POST" else request.args
+    keys = source.getlist("coupon")
+    involuntary = source.get("involuntary") == "1" and _involuntary_allowed(booking)
+    form = AcceptQuoteForm()
+    error = notice = None
+    quote = None
+    status = 200
+    try:
+        selection = parse_coupon_keys(booking, keys)
+        quote = compute_quote(
+            booking, selection, path=RefundPath.INSTANT_QUOTE, involuntary=involuntary, now=now
+        )
+        if request.method == "POST" and form.validate_on_submit():
+            refund = create_refund(
+                booking,
+                selection,
+                path=RefundPath.INSTANT_QUOTE,
+                user=current_user,
+                now=now,
+                involuntary=involuntary,
+                shown_fingerprint=request.form.get("fingerprint", ""),
+            )
+            db.session.commit()
+            return _done(booking, refund)
+    except QuoteChanged as exc:
+        db.session.rollback()
+        quote, notice, status = exc.quote, str(exc), 409
+    except RefundError as exc:
+        db.session.rollback()
+        error, status = str(exc), 422
+        booking = _booking(order_number)
+    return render(
+        "refunds/operator_refund.html",
+        block="next_step",
+        booking=booking,
+        keys=keys,
+        quote=quote,
+        fingerprint=quote_fingerprint(quote) if quote else "",
+        involuntary=involuntary,
+        involuntary_allowed=_involuntary_allowed(booking),
+        form=form,
+        error=error,
+        notice=notice,
+    ), status
+
+
+# --- Refund Claim ----------------------------------------------------------------------------------
+
+
+@bp.route("/bookings/<order_number>/refund-claim", methods=["GET", "POST"])
+@login_required
+def refund_claim(order_number):
+    booking = _booking(order_number)
+    now = utcnow()
+    source = request.form if request.method == "POST" else request.args
+    keys = source.getlist("coupon")
+    form = RefundClaimForm()
+    reasons = active_reasons()
+    form.reason.choices = choices([("", "Choose a reason")] + [(r.code, r.label) for r in reasons])
+    refusal = path_refusal(RefundPath.REFUND_CLAIM, booking.payment_channel)
+    error = None
+    status = 200
+    selection = []
+    try:
+        selection = parse_coupon_keys(booking, keys)
+    except RefundError as exc:
+        error, status = str(exc), 422
+    if refusal:
+        error, status = refusal, 422
+    elif request.method == "POST" and error is None and form.validate_on_submit():
+        fulfilled = form.airline_fulfilled_on.data
+        if fulfilled > now.date():
+            form.airline_fulfilled_on.errors.append("The fulfillment date cannot be in the future.")
+        elif fulfilled < booking.issued_at.date():
+            form.airline_fulfilled_on.errors.append(
+                f"The fulfillment date cannot be before the ticket was issued ({booking.issued_at:%d %b %Y})."
+            )
+        else:
+            try:
+                reason = next(r for r in reasons if r.code == form.reason.data)
+                proof = save_document(
+                    form.proof.data, account_id=booking.account_id, uploaded_by_id=current_user.id
+                )
+                refund = create_refund(
+                    booking,
+                    selection,
+                    path=RefundPath.REFUND_CLAIM,
+                    user=current_user,
+                    now=now,
+                    reason=reason,
+                    airline_fulfilled_on=fulfilled,
+                    proof=proof,
+                    note=form.note.data,
+                )
+                db.session.commit()
+                return _done(booking, refund)
+            except UploadRejected as exc:
+                db.session.rollback()
+                form.proof.errors.append(str(exc))
+            except RefundError as exc:
+                db.session.rollback()  # also removes the stored proof
+                error = str(exc)
+                booking = _booking(order_number)
+        status = 422
+    elif request.method == "POST":
+        status = 422
+    return render(
+        "refunds/refund_claim.html",
+        block="next_step",
+        booking=booking,
+        keys=keys,
+        selection=selection,
+        form=form,
+        refusal=refusal,
+        error=error,
+        now_date=now.date().isoformat(),
+    ), status
+
+
+# --- Documents -------------------------------------------------------------------------------------
+
+
+@bp.get("/documents/<int:document_id>")
+@login_required
+def download_document(document_id):
+    """Stream a document to users who may see it: its account's agents, operations and admins."""
+    document = one_or_404(select(Document).where(Document.id == document_id), Document.account_id)
+    path = document_path(document)
+    if not path.exists():
+        current_app.logger.error("Document %s is missing its file %s", document.id, path)
+        abort(404)
+    response = send_file(
+        path, mimetype=document.content_type, as_attachment=True, download_name=document.original_name
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,196 @@
+"""Refunds: their coupons (one live refund per coupon), quote lines, events and claim reasons."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.domain.refunds import (
+    FINAL_STATUSES,
+    PATH_LABELS,
+    QUOTE_CASE_LABELS,
+    STATUS_LABELS,
+    RefundPath,
+    RefundStatus,
+    is_operator_path,
+)
+from portal.extensions import db
+from portal.models.accounts import Account, User
+from portal.models.bookings import Booking, Passenger, Segment
+from portal.models.documents import Document
+from portal.models.types import Amount, UTCDateTime, utcnow
+
+_STATUSES = ", ".join(f"'{s.value}'" for s in RefundStatus)
+_PATHS = ", ".join(f"'{p.value}'" for p in RefundPath)
+
+
+class RefundReason(db.Model):
+    """An admin-managed reason offered on the Refund Claim form."""
+
+    __tablename__ = "refund_reason"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    label: Mapped[str] = mapped_column(String(120))
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+    # Airline schedule change or cancellation: the refund is free of fees.
+    involuntary: Mapped[bool] = mapped_column(default=False)
+
+
+class Refund(db.Model):
+    __tablename__ = "refund"
+    __table_args__ = (
+        CheckConstraint(f"status in ({_STATUSES})", name="status_known"),
+        CheckConstraint(f"path in ({_PATHS})", name="path_known"),
+        CheckConstraint("airline_amount IS NULL OR airline_amount >= 0", name="airline_amount_not_negative"),
+        # Operations queue: status filter, newest first; Finance lists by account.
+        Index("ix_refund_status_created", "status", "created_at"),
+        Index("ix_refund_account_created", "account_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str | None] = mapped_column(String(20), unique=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("booking.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
+    path: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    currency: Mapped[str] = mapped_column(String(3))
+    involuntary: Mapped[bool] = mapped_column(default=False)
+    reason_id: Mapped[int | None] = mapped_column(ForeignKey("refund_reason.id"))
+    # The quote as accepted: None when it could not be quoted exactly (the airline's amount applies).
+    estimated_amount: Mapped[Decimal | None] = mapped_column(Amount)
+    service_fee: Mapped[Decimal] = mapped_column(Amount, default=Decimal("0.00"))
+    airline_fulfilled_on: Mapped[date | None]
+    proof_document_id: Mapped[int | None] = mapped_column(ForeignKey("document.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    airline_submission_reference: Mapped[str | None] = mapped_column(String(80))
+    airline_amount: Mapped[Decimal | None] = mapped_column(Amount)
+    airline_refunded_on: Mapped[date | None]
+    airline_refund_reference: Mapped[str | None] = mapped_column(String(80))
+    credited_amount: Mapped[Decimal | None] = mapped_column(Amount)
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    # Received by the host: the clock for the 4-hour and 21-day deadlines starts here.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    booking: Mapped[Booking] = relationship()
+    account: Mapped[Account] = relationship()
+    reason: Mapped[RefundReason | None] = relationship()
+    proof: Mapped[Document | None] = relationship()
+    created_by: Mapped[User] = relationship()
+    passengers: Mapped[list[RefundPassenger]] = relationship(
+        back_populates="refund", order_by="RefundPassenger.id", cascade="all, delete-orphan"
+    )
+    coupons: Mapped[list[RefundCoupon]] = relationship(
+        back_populates="refund", order_by="RefundCoupon.id", cascade="all, delete-orphan"
+    )
+    events: Mapped[list[RefundEvent]] = relationship(
+        back_populates="refund", order_by="RefundEvent.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[RefundStatus(self.status)]
+
+    @property
+    def path_label(self) -> str:
+        return PATH_LABELS[RefundPath(self.path)]
+
+    @property
+    def is_operator(self) -> bool:
+        return is_operator_path(self.path)
+
+    @property
+    def is_final(self) -> bool:
+        return RefundStatus(self.status) in FINAL_STATUSES
+
+    @property
+    def shown_amount(self) -> Decimal | None:
+        """The estimate until refunded, then what was actually credited (or paid to the card)."""
+        if self.status == RefundStatus.REFUNDED:
+            return self.credited_amount if self.credited_amount is not None else self.airline_amount
+        return self.estimated_amount
+
+    def segments_by_passenger(self) -> list[tuple[Passenger, list[Segment]]]:
+        grouped: dict[int, tuple[Passenger, list[Segment]]] = {}
+        for coupon in self.coupons:
+            grouped.setdefault(coupon.passenger_id, (coupon.passenger, []))[1].append(coupon.segment)
+        return list(grouped.values())
+
+
+class RefundPassenger(db.Model):
+    """One passenger's line of the quote, as accepted."""
+
+    __tablename__ = "refund_passenger"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    refund_id: Mapped[int] = mapped_column(ForeignKey("refund.id"), index=True)
+    passenger_id: Mapped[int] = mapped_column(ForeignKey("passenger.id"))
+    quote_case: Mapped[str] = mapped_column(String(20))
+    fare: Mapped[Decimal] = mapped_column(Amount)
+    cancellation_fee: Mapped[Decimal] = mapped_column(Amount)
+    refundable_taxes: Mapped[Decimal] = mapped_column(Amount)
+    service_fee: Mapped[Decimal] = mapped_column(Amount)
+    amount: Mapped[Decimal | None] = mapped_column(Amount)
+
+    refund: Mapped[Refund] = relationship(back_populates="passengers")
+    passenger: Mapped[Passenger] = relationship()
+
+    @property
+    def case_label(self) -> str:
+        from portal.domain.refunds import QuoteCase
+
+        return QUOTE_CASE_LABELS[QuoteCase(self.quote_case)]
+
+
+class RefundCoupon(db.Model):
+    """A passenger's segment in a refund. `live` is cleared when the refund is rejected."""
+
+    __tablename__ = "refund_coupon"
+    __table_args__ = (
+        # The double-refund guard: a coupon is in at most one refund that is not rejected.
+        Index(
+            "uq_refund_coupon_live",
+            "passenger_id",
+            "segment_id",
+            unique=True,
+            sqlite_where=db.text("live"),
+            postgresql_where=db.text("live"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    refund_id: Mapped[int] = mapped_column(ForeignKey("refund.id"), index=True)
+    passenger_id: Mapped[int] = mapped_column(ForeignKey("passenger.id"))
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segment.id"), index=True)
+    live: Mapped[bool] = mapped_column(default=True)
+
+    refund: Mapped[Refund] = relationship(back_populates="coupons")
+    passenger: Mapped[Passenger] = relationship()
+    segment: Mapped[Segment] = relationship()
+
+
+class RefundEvent(db.Model):
+    """One step in a refund's life; appended, never changed."""
+
+    __tablename__ = "refund_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    refund_id: Mapped[int] = mapped_column(ForeignKey("refund.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    refund: Mapped[Refund] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+    @property
+    def to_label(self) -> str:
+        return STATUS_LABELS[RefundStatus(self.to_status)]

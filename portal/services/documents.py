@@ -1,0 +1,90 @@
+"""Uploads: checked by content, stored outside static/ under random names, never left orphaned."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from portal.extensions import db
+from portal.models import Document
+
+# Magic numbers of the allowed types: the file's first bytes decide, never its name.
+SIGNATURES = (
+    (b"%PDF-", "application/pdf", ".pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
+    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
+)
+
+
+class UploadRejected(ValueError):
+    """The file cannot be accepted; the message says why, for the user."""
+
+
+def sniff(head: bytes) -> tuple[str, str] | None:
+    for magic, content_type, extension in SIGNATURES:
+        if head.startswith(magic):
+            return content_type, extension
+    return None
+
+
+def _upload_dir() -> Path:
+    path = Path(current_app.config["UPLOAD_DIR"])
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def save_document(file_storage, *, account_id: int, uploaded_by_id: int) -> Document:
+    """Check and store an uploaded file; the file is deleted again if the transaction rolls back."""
+    if file_storage is None or not getattr(file_storage, "filename", None):
+        raise UploadRejected("Choose a file to upload.")
+    limit = current_app.config["MAX_UPLOAD_BYTES"]
+    data = file_storage.stream.read(limit + 1)
+    if not data:
+        raise UploadRejected("The file is empty.")
+    if len(data) > limit:
+        raise UploadRejected(f"The file is larger than {limit // (1024 * 1024)} MB.")
+    kind = sniff(data[:16])
+    if kind is None:
+        raise UploadRejected("Only PDF, PNG or JPEG files are accepted (checked by content, not by name).")
+    content_type, extension = kind
+    storage_name = secrets.token_hex(16) + extension
+    path = _upload_dir() / storage_name
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    db.session.info.setdefault("new_files", []).append(path)
+    original = Path(file_storage.filename).name[:255] or f"document{extension}"
+    document = Document(
+        account_id=account_id,
+        storage_name=storage_name,
+        original_name=original,
+        content_type=content_type,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        uploaded_by_id=uploaded_by_id,
+    )
+    db.session.add(document)
+    db.session.flush()
+    return document
+
+
+def document_path(document: Document) -> Path:
+    return Path(current_app.config["UPLOAD_DIR"]) / document.storage_name
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_files(session):
+    session.info.pop("new_files", None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _remove_orphans(session):
+    # A failed action leaves no file behind: anything written in this transaction goes.
+    for path in session.info.pop("new_files", []):
+        Path(path).unlink(missing_ok=True)
