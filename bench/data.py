@@ -9,9 +9,12 @@ find after a real import.
 from __future__ import annotations
 
 import random
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from queue import Full, Queue
 from types import SimpleNamespace
 
 from sqlalchemy import Connection, func, select
@@ -164,11 +167,62 @@ def insert_reference_data(conn: Connection, now: datetime, report: FillReport) -
 
 def fill(conn: Connection, n: int, *, seed: int = 20261123, now: datetime | None = None) -> FillReport:
     """Insert n bookings with 1-4 passengers and 1-4 segments each, their search keys, some
-    ancillaries and a few unacknowledged schedule changes, into an empty schema."""
+    ancillaries and a few unacknowledged schedule changes, into an empty schema.
+
+    A second thread generates the next round of rows while this one inserts the current one (the
+    drivers release the GIL while the database works); the data depends only on the seed.
+    """
     now = (now or datetime.now(UTC)).replace(microsecond=0)
-    rng = random.Random(seed)
     report = FillReport()
     account_ids, currencies, airline_ids = insert_reference_data(conn, now, report)
+    rounds = _prefetch(_generate(n, random.Random(seed), now, account_ids, currencies, airline_ids))
+    for tables in rounds:
+        # Parents before children: PostgreSQL checks foreign keys row by row.
+        for table, rows in tables:
+            _insert(conn, table, rows, report)
+
+    if conn.dialect.name == "postgresql":
+        # Ids were given explicitly: move the sequences past them so later inserts do not collide.
+        for table in (Booking.__table__, Passenger.__table__, Segment.__table__):
+            highest = select(func.coalesce(func.max(table.c.id), 1)).scalar_subquery()
+            conn.execute(select(func.setval(func.pg_get_serial_sequence(table.name, "id"), highest)))
+    return report
+
+
+def _prefetch(rounds: Iterator, depth: int = 2) -> Iterator:
+    """Run a generator in a background thread, `depth` items ahead of the consumer."""
+    queue: Queue = Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in rounds:
+                while not stop.is_set():
+                    try:
+                        queue.put(item, timeout=0.5)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put(done)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            queue.put(exc)
+
+    thread = threading.Thread(target=produce, name="bench-data", daemon=True)
+    thread.start()
+    try:
+        while (item := queue.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+
+
+def _generate(n: int, rng: random.Random, now: datetime, account_ids, currencies, airline_ids) -> Iterator:
+    """Rows for BATCH bookings at a time: [(table, rows), ...] in insertion order."""
     accounts = [account_ids[code] for code, *_ in ACCOUNTS]
     airlines = [(airline_ids[a[0]], *a) for a in AIRLINES]
     airports = list(AIRPORTS)
@@ -336,17 +390,11 @@ def fill(conn: Connection, n: int, *, seed: int = 20261123, now: datetime | None
                 }
             )
 
-        # Parents before children: PostgreSQL checks foreign keys row by row.
-        _insert(conn, t_booking, bookings, report)
-        _insert(conn, t_passenger, passengers, report)
-        _insert(conn, t_segment, segments, report)
-        _insert(conn, t_ancillary, ancillaries, report)
-        _insert(conn, t_change, changes, report)
-        _insert(conn, t_key, keys, report)
-
-    if conn.dialect.name == "postgresql":
-        # Ids were given explicitly: move the sequences past them so later inserts do not collide.
-        for table in (t_booking, t_passenger, t_segment):
-            highest = select(func.coalesce(func.max(table.c.id), 1)).scalar_subquery()
-            conn.execute(select(func.setval(func.pg_get_serial_sequence(table.name, "id"), highest)))
-    return report
+        yield [
+            (t_booking, bookings),
+            (t_passenger, passengers),
+            (t_segment, segments),
+            (t_ancillary, ancillaries),
+            (t_change, changes),
+            (t_key, keys),
+        ]

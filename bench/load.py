@@ -118,6 +118,7 @@ class Result:
     p95_ms: float
     errors: int
     error_detail: dict[str, int]
+    others_cpu: float | None = None  # share of the machine's CPU used by other processes meanwhile
 
     @property
     def rps(self) -> float:

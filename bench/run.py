@@ -56,7 +56,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def endpoints(agent, operations, order_numbers):
     from bench.load import Endpoint
 
-    page = "Showing 1–25 of"
+    page = "Showing 1–"
     return [
         Endpoint("healthz", ["/healthz"], expect='"ok"'),
         Endpoint("my bookings (agent)", ["/bookings/"], agent, expect=page),
@@ -86,96 +86,23 @@ def _showing(text: str) -> str:
 
 def format_table(results, base_rps: float) -> str:
     columns = ("requests/s", 10), ("median ms", 10), ("p95 ms", 9), ("vs healthz", 15), ("errors", 7)
-    header = f"{'endpoint':<36}" + "".join(f" {name:>{width}}" for name, width in columns)
+    header = f"{'endpoint':<36}" + "".join(f" {name:>{width}}" for name, width in columns) + "  others' CPU"
     lines = [header, "-" * len(header)]
     for r in results:
         ratio = f"{r.rps / base_rps:.2f}x healthz" if base_rps else "n/a"
+        others = f"{r.others_cpu:.0%}" if r.others_cpu is not None else "n/a"
         lines.append(
             f"{r.endpoint:<36} {r.rps:>10.1f} {r.median_ms:>10.1f} {r.p95_ms:>9.1f} {ratio:>15} {r.errors:>7}"
+            f"  {others:>11}"
         )
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    os.chdir(ROOT)
-    sys.path.insert(0, str(ROOT))
-    RESULTS.mkdir(exist_ok=True)
-    # One secret for this run: the build's app and both gunicorn workers sign sessions alike, and no
-    # instance/secret_key is written.
-    secret_key = secrets.token_hex(32)
-    os.environ["PORTAL_SECRET_KEY"] = secret_key
-    os.environ["PORTAL_SCHEDULER"] = "off"
-    if (ROOT / "instance" / "config.py").exists():
-        print("warning: instance/config.py exists; gunicorn's workers read it and it may override settings.")
-
-    from bench.build import AGENT_EMAIL, OPERATIONS_EMAIL, build
-    from bench.database import target_for
-    from bench.load import check, login, measure
-    from bench.server import Gunicorn
-
-    # SIGTERM stops the run like Ctrl-C does: the finally blocks stop gunicorn and drop the database.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-
-    target = target_for(args.database_url, args.keep, RESULTS)
-    server = None
-    password = secrets.token_urlsafe(18)  # this run's password for the two bench users
-    try:
-        database = target.description
-        if target.dialect == "postgresql":
-            database += f" (server {target.server_version()})"
-        report = build(target, args.bookings, keep=args.keep, password=password, seed=args.seed)
-        steps = ", ".join(f"{k} {v:.1f} s" for k, v in report.steps.items())
-        print(
-            f"Database: {database}\n"
-            f"Build: {'reused, ' if report.reused else ''}{report.seconds:.1f} s ({steps})\n"
-            f"Rows: " + ", ".join(f"{k} {v:,}" for k, v in report.rows.items())
-        )
-
-        server = Gunicorn(ROOT, target.url_string, secret_key, args.workers, RESULTS / "gunicorn.log")
-        server.start()
-        print(f"Serving: {' '.join(server.command()[1:])} (log {server.log_path.relative_to(ROOT)})")
-
-        agent = login(server.port, AGENT_EMAIL, password)
-        operations = login(server.port, OPERATIONS_EMAIL, password)
-        plan = endpoints(agent, operations, report.order_numbers)
-        for endpoint in plan:
-            text = check(server.port, endpoint)
-            if endpoint.name.startswith(("my bookings", "search")):
-                print(f"  {endpoint.name}: {_showing(text)}")
-
-        print(
-            f"Load: {args.threads} client threads, {args.warmup:g} s warm-up + {args.duration:g} s per "
-            f"endpoint, closed loop, 127.0.0.1 only\n"
-        )
-        results = []
-        for endpoint in plan:
-            results.append(
-                measure(
-                    server.port, endpoint, threads=args.threads, warmup=args.warmup, duration=args.duration
-                )
-            )
-            print(f"  measured {endpoint.name}: {results[-1].rps:.1f} requests/s", flush=True)
-    except KeyboardInterrupt:
-        print("\nInterrupted.", file=sys.stderr)
-        return 130
-    except RuntimeError as exc:
-        print(f"\nBENCHMARK FAILED: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        if server is not None:
-            server.stop()
-        target.finish()
-
+def result_document(args, target, database: str, report, results) -> dict:
     base = results[0].rps
-    errors = sum(r.errors for r in results)
-    print()
-    print(format_table(results, base))
-    print(f"\nBuild time: {report.seconds:.1f} s for {args.bookings:,} bookings ({target.dialect})")
-
-    document = {
+    return {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "ok": errors == 0,
+        "ok": not any(r.errors for r in results),
         "database": {
             "dialect": target.dialect,
             "description": database,
@@ -186,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             "rows": report.rows,
         },
         "load": {
-            "server": f"gunicorn -w {args.workers} (sync workers)",
+            "server": f"gunicorn -w {args.workers} wsgi:app (sync workers)",
             "client_threads": args.threads,
             "warmup_seconds": args.warmup,
             "duration_seconds": args.duration,
@@ -201,30 +128,124 @@ def main(argv: list[str] | None = None) -> int:
                 "endpoint": r.endpoint,
                 "path": r.path,
                 "requests": r.requests,
+                "seconds": round(r.seconds, 2),
                 "requests_per_second": round(r.rps, 1),
                 "median_ms": round(r.median_ms, 2),
                 "p95_ms": round(r.p95_ms, 2),
                 "ratio_to_healthz": round(r.rps / base, 3) if base else None,
                 "errors": r.errors,
                 "error_detail": r.error_detail,
+                "others_cpu_share": None if r.others_cpu is None else round(r.others_cpu, 3),
             }
             for r in results
         ],
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    os.chdir(ROOT)
+    RESULTS.mkdir(exist_ok=True)
+    # One secret for this run: the build's app and both gunicorn workers sign sessions alike, and no
+    # instance/secret_key is written.
+    secret_key = secrets.token_hex(32)
+    os.environ["PORTAL_SECRET_KEY"] = secret_key
+    os.environ["PORTAL_SCHEDULER"] = "off"
+    if (ROOT / "instance" / "config.py").exists():
+        print("warning: instance/config.py exists; gunicorn's workers read it and it may override settings.")
+
+    from bench.build import AGENT_EMAIL, OPERATIONS_EMAIL, build
+    from bench.database import target_for
+    from bench.load import check, login, measure
+    from bench.machine import CpuShare
+    from bench.server import Gunicorn
+
+    # SIGTERM stops the run like Ctrl-C does: the finally block stops gunicorn and drops the database.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+    target = target_for(args.database_url, args.keep, RESULTS)
+    server = None
+    password = secrets.token_urlsafe(18)  # this run's password for the two bench users
+    results = []
+    try:
+        database = target.description
+        if target.dialect == "postgresql":
+            database += f" (server {target.server_version()})"
+        report = build(target, args.bookings, keep=args.keep, password=password, seed=args.seed)
+        steps = ", ".join(f"{k} {v:.1f} s" for k, v in report.steps.items())
+        print(
+            f"Database: {database}\n"
+            f"Build: {'reused, ' if report.reused else ''}{report.seconds:.1f} s ({steps})\n"
+            f"Rows: " + ", ".join(f"{k} {v:,}" for k, v in report.rows.items()),
+            flush=True,
+        )
+
+        server = Gunicorn(ROOT, target.url_string, secret_key, args.workers, RESULTS / "gunicorn.log")
+        server.start()
+        print(f"Serving: gunicorn {' '.join(server.command()[1:])} (log {server.log_path.relative_to(ROOT)})")
+
+        agent = login(server.port, AGENT_EMAIL, password)
+        operations = login(server.port, OPERATIONS_EMAIL, password)
+        plan = endpoints(agent, operations, report.order_numbers)
+        for endpoint in plan:
+            text = check(server.port, endpoint)
+            if endpoint.name.startswith(("my bookings", "search")):
+                print(f"  {endpoint.name}: {_showing(text)}")
+
+        print(
+            f"Load: {args.threads} client threads, {args.warmup:g} s warm-up + {args.duration:g} s per "
+            "endpoint, closed loop, 127.0.0.1 only",
+            flush=True,
+        )
+        for endpoint in plan:
+            share = CpuShare([server.process.pid])
+            share.start()
+            result = measure(
+                server.port, endpoint, threads=args.threads, warmup=args.warmup, duration=args.duration
+            )
+            result.others_cpu = share.stop()
+            results.append(result)
+            print(f"  {endpoint.name}: {result.rps:.1f} requests/s", flush=True)
+    except KeyboardInterrupt:
+        print("\nInterrupted.", file=sys.stderr)
+        return 130
+    except RuntimeError as exc:
+        print(f"\nBENCHMARK FAILED: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if server is not None:
+            server.stop()
+        target.finish()
+
+    print()
+    print(format_table(results, results[0].rps))
+    print(
+        f"\nBuild time: {report.seconds:.1f} s for {args.bookings:,} bookings on {target.dialect}"
+        + (" (reused with --keep)" if report.reused else "")
+    )
+    noisy = [r.endpoint for r in results if r.others_cpu is not None and r.others_cpu > 0.15]
+    if noisy:
+        print(
+            f"warning: other processes used over 15% of the CPUs while measuring {', '.join(noisy)}; "
+            "absolute numbers are depressed and noisy there. Compare ratios, or run on a quiet machine."
+        )
+
+    document = result_document(args, target, database, report, results)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(document, indent=2) + "\n")
-    print(f"Written: {args.output}")
+    print(f"Written: {args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output}")
 
+    errors = sum(r.errors for r in results)
     if errors:
         bar = "!" * 78
         print(
-            f"\n{bar}\n!!! {errors} request(s) did not answer 200 — these numbers are NOT valid.",
+            f"\n{bar}\n!!! {errors} request(s) did not answer 200: these numbers are NOT valid.",
             file=sys.stderr,
         )
         for r in results:
             if r.errors:
                 print(f"!!!   {r.endpoint}: {r.error_detail}", file=sys.stderr)
-        print(f"!!! See {server.log_path if server else 'the gunicorn log'}.\n{bar}", file=sys.stderr)
+        print(f"!!! See {server.log_path.relative_to(ROOT)} for the server's side.\n{bar}", file=sys.stderr)
         return 1
     return 0
 

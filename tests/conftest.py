@@ -126,6 +126,12 @@ def clean_database(app):
         with _db.engine.begin() as conn:
             for table in reversed(_db.metadata.sorted_tables):
                 conn.execute(table.delete())
+        # Back to the state init-db leaves: the seeded defaults.
+        from portal.services.setup import seed_defaults
+
+        seed_defaults()
+        _db.session.commit()
+        _db.session.remove()
 
 
 @pytest.fixture

@@ -26,6 +26,12 @@ class UploadRejected(ValueError):
     """The file cannot be accepted; the message says why, for the user."""
 
 
+def human_size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):g} MB"
+    return f"{size / 1024:g} KB"
+
+
 def sniff(head: bytes) -> tuple[str, str] | None:
     for magic, content_type, extension in SIGNATURES:
         if head.startswith(magic):
@@ -44,11 +50,14 @@ def save_document(file_storage, *, account_id: int, uploaded_by_id: int) -> Docu
     if file_storage is None or not getattr(file_storage, "filename", None):
         raise UploadRejected("Choose a file to upload.")
     limit = current_app.config["MAX_UPLOAD_BYTES"]
-    data = file_storage.stream.read(limit + 1)
+    try:
+        data = file_storage.stream.read(limit + 1)
+    finally:
+        file_storage.close()  # large uploads are spooled to a temporary file; release it now
     if not data:
         raise UploadRejected("The file is empty.")
     if len(data) > limit:
-        raise UploadRejected(f"The file is larger than {limit // (1024 * 1024)} MB.")
+        raise UploadRejected(f"The file is larger than {human_size(limit)}.")
     kind = sniff(data[:16])
     if kind is None:
         raise UploadRejected("Only PDF, PNG or JPEG files are accepted (checked by content, not by name).")

@@ -155,10 +155,32 @@ def _money(amount: Decimal, currency: str) -> Money:
     return Money(amount, currency)
 
 
+def check_selection(booking: Booking, selection: list[tuple[Passenger, Segment]], now: datetime) -> None:
+    """Refuse a selection with a coupon that cannot be refunded (flown, taken, cancelled booking)."""
+    if not booking.is_ticketed:
+        raise RefundError("Only ticketed bookings can be refunded; this booking is cancelled.")
+    if not selection:
+        raise RefundError("Select at least one passenger and segment.")
+    states = {
+        (c.passenger.id, c.segment.id): c for _, coupons in booking_coupons(booking, now) for c in coupons
+    }
+    for passenger, segment in selection:
+        coupon = states[(passenger.id, segment.id)]
+        if not coupon.selectable:
+            raise (CouponTaken if coupon.state is CouponState.IN_REFUND else RefundError)(
+                f"{passenger.last_name}/{passenger.first_name} on {segment.flight_number} "
+                f"cannot be refunded: {coupon.reason}."
+            )
+
+
 def compute_quote(
     booking: Booking, selection: list[tuple[Passenger, Segment]], *, path: RefundPath, involuntary: bool, now
 ) -> Quote:
-    """The quote for the selected coupons, per passenger, as SPEC 3.3 computes it."""
+    """The quote for the selected coupons, per passenger, as SPEC 3.3 computes it.
+
+    Raises RefundError when a selected coupon cannot be refunded.
+    """
+    check_selection(booking, selection, now)
     currency = booking.currency
     fee = booking.account.service_fee if is_operator_path(path) and not involuntary else Decimal("0")
     service_fee = _money(fee, currency)
@@ -239,20 +261,6 @@ def create_refund(
     refusal = path_refusal(path, booking.payment_channel)
     if refusal:
         raise RefundError(refusal)
-    if not booking.is_ticketed:
-        raise RefundError("Only ticketed bookings can be refunded; this booking is cancelled.")
-    if not selection:
-        raise RefundError("Select at least one passenger and segment.")
-    states = {
-        (c.passenger.id, c.segment.id): c for _, coupons in booking_coupons(booking, now) for c in coupons
-    }
-    for passenger, segment in selection:
-        coupon = states[(passenger.id, segment.id)]
-        if not coupon.selectable:
-            raise (CouponTaken if coupon.state is CouponState.IN_REFUND else RefundError)(
-                f"{passenger.last_name}/{passenger.first_name} on {segment.flight_number} "
-                f"cannot be refunded: {coupon.reason}."
-            )
     if reason is not None and reason.involuntary:
         involuntary = True
     quote = compute_quote(booking, selection, path=path, involuntary=involuntary, now=now)

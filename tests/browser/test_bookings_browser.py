@@ -10,9 +10,11 @@ import re
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 
-from playwright.sync_api import expect
+import pytest
 
 from tests.conftest import PASSWORD, passenger_doc
+
+expect = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright").expect
 
 AGENT = "agent@demo.example"
 ADMIN = "admin@host.example"
