@@ -14,8 +14,8 @@ from portal.security import set_security_headers
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
 
-def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     config.load(app)
     app.config.from_pyfile("config.py", silent=True)

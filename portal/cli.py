@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
 from portal.domain.booking_import import ImportRejected
@@ -23,6 +24,7 @@ def init_db() -> None:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command():
     """Create or upgrade the database schema and seed default refund-claim reasons."""
     init_db()
@@ -30,6 +32,7 @@ def init_db_command():
 
 
 @click.command("create-account")
+@with_appcontext
 @click.argument("code")
 @click.option("--name", required=True, help="The agency's display name.")
 @click.option("--currency", required=True, help="ISO 4217 code of the account's currency, e.g. SGD.")
@@ -48,6 +51,7 @@ def create_account_command(code, name, currency, service_fee):
 
 
 @click.command("create-user")
+@with_appcontext
 @click.argument("email")
 @click.option("--name", required=True)
 @click.option("--role", required=True, type=click.Choice(["agent", "operations", "admin"]))
@@ -66,6 +70,7 @@ def create_user_command(email, name, role, account_code):
 
 
 @click.command("import-bookings")
+@with_appcontext
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_bookings_command(file: Path):
     """Import bookings from a portal-bookings/1 JSON file: all of it, or nothing."""
@@ -94,6 +99,7 @@ def print_demo_logins() -> None:
 
 
 @click.command("demo-data")
+@with_appcontext
 @click.option("--if-empty", is_flag=True, help="Only when the database has no bookings yet.")
 def demo_data_command(if_empty):
     """Load demo accounts, users and bookings, and print the demo logins."""

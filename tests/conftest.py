@@ -82,7 +82,8 @@ def make_test_app(database_url, tmp_path_factory, **overrides):
         "TIMEZONE": "Asia/Singapore",
     }
     config.update(overrides)
-    app = create_app(config)
+    # Tests never touch the developer's instance/ (demo logins, secret key, database).
+    app = create_app(config, instance_path=str(tmp_path_factory.mktemp("instance")))
     app.test_client_class = FreshContextClient
     return app
 
@@ -91,9 +92,13 @@ def make_test_app(database_url, tmp_path_factory, **overrides):
 def app(database_url, tmp_path_factory):
     app = make_test_app(database_url, tmp_path_factory)
     with app.app_context():
-        from portal.cli import init_db
+        # The schema straight from the models; tests/integration/test_migrations.py proves the
+        # migrations build the same schema.
+        from portal.services.setup import seed_defaults
 
-        init_db()
+        _db.create_all()
+        seed_defaults()
+        _db.session.commit()
         _db.session.remove()
     yield app
     dispose(app)

@@ -282,7 +282,7 @@ class QuoteCase(StrEnum):
 
 QUOTE_CASE_LABELS: Mapping[QuoteCase, str] = MappingProxyType(
     {
-        QuoteCase.EXACT: "Refund amount",
+        QuoteCase.EXACT: "Exact quote",
         QuoteCase.CANNOT_QUOTE: "Partial refund: the amount the airline actually refunds applies",
         QuoteCase.NON_REFUNDABLE: "Non-refundable: nothing would be refunded",
     }

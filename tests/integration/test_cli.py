@@ -9,11 +9,6 @@ from portal.models import Account, Booking, Passenger, Segment, User
 EXAMPLE = Path(__file__).resolve().parents[2] / "portal" / "demo_bookings.example.json"
 
 
-def test_init_db_is_idempotent(runner, db):
-    assert runner.invoke(args=["init-db"]).exit_code == 0
-    assert runner.invoke(args=["init-db"]).exit_code == 0
-
-
 def test_create_account_and_user(runner, db, monkeypatch):
     result = runner.invoke(args=["create-account", "acme", "--name", "Acme Tours", "--currency", "sgd"])
     assert result.exit_code == 0, result.output
