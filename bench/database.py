@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
 
+from bench.machine import is_postgres
 from portal.models import Booking
 
 KEPT_PG_NAME = "portal_bench_kept"  # --keep on PostgreSQL: a fixed name, so the next run can find it
@@ -37,6 +38,10 @@ class Target:
     def finish(self) -> None:
         """Called once at the end of the run, also after an error."""
 
+    def server_pids(self) -> list[int]:
+        """Local processes serving the benchmark database's connections (none for SQLite)."""
+        return []
+
     def booking_count(self) -> int | None:
         """Bookings in the database, or None when it has no schema yet."""
         engine = create_engine(self.url)
@@ -54,9 +59,6 @@ class SQLiteTarget(Target):
         super().__init__(make_url(f"sqlite:///{path}"), f"SQLite {path}")
         self.path = path
         self.may_delete = may_delete
-
-    def exists(self) -> bool:
-        return self.path.exists()
 
     def booking_count(self) -> int | None:
         return super().booking_count() if self.path.exists() else None
@@ -80,6 +82,7 @@ class PostgresTarget(Target):
         self.name = KEPT_PG_NAME if keep else f"portal_bench_{secrets.token_hex(4)}"
         self.admin_url = server_url
         self.created = False
+        self._monitor = None
         super().__init__(server_url.set(database=self.name), f"PostgreSQL {self.name}")
 
     def _admin(self):
@@ -106,6 +109,13 @@ class PostgresTarget(Target):
     def _exists(self, conn) -> bool:
         return bool(conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": self.name}))
 
+    def server_pids(self) -> list[int]:
+        if self._monitor is None:
+            self._monitor = self._admin()
+        with self._monitor.connect() as conn:
+            pids = conn.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = :n"), {"n": self.name})
+            return [pid for pid in pids if is_postgres(pid)]
+
     def booking_count(self) -> int | None:
         engine = self._admin()
         try:
@@ -128,6 +138,8 @@ class PostgresTarget(Target):
             engine.dispose()
 
     def finish(self) -> None:
+        if self._monitor is not None:
+            self._monitor.dispose()
         if self.keep or not self.created:
             return
         engine = self._admin()

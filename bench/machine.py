@@ -1,13 +1,14 @@
 """How busy the machine was with other work while we measured (Linux /proc; None elsewhere).
 
 A benchmark on a shared machine competes with whatever else runs; reporting the share of CPU used by
-processes that are not ours (not this process, not the gunicorn master and its workers) tells a clean
-run from a noisy one.
+processes that are not ours (not this process, not gunicorn and its workers, not the PostgreSQL
+backends serving the benchmark database) tells a clean run from a noisy one.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 PROC = Path("/proc")
@@ -31,6 +32,15 @@ def _children(pid: int) -> list[int]:
         return []
 
 
+def is_postgres(pid: int) -> bool:
+    """A local PostgreSQL process (a backend pid from the server may name nothing, or another process,
+    when the server runs elsewhere or in another pid namespace)."""
+    try:
+        return (PROC / str(pid) / "comm").read_text().startswith("postgres")
+    except OSError:
+        return False
+
+
 def _process_ticks(pid: int) -> int:
     try:
         stat = (PROC / str(pid) / "stat").read_text()
@@ -43,15 +53,18 @@ def _process_ticks(pid: int) -> int:
 class CpuShare:
     """Start/stop sampling around a measurement: the share of all CPUs used by other processes."""
 
-    def __init__(self, own_pids: list[int]):
+    def __init__(self, own_pids: list[int], database_pids: Callable[[], list[int]] = list):
         self.own_pids = own_pids
+        self.database_pids = database_pids  # asked at start and stop: connections may come and go
+        self._pids: set[int] = set()
         self._start: tuple[int, int, int] | None = None
 
     def _ours(self) -> int:
         pids = set(self.own_pids) | {os.getpid()}
         for pid in list(pids):
             pids.update(_children(pid))
-        return sum(_process_ticks(pid) for pid in pids)
+        self._pids |= pids | set(self.database_pids())
+        return sum(_process_ticks(pid) for pid in self._pids)
 
     def start(self) -> None:
         ticks = _cpu_ticks()

@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         for endpoint in plan:
-            share = CpuShare([server.process.pid])
+            share = CpuShare([server.process.pid], target.server_pids)
             share.start()
             result = measure(
                 server.port, endpoint, threads=args.threads, warmup=args.warmup, duration=args.duration

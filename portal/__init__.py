@@ -22,6 +22,13 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     if test_config:
         app.config.update(test_config)
 
+    if app.config.get("PROXY_FIX"):
+        # Behind one reverse proxy: take the client address from X-Forwarded-For, so login
+        # throttling by address sees clients, not the proxy.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
     csrf.init_app(app)
@@ -37,15 +44,29 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
     from portal.blueprints.admin.views import bp as admin_bp
     from portal.blueprints.auth.views import bp as auth_bp
+    from portal.blueprints.baggage.views import bp as baggage_bp
     from portal.blueprints.bookings.views import bp as bookings_bp
+    from portal.blueprints.changes.views import bp as changes_bp
+    from portal.blueprints.finance.views import bp as finance_bp
+    from portal.blueprints.notifications.views import bp as notifications_bp
     from portal.blueprints.operations.views import bp as operations_bp
     from portal.blueprints.refunds.views import bp as refunds_bp
+    from portal.blueprints.requests.admin import bp as request_admin_bp
+    from portal.blueprints.requests.operations import bp as request_ops_bp
+    from portal.blueprints.requests.views import bp as requests_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(bookings_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(refunds_bp)
     app.register_blueprint(operations_bp)
+    app.register_blueprint(requests_bp)
+    app.register_blueprint(request_ops_bp)
+    app.register_blueprint(request_admin_bp)
+    app.register_blueprint(finance_bp)
+    app.register_blueprint(baggage_bp)
+    app.register_blueprint(changes_bp)
+    app.register_blueprint(notifications_bp)
 
     from portal import cli, filters
 
@@ -55,18 +76,30 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.after_request(add_vary)
     app.after_request(set_security_headers)
 
+    from portal.domain.deadlines import describe_duration, overdue_for
     from portal.domain.refunds import QUOTE_CASE_LABELS
 
     app.jinja_env.globals["quote_case_labels"] = QUOTE_CASE_LABELS
+    app.jinja_env.globals["overdue_by"] = lambda received, now: describe_duration(overdue_for(received, now))
 
     @app.context_processor
     def portal_globals():
+        from portal.services.notifications import unread_count
         from portal.services.refunds import balances
 
-        header_balances = {}
-        if current_user.is_authenticated and current_user.is_agent and not is_partial():
-            header_balances = balances(current_user.account_id)
-        return {"operator_name": app.config["OPERATOR_NAME"], "header_balances": header_balances}
+        header = {"operator_name": app.config["OPERATOR_NAME"], "header_balances": {}, "header_unread": 0}
+        if current_user.is_authenticated and not is_partial():
+            header["header_unread"] = unread_count(current_user.id)
+            if current_user.is_agent:
+                header["header_balances"] = balances(current_user.account_id)
+        return header
+
+    if app.config["SCHEDULER"] == "inprocess" and not app.testing:
+        # Only `make run` sets this: a single-process demo. Multi-worker servers run
+        # `flask --app portal scheduler` once instead.
+        from portal.jobs import start_in_process
+
+        app.extensions["scheduler"] = start_in_process(app)
 
     @app.get("/healthz")
     def healthz():

@@ -116,8 +116,45 @@ def demo_data_command(if_empty):
     print_demo_logins()
 
 
+@click.command("run-jobs")
+@with_appcontext
+def run_jobs_command():
+    """Run every scheduled job once and print what it changed (for cron)."""
+    from portal.jobs import run_all
+
+    for name, result in run_all().items():
+        if isinstance(result, list):
+            codes = ", ".join(getattr(r, "code", None) or r.number for r in result) or "nothing"
+            click.echo(f"{name}: {len(result)} flagged ({codes})")
+        else:
+            click.echo(f"{name}: {result}")
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command():
+    """Run the job scheduler in the foreground (one per deployment)."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    from portal.jobs import configure_scheduler
+
+    app = current_app._get_current_object()
+    scheduler = BlockingScheduler(timezone="UTC")
+    configure_scheduler(app, scheduler)
+    click.echo(
+        f"Scheduler running: deadline jobs every {app.config['JOB_INTERVAL_SECONDS']} s, "
+        f"outbox every {app.config['OUTBOX_INTERVAL_SECONDS']} s. Ctrl-C to stop."
+    )
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        click.echo("Scheduler stopped.")
+
+
 def init_app(app) -> None:
     for command in (
+        run_jobs_command,
+        scheduler_command,
         init_db_command,
         create_account_command,
         create_user_command,

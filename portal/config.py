@@ -49,5 +49,16 @@ def load(app) -> None:
         LOGIN_MAX_FAILURES=5,
         LOGIN_WINDOW_SECONDS=15 * 60,
         PER_PAGE=25,
+        # Scheduled jobs (portal/jobs.py) and e-mail; no SMTP host means in-app notifications only.
+        JOB_INTERVAL_SECONDS=int(env.get("PORTAL_JOB_INTERVAL_SECONDS", "60")),
+        OUTBOX_INTERVAL_SECONDS=int(env.get("PORTAL_OUTBOX_INTERVAL_SECONDS", "30")),
+        SMTP_HOST=env.get("PORTAL_SMTP_HOST", ""),
+        SMTP_PORT=int(env.get("PORTAL_SMTP_PORT", "587")),
+        SMTP_USER=env.get("PORTAL_SMTP_USER", ""),
+        SMTP_PASSWORD=env.get("PORTAL_SMTP_PASSWORD", ""),
+        SMTP_FROM=env.get("PORTAL_SMTP_FROM", "portal@localhost"),
+        SMTP_STARTTLS=env.get("PORTAL_SMTP_STARTTLS", "1") == "1",
+        PUBLIC_URL=env.get("PORTAL_PUBLIC_URL", ""),
+        PROXY_FIX=env.get("PORTAL_PROXY_FIX", "0") == "1",
         ARGON2_PROFILE="default",
     )

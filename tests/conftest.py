@@ -416,3 +416,129 @@ def utc(*args) -> datetime:
 def run_sql(db, sql):
     with db.engine.begin() as conn:
         return conn.execute(text(sql))
+
+
+# --- post-booking changes (issue 7) ------------------------------------------------------------------
+
+
+def rescheduled(doc: dict, segment: int = 0, hours: float = 2) -> dict:
+    """A copy of a booking document in which the airline moved one segment by `hours`."""
+    changed = copy.deepcopy(doc)
+    for field in ("departure", "arrival"):
+        moment = datetime.fromisoformat(changed["segments"][segment][field]) + timedelta(hours=hours)
+        changed["segments"][segment][field] = moment.isoformat()
+    return changed
+
+
+def cancelled_by_airline(doc: dict, segment: int = 0) -> dict:
+    """A copy of a booking document in which the airline cancelled one segment."""
+    changed = copy.deepcopy(doc)
+    changed["segments"][segment]["status"] = "cancelled"
+    return changed
+
+
+def order_baggage(db, booking, user, passenger="P1", segment="S1", option_code="XBAG10"):
+    """A requested baggage order made through the service, committed."""
+    from sqlalchemy import select
+
+    from portal.models import BaggageOption
+    from portal.services.baggage import create_baggage_order
+
+    option = db.session.scalar(
+        select(BaggageOption).where(
+            BaggageOption.airline_id == booking.airline_id, BaggageOption.code == option_code
+        )
+    )
+    order = create_baggage_order(
+        booking, passenger_ref=passenger, segment_ref=segment, option_id=option.id, user=user
+    )
+    db.session.commit()
+    return order
+
+
+# --- finance factories (Finance → Refunds batches, ledger) --------------------------------------------
+
+
+def batch_csv(*rows) -> bytes:
+    """A filled refund template as CSV: each row an order number or a (order, passengers, note) tuple."""
+    lines = ["Order number,Passengers (optional),Note (optional)"]
+    for row in rows:
+        cells = (row,) if isinstance(row, str) else tuple(row)
+        cells = cells + ("",) * (3 - len(cells))
+        lines.append(",".join(f'"{c}"' if ("," in c or ";" in c) else c for c in cells))
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def make_refund_batch(db, user, *rows, filename="refunds.csv", now=None):
+    """Upload a batch through the service, as Initiate a Refund does, and commit it."""
+    from portal.services.batch import process_upload
+
+    result = process_upload(filename, batch_csv(*rows), user=user, now=now)
+    db.session.commit()
+    return result.batch
+
+
+def credit_refund(db, refund, user, amount="300.00", now=None):
+    """Move a refund through the queue to `refunded` (submitted, airline refund recorded, credited)."""
+    from datetime import date
+
+    from portal.services.refunds import apply_action
+
+    if refund.status == "requested":
+        apply_action(refund, "mark_submitted_to_airline", user=user, now=now, reference="AIR-1")
+    if refund.status == "submitted":
+        apply_action(
+            refund,
+            "record_airline_refund",
+            user=user,
+            now=now,
+            amount=amount,
+            refunded_on=(now or datetime.now(UTC)).date() if now else date.today(),
+            reference="PAY-1",
+        )
+    apply_action(refund, "credit_balance", user=user, now=now)
+    db.session.commit()
+    return refund
+
+
+# --- service requests (issue 4) -----------------------------------------------------------------------
+
+
+def request_category(db, code="cancel_refund"):
+    """A seeded request category by code."""
+    from sqlalchemy import select
+
+    from portal.models import RequestCategory
+
+    return db.session.scalar(select(RequestCategory).where(RequestCategory.code == code))
+
+
+def raise_service_request(
+    db, booking, user, category="cancel_refund", description="Please cancel and refund.", passengers=("P1",)
+):
+    """A request raised through the service, committed."""
+    from portal.services.requests import create_request
+
+    req = create_request(
+        booking,
+        request_category(db, category),
+        user=user,
+        description=description,
+        passenger_refs=list(passengers),
+    )
+    db.session.commit()
+    return req
+
+
+def quote_service_request(db, req, ops, amounts=None, valid_until=None):
+    """Operations post a quote on a Cancel & Refund request (default: 300.00 per passenger), committed."""
+    from datetime import date
+
+    from portal.services.requests import post_quote, quoted_passengers
+
+    amounts = amounts or {p.ref: "300.00" for p in quoted_passengers(req)}
+    quote = post_quote(
+        req, user=ops, amounts=amounts, valid_until=valid_until or date.today() + timedelta(days=7)
+    )
+    db.session.commit()
+    return quote

@@ -2,6 +2,7 @@
 
 from portal.models import audit  # noqa: F401  (append-only guard)
 from portal.models.accounts import Account, LoginAttempt, User
+from portal.models.baggage import BaggageOrder
 from portal.models.bookings import (
     Airline,
     Ancillary,
@@ -13,26 +14,51 @@ from portal.models.bookings import (
     Segment,
 )
 from portal.models.documents import Document
+from portal.models.finance import RefundBatch, RefundBatchRow
+from portal.models.followups import RefundFollowUp
 from portal.models.ledger import LedgerEntry
+from portal.models.notifications import Notification, OutboxEmail
 from portal.models.refunds import Refund, RefundCoupon, RefundEvent, RefundPassenger, RefundReason
+from portal.models.requests import (
+    RequestAttachment,
+    RequestCategory,
+    RequestEvent,
+    RequestMessage,
+    RequestQuote,
+    RequestQuoteLine,
+    ServiceRequest,
+)
 
 __all__ = [
     "Account",
     "Airline",
     "Ancillary",
     "BaggageOption",
+    "BaggageOrder",
     "Booking",
     "BookingSearchKey",
     "Document",
     "LedgerEntry",
     "LoginAttempt",
+    "Notification",
+    "OutboxEmail",
     "Passenger",
     "Refund",
+    "RefundFollowUp",
+    "RefundBatch",
+    "RefundBatchRow",
     "RefundCoupon",
     "RefundEvent",
     "RefundPassenger",
     "RefundReason",
+    "RequestAttachment",
+    "RequestCategory",
+    "RequestEvent",
+    "RequestMessage",
+    "RequestQuote",
+    "RequestQuoteLine",
     "ScheduleChange",
     "Segment",
+    "ServiceRequest",
     "User",
 ]

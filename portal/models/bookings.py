@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
-from portal.models.accounts import Account
+from portal.models.accounts import Account, User
 from portal.models.types import Amount, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from portal.models.baggage import BaggageOrder
+    from portal.models.refunds import Refund
 
 PAYMENT_CHANNELS = {"deposit": "Deposit", "vcc": "VCC", "vcc_passthrough": "VCC Passthrough"}
 BOOKING_STATUSES = {"ticketed": "Ticketed", "cancelled": "Cancelled"}
@@ -106,6 +111,9 @@ class Booking(db.Model):
     )
     schedule_changes: Mapped[list[ScheduleChange]] = relationship(
         back_populates="booking", order_by="ScheduleChange.id", cascade="all, delete-orphan"
+    )
+    baggage_orders: Mapped[list[BaggageOrder]] = relationship(
+        back_populates="booking", order_by="BaggageOrder.id"
     )
 
     @property
@@ -239,7 +247,14 @@ class ScheduleChange(db.Model):
     """A segment time change or airline cancellation found on re-import; old and new values kept."""
 
     __tablename__ = "schedule_change"
-    __table_args__ = (CheckConstraint("kind in ('time_changed', 'cancelled')", name="kind_known"),)
+    __table_args__ = (
+        CheckConstraint("kind in ('time_changed', 'cancelled')", name="kind_known"),
+        CheckConstraint(
+            "resolution IS NULL OR resolution in ('accepted', 'refund')", name="resolution_known"
+        ),
+        # The operations list of open changes (acknowledged_at IS NULL), oldest first.
+        Index("ix_schedule_change_open", "acknowledged_at", "detected_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     booking_id: Mapped[int] = mapped_column(ForeignKey("booking.id"), index=True)
@@ -258,9 +273,18 @@ class ScheduleChange(db.Model):
     new_status: Mapped[str] = mapped_column(String(20))
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # How the agency answered: 'accepted' the new schedule, or took a free 'refund' (then refund_id).
+    resolution: Mapped[str | None] = mapped_column(String(20))
+    refund_id: Mapped[int | None] = mapped_column(ForeignKey("refund.id"))
 
     booking: Mapped[Booking] = relationship(back_populates="schedule_changes")
     segment: Mapped[Segment] = relationship()
+    acknowledged_by: Mapped[User | None] = relationship()
+    refund: Mapped[Refund | None] = relationship()
+
+    @property
+    def is_open(self) -> bool:
+        return self.acknowledged_at is None
 
     @property
     def old_departure_local(self) -> datetime:

@@ -50,6 +50,31 @@ class Refund(db.Model):
         # Operations queue: status filter, newest first; Finance lists by account.
         Index("ix_refund_status_created", "status", "created_at"),
         Index("ix_refund_account_created", "account_id", "created_at"),
+        # Finance → Refunds for staff (every account, newest first) and its submitted-date filter.
+        Index("ix_refund_created", "created_at", "id"),
+        # The deadline jobs touch only the rows they may flag, through these partial indexes.
+        Index(
+            "ix_refund_overdue_candidates",
+            "created_at",
+            sqlite_where=db.text("status = 'requested' AND overdue_at IS NULL"),
+            postgresql_where=db.text("status = 'requested' AND overdue_at IS NULL"),
+        ),
+        Index(
+            "ix_refund_follow_up_candidates",
+            "created_at",
+            sqlite_where=db.text(
+                "status IN ('requested', 'submitted', 'received') AND follow_up_eligible_at IS NULL"
+            ),
+            postgresql_where=db.text(
+                "status IN ('requested', 'submitted', 'received') AND follow_up_eligible_at IS NULL"
+            ),
+        ),
+        Index(
+            "ix_refund_overdue",
+            "overdue_at",
+            sqlite_where=db.text("overdue_at IS NOT NULL"),
+            postgresql_where=db.text("overdue_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -73,10 +98,15 @@ class Refund(db.Model):
     airline_refund_reference: Mapped[str | None] = mapped_column(String(80))
     credited_amount: Mapped[Decimal | None] = mapped_column(Amount)
     rejection_reason: Mapped[str | None] = mapped_column(Text)
+    # The service request that created it (Cancel & Refund quote, Agent & Passenger Initiated Refund).
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("service_request.id"), index=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     # Received by the host: the clock for the 4-hour and 21-day deadlines starts here.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set once by the deadline jobs (SPEC 3.5): never cleared, so each is flagged and notified once.
+    overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    follow_up_eligible_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     booking: Mapped[Booking] = relationship()
     account: Mapped[Account] = relationship()

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal.domain.booking_import import BookingData, ExistingBooking, ImportFile, parse_import
 from portal.extensions import db
+from portal.links import path_for
 from portal.models import (
     Account,
     Airline,
@@ -223,6 +224,16 @@ def _apply(booking: Booking, data: BookingData, account: Account, airlines, now)
         segment.status = s.status
     if changes:
         booking.action_required = True
+        from portal.services.notifications import account_agents, notify
+
+        flights = ", ".join(sorted({c.segment.flight_number for c in changes}))
+        notify(
+            account_agents(account.id),
+            "schedule_change",
+            f"Schedule change on order {booking.order_number} ({flights}): action required.",
+            path_for("bookings.booking_details", order_number=booking.order_number),
+            now=now,
+        )
 
     db.session.flush()  # ids for ancillaries and search keys
     booking.ancillaries.clear()
@@ -387,11 +398,13 @@ def booking_details_query(order_number: str):
         select(Booking)
         .where(Booking.order_number == order_number)
         .options(
-            selectinload(Booking.airline),
-            selectinload(Booking.account),
+            # Many-to-one: joined into the booking's own query, which keeps the page within its budget.
+            joinedload(Booking.airline),
+            joinedload(Booking.account),
             selectinload(Booking.passengers),
             selectinload(Booking.segments),
             selectinload(Booking.ancillaries),
-            selectinload(Booking.schedule_changes),
+            selectinload(Booking.schedule_changes).selectinload(ScheduleChange.refund),
+            selectinload(Booking.baggage_orders),
         )
     )

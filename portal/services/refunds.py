@@ -16,9 +16,12 @@ from sqlalchemy.orm import selectinload
 from portal.domain.money import Money
 from portal.domain.refunds import (
     COUPON_STATE_REASONS,
+    STATUS_LABELS,
     CouponState,
     FareFacts,
+    PassengerQuote,
     Quote,
+    QuoteCase,
     RefundAction,
     RefundPath,
     RefundStatus,
@@ -33,6 +36,7 @@ from portal.domain.refunds import (
     quote_passenger,
 )
 from portal.extensions import db
+from portal.links import path_for
 from portal.models import (
     Booking,
     Document,
@@ -47,6 +51,7 @@ from portal.models import (
     User,
 )
 from portal.models.types import utcnow
+from portal.services.notifications import account_agents, notify
 
 
 class RefundError(Exception):
@@ -250,12 +255,16 @@ def create_refund(
     proof: Document | None = None,
     note: str | None = None,
     shown_fingerprint: str | None = None,
+    posted_amounts: dict[str, Decimal] | None = None,
 ) -> Refund:
     """Create a refund of the selected coupons on `path`, with its quote lines, coupons and first event.
 
     Refuses what the rules refuse (payment channel, flown or taken coupons, a non-refundable operator
     quote, a changed quote). The live-coupon unique index is the last word: if another request took a
     coupon first, the session is rolled back and CouponTaken raised.
+
+    posted_amounts (passenger ref -> amount), only on REQUEST_QUOTE: the quote operations posted on the
+    request replaces the fare-rule quote; every coupon and channel check still applies.
     """
     now = now or utcnow()
     refusal = path_refusal(path, booking.payment_channel)
@@ -264,9 +273,11 @@ def create_refund(
     if reason is not None and reason.involuntary:
         involuntary = True
     quote = compute_quote(booking, selection, path=path, involuntary=involuntary, now=now)
-    if shown_fingerprint is not None and shown_fingerprint != quote_fingerprint(quote):
+    if posted_amounts is not None:
+        quote = _posted_quote(quote, path, posted_amounts)
+    elif shown_fingerprint is not None and shown_fingerprint != quote_fingerprint(quote):
         raise QuoteChanged(quote)
-    if is_operator_path(path) and not quote.acceptable:
+    if is_operator_path(path) and not quote.acceptable and posted_amounts is None:
         raise RefundError(quote.refusal)
 
     total = quote.total
@@ -318,7 +329,35 @@ def create_refund(
         ) from None
     refund.code = f"RF{refund.id:08d}"
     db.session.flush()
+    if refund.involuntary:
+        # A free refund answers the airline's schedule changes it covers (issue 7).
+        from portal.services.schedule_changes import resolve_by_refund
+
+        resolve_by_refund(refund, user, now)
     return refund
+
+
+def _posted_quote(quote: Quote, path: RefundPath, amounts: dict[str, Decimal]) -> Quote:
+    """The fare-rule quote with each passenger's amount replaced by the one operations posted.
+
+    Operations priced it whole, so there is no service fee; the deduction shows as the fee, so the
+    figures still add up to the amount.
+    """
+    if path is not RefundPath.REQUEST_QUOTE:
+        raise ValueError("posted amounts apply only to quoted service requests")
+    refs = [ref for ref, _ in quote.passengers]
+    if set(refs) != set(amounts):
+        raise RefundError(
+            "The quote does not cover exactly the passengers that can still be refunded; ask for a new one."
+        )
+    items = []
+    for ref, q in quote.passengers:
+        amount = Money(amounts[ref], quote.currency)
+        zero = Money.zero(quote.currency)
+        deduction = (q.fare + q.refundable_taxes - amount).at_least_zero()
+        line = PassengerQuote(QuoteCase.EXACT, q.fare, deduction, q.refundable_taxes, zero, amount)
+        items.append((ref, line))
+    return build_quote(items, quote.currency)
 
 
 def _created_note(refund: Refund) -> str:
@@ -391,11 +430,26 @@ def apply_action(
         note = reason
     refund.status = after.value
     refund.updated_at = now
+    _tell_agency(refund, note, now)
     refund.events.append(
         RefundEvent(actor_id=user.id, at=now, from_status=before, to_status=after.value, note=note)
     )
     db.session.flush()
     return refund
+
+
+def _tell_agency(refund: Refund, note: str | None, now: datetime) -> None:
+    label = STATUS_LABELS[RefundStatus(refund.status)]
+    text = f"Refund {refund.code} for order {refund.booking.order_number}: {label}."
+    if refund.status == RefundStatus.REJECTED:
+        text += f" Reason: {note}"
+    notify(
+        account_agents(refund.account_id),
+        "refund_status",
+        text,
+        path_for("bookings.refund_info", order_number=refund.booking.order_number),
+        now=now,
+    )
 
 
 def _credit(refund: Refund, user: User, now: datetime) -> str:

@@ -7,6 +7,8 @@ import pytest
 from portal.domain.refunds import RefundPath
 from portal.services.documents import save_document
 from portal.services.refunds import create_refund, parse_coupon_keys
+from portal.services.requests import post_message
+from tests.conftest import make_refund_batch, quote_service_request, raise_service_request
 from tests.web.urls import ADMIN_URLS, AGENT_URLS, CROSS_ACCOUNT_URLS, STAFF_URLS, fill
 
 
@@ -36,6 +38,22 @@ def world(world, db):
         user=world.agent,
     )
     db.session.commit()
+    # Service requests (issue 4): a quoted Cancel & Refund request with an attachment per account.
+    for suffix, booking, agent in (
+        ("", world.booking, world.agent),
+        ("other_", world.other_booking, world.other_agent),
+    ):
+        req = raise_service_request(db, booking, agent)
+        setattr(world, f"{suffix}service_request", req)
+        setattr(world, f"{suffix}quote", quote_service_request(db, req, world.ops))
+        post_message(
+            req, user=agent, body="Ticket copy attached.", files=[Upload(b"%PDF-1.4 t", "ticket.pdf")]
+        )
+        setattr(world, f"{suffix}request_document", req.attachments[-1].document)
+    db.session.commit()
+    # Finance (issue 5): a refund batch per account (its one row names no order, so it creates nothing).
+    world.batch = make_refund_batch(db, world.agent, "ZZ00000000")
+    world.other_batch = make_refund_batch(db, world.other_agent, "ZZ00000000")
     return world
 
 

@@ -16,6 +16,7 @@ from portal.services.bookings import (
     search_bookings,
 )
 from portal.services.refunds import booking_refunds
+from portal.services.requests import booking_history
 
 bp = Blueprint("bookings", __name__, url_prefix="/bookings")
 
@@ -70,6 +71,7 @@ def my_bookings():
 def _booking_page(order_number: str, tab: str):
     booking = one_or_404(booking_details_query(order_number.upper()), Booking.account_id)
     refunds = booking_refunds(booking) if tab == "refund_info" else []
+    service_requests, history = booking_history(booking) if tab == "request_history" else ([], [])
     return render(
         "bookings/booking.html",
         block="tabs",
@@ -77,6 +79,8 @@ def _booking_page(order_number: str, tab: str):
         tab=tab,
         tabs=TABS,
         refunds=refunds,
+        service_requests=service_requests,
+        history=history,
         now=utcnow(),
     )
 

@@ -17,6 +17,11 @@ class RefundQueueFilters(FlaskForm):
     )
     path = SelectField("Path", choices=choices([("", "Any"), *PATH_LABELS.items()]), validators=[Optional()])
     account = SelectField("Account", choices=choices([("", "All accounts")]), validators=[Optional()])
+    deadline = SelectField(
+        "Deadline",
+        choices=choices([("", "Any"), ("overdue", "Overdue (over 4 hours)")]),
+        validators=[Optional()],
+    )
 
 
 class RefundActionForm(FlaskForm):

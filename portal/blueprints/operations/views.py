@@ -1,8 +1,10 @@
 """The operations refund queue: every account's refunds, moved along with small in-place forms."""
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import selectinload
 
 from portal.blueprints.operations.forms import RefundActionForm, RefundQueueFilters
@@ -11,6 +13,7 @@ from portal.extensions import db
 from portal.forms import choices
 from portal.htmx import is_partial, render
 from portal.models import Account, Booking, Refund, RefundEvent
+from portal.models.types import utcnow
 from portal.security import staff_required
 from portal.services.bookings import Page
 from portal.services.refunds import RefundError, apply_action
@@ -29,6 +32,8 @@ def _queue_query(filters: RefundQueueFilters):
         stmt = stmt.where(Refund.path == filters.path.data)
     if filters.account.data and filters.account.data.isdigit():
         stmt = stmt.where(Refund.account_id == int(filters.account.data))
+    if filters.deadline.data == "overdue":
+        stmt = stmt.where(Refund.overdue_at.is_not(None), Refund.status == "requested")
     return stmt
 
 
@@ -57,14 +62,24 @@ def refund_queue():
     total = db.session.scalar(select(func.count()).select_from(base.subquery()))
     page_number = min(page_number, max(1, -(-total // per_page)))
     rows = db.session.scalars(
-        _with_row_data(base.order_by(Refund.created_at.asc(), Refund.id.asc()))
+        # Overdue refunds still waiting come first, then the oldest.
+        _with_row_data(base.order_by(_overdue_first(), Refund.created_at.asc(), Refund.id.asc()))
         .limit(per_page)
         .offset((page_number - 1) * per_page)
     ).all()
     page = Page(items=list(rows), total=total, page=page_number, per_page=per_page)
     return render(
-        "operations/refund_queue.html", block="results", filters=filters, page=page, form=RefundActionForm()
+        "operations/refund_queue.html",
+        block="results",
+        filters=filters,
+        page=page,
+        form=RefundActionForm(),
+        now=utcnow(),
     )
+
+
+def _overdue_first():
+    return case((and_(Refund.overdue_at.is_not(None), Refund.status == "requested"), 0), else_=1)
 
 
 @bp.post("/refunds/<int:refund_id>/<action>")
@@ -97,12 +112,18 @@ def refund_action(refund_id, action):
         error = "; ".join(e for errors in form.errors.values() for e in errors) or "Check the form."
     if is_partial():
         status = 422 if error else 200
-        return render("operations/_refund_row.html", r=refund, form=RefundActionForm(), error=error), status
+        return render(
+            "operations/_refund_row.html", r=refund, form=RefundActionForm(), error=error, now=utcnow()
+        ), status
     if error:
         flash(f"{refund.code}: {error}", "error")
     else:
         flash(f"{refund.code}: {refund.status_label}.", "success")
-    return redirect(request.referrer or url_for("operations.refund_queue"), code=303)
+    back = request.referrer or ""
+    parts = urlsplit(back)
+    same_site = parts.netloc in ("", request.host) and parts.path.startswith("/operations/")
+    target = f"{parts.path}?{parts.query}" if same_site else url_for("operations.refund_queue")
+    return redirect(target, code=303)
 
 
 def _not_found():

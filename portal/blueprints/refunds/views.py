@@ -14,6 +14,7 @@ from portal.models.types import utcnow
 from portal.security import one_or_404
 from portal.services.bookings import booking_details_query
 from portal.services.documents import UploadRejected, document_path, save_document
+from portal.services.followups import follow_up, follow_up_state
 from portal.services.refunds import (
     QuoteChanged,
     RefundError,
@@ -26,6 +27,7 @@ from portal.services.refunds import (
     quote_fingerprint,
     whole_passengers,
 )
+from portal.services.requests import hidden_from_agents
 
 bp = Blueprint("refunds", __name__)
 
@@ -248,6 +250,39 @@ def refund_claim(order_number):
     ), status
 
 
+# --- Follow up -------------------------------------------------------------------------------------
+
+
+@bp.app_template_global("follow_up_control")
+def _follow_up_control(refund, now):
+    return follow_up_state(refund, now)
+
+
+@bp.post("/refunds/<code>/follow-up")
+@login_required
+def follow_up_refund(code):
+    """Follow up a refund from day 21; the server checks the date whatever the page showed."""
+    refund = one_or_404(select(Refund).where(Refund.code == code.upper()), Refund.account_id)
+    form = AcceptQuoteForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        req = follow_up(refund, user=current_user, message=request.form.get("message", ""))
+        db.session.commit()
+    except RefundError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        target = url_for("bookings.refund_info", order_number=refund.booking.order_number)
+    else:
+        flash(f"Follow-up sent on request {req.number}.", "success")
+        target = url_for("requests.request_detail", number=req.number)
+    if request.headers.get("HX-Request"):
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target, code=303)
+
+
 # --- Documents -------------------------------------------------------------------------------------
 
 
@@ -256,6 +291,8 @@ def refund_claim(order_number):
 def download_document(document_id):
     """Stream a document to users who may see it: its account's agents, operations and admins."""
     document = one_or_404(select(Document).where(Document.id == document_id), Document.account_id)
+    if not current_user.is_staff and hidden_from_agents(document.id):
+        abort(404)  # attached to an operations internal note
     path = document_path(document)
     if not path.exists():
         current_app.logger.error("Document %s is missing its file %s", document.id, path)

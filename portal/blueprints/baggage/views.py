@@ -1,0 +1,171 @@
+"""Add Baggage slide-out on Booking Details, and the operations baggage queue (Confirm / Fail)."""
+
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from portal.blueprints.baggage.forms import AddBaggageForm, BaggageActionForm, BaggageQueueFilters
+from portal.domain.baggage import BaggageAction, BaggageTransitionError
+from portal.extensions import db
+from portal.forms import choices
+from portal.htmx import is_partial, render
+from portal.models import Account, Booking
+from portal.models.types import utcnow
+from portal.security import one_or_404, staff_required
+from portal.services.baggage import (
+    AlreadyOrdered,
+    BaggageError,
+    QueueFilters,
+    apply_baggage_action,
+    baggage_queue,
+    catalogue,
+    create_baggage_order,
+    get_order,
+    passenger_choices,
+    segment_choices,
+)
+from portal.services.bookings import booking_details_query
+
+bp = Blueprint("baggage", __name__)
+
+
+def _booking(order_number: str) -> Booking:
+    return one_or_404(booking_details_query(order_number.upper()), Booking.account_id)
+
+
+def _select_choices(placeholder: str, items) -> list[SelectChoice]:
+    """A placeholder, then every item; the ones that cannot be chosen are shown disabled with why."""
+    out = [SelectChoice("", placeholder)]
+    for item in items:
+        if item.selectable:
+            out.append(SelectChoice(item.ref, item.label))
+        else:
+            out.append(SelectChoice(item.ref, f"{item.label} — {item.short_reason}", {"disabled": True}))
+    return out
+
+
+def _page_number() -> int:
+    raw = request.args.get("page", "1")
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+
+
+# --- Add Baggage ------------------------------------------------------------------------------------
+
+
+@bp.route("/bookings/<order_number>/baggage", methods=["GET", "POST"])
+@login_required
+def add_baggage(order_number):
+    booking = _booking(order_number)
+    now = utcnow()
+    form = AddBaggageForm()
+    error = None
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                order = create_baggage_order(
+                    booking,
+                    passenger_ref=form.passenger.data,
+                    segment_ref=form.segment.data,
+                    option_id=form.option.data,
+                    user=current_user,
+                    now=now,
+                )
+                db.session.commit()
+                flash(
+                    f"Baggage {order.code} requested: {order.description} for {order.passenger.full_name} "
+                    f"on {order.segment.flight_number}. {current_app.config['OPERATOR_NAME']} operations "
+                    "will confirm it with the airline.",
+                    "success",
+                )
+                return _done(booking)
+            except BaggageError as exc:
+                db.session.rollback()
+                error, status = str(exc), 409 if isinstance(exc, AlreadyOrdered) else 422
+                booking = _booking(order_number)
+        else:
+            status = 422
+    passengers = passenger_choices(booking)
+    segments = segment_choices(booking, now)
+    form.passenger.choices = _select_choices("Choose a passenger", passengers)
+    form.segment.choices = _select_choices("Choose a flight", segments)
+    offered = catalogue(booking)
+    return render(
+        "baggage/add_baggage.html",
+        block="slideout",
+        booking=booking,
+        form=form,
+        offered=offered,
+        can_order=booking.is_ticketed
+        and any(p.selectable for p in passengers)
+        and any(s.selectable for s in segments)
+        and any(o.selectable for o in offered),
+        soon=booking.departs_within(now) if booking.is_ticketed else None,
+        error=error,
+    ), status
+
+
+def _done(booking: Booking):
+    """After ordering: back to Booking Details, where the order shows with the ancillaries."""
+    target = url_for("bookings.booking_details", order_number=booking.order_number)
+    if request.headers.get("HX-Request"):
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target, code=303)
+
+
+# --- Operations queue -------------------------------------------------------------------------------
+
+
+@bp.get("/operations/baggage")
+@staff_required
+def baggage_queue_page():
+    filters = BaggageQueueFilters(request.args)
+    accounts = db.session.execute(select(Account.id, Account.code).order_by(Account.code)).all()
+    filters.account.choices = choices([("", "All accounts")] + [(str(a.id), a.code) for a in accounts])
+    if not filters.status.data:
+        filters.status.data = "requested"
+    filters.validate()
+    status = filters.status.data if filters.status.data in {"requested", "confirmed", "failed"} else None
+    account = filters.account.data
+    page = baggage_queue(
+        QueueFilters(status=status, account_id=int(account) if account and account.isdigit() else None),
+        _page_number(),
+        current_app.config["PER_PAGE"],
+    )
+    return render("baggage/queue.html", block="results", filters=filters, page=page, form=BaggageActionForm())
+
+
+@bp.post("/operations/baggage/<int:order_id>/<action>")
+@staff_required
+def baggage_action(order_id, action):
+    order = get_order(order_id)
+    if order is None:
+        abort(404)
+    try:
+        action = BaggageAction(action)
+    except ValueError:
+        abort(404)
+    form = BaggageActionForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            apply_baggage_action(order, action, user=current_user, reason=form.reason.data)
+            db.session.commit()
+        except (BaggageError, BaggageTransitionError) as exc:
+            db.session.rollback()
+            error = str(exc)
+        order = get_order(order_id)
+    else:
+        error = "; ".join(e for errors in form.errors.values() for e in errors) or "Check the form."
+    if is_partial():
+        return render(
+            "baggage/_order_row.html", o=order, form=BaggageActionForm(), error=error
+        ), 422 if error else 200
+    if error:
+        flash(f"{order.code}: {error}", "error")
+    else:
+        flash(f"{order.code}: {order.status_label}.", "success")
+    return redirect(url_for("baggage.baggage_queue_page"), code=303)

@@ -1,0 +1,92 @@
+"""Schedule changes: Accept change and Free refund on Booking Details, and the operations list."""
+
+from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from portal.blueprints.changes.forms import ScheduleChangeFilters
+from portal.extensions import db
+from portal.forms import choices
+from portal.htmx import is_partial, render
+from portal.models import Account, Booking
+from portal.models.types import utcnow
+from portal.security import one_or_404, staff_required
+from portal.services.bookings import booking_details_query
+from portal.services.schedule_changes import (
+    ChangeFilters,
+    ScheduleChangeError,
+    accept_changes,
+    free_refund_coupons,
+    schedule_change_list,
+)
+
+bp = Blueprint("changes", __name__)
+
+
+def _booking(order_number: str) -> Booking:
+    return one_or_404(booking_details_query(order_number.upper()), Booking.account_id)
+
+
+@bp.post("/bookings/<order_number>/schedule-changes/accept")
+@login_required
+def accept_change(order_number):
+    """Accept change: the agency takes the airline's new schedule for the changes shown."""
+    booking = _booking(order_number)
+    message = error = None
+    try:
+        accepted = accept_changes(booking, request.form.getlist("change"), user=current_user)
+        db.session.commit()
+        message = (
+            "Schedule change accepted. The booking keeps the airline's new schedule."
+            if accepted
+            else "This schedule change was already answered; nothing more to do."
+        )
+    except ScheduleChangeError as exc:
+        db.session.rollback()
+        error = str(exc)
+        booking = _booking(order_number)
+    if is_partial():
+        return render(
+            "schedule/_action_required.html", booking=booking, message=message, error=error
+        ), 422 if error else 200
+    flash(error or message, "error" if error else "success")
+    return redirect(url_for("bookings.booking_details", order_number=booking.order_number), code=303)
+
+
+@bp.get("/bookings/<order_number>/schedule-changes/free-refund")
+@login_required
+def free_refund(order_number):
+    """Free refund: Cancel & Refund's operator-refund step, involuntary, with the coupons preselected."""
+    booking = _booking(order_number)
+    keys = free_refund_coupons(booking, utcnow())
+    if not keys:
+        flash(
+            "Nothing is left to refund on this booking: every flight is flown, cancelled or already in a "
+            "refund. See Refund Info.",
+            "error",
+        )
+        return redirect(url_for("bookings.booking_details", order_number=booking.order_number), code=303)
+    return redirect(
+        url_for("refunds.operator_refund", order_number=booking.order_number, coupon=keys, involuntary="1"),
+        code=303,
+    )
+
+
+@bp.get("/operations/schedule-changes")
+@staff_required
+def schedule_changes():
+    filters = ScheduleChangeFilters(request.args)
+    accounts = db.session.execute(select(Account.id, Account.code).order_by(Account.code)).all()
+    filters.account.choices = choices([("", "All accounts")] + [(str(a.id), a.code) for a in accounts])
+    if not filters.state.data:
+        filters.state.data = "open"
+    filters.validate()
+    state = filters.state.data if filters.state.data in {"open", "accepted", "refund"} else ""
+    account = filters.account.data
+    raw_page = request.args.get("page", "1")
+    page = schedule_change_list(
+        ChangeFilters(state=state, account_id=int(account) if account and account.isdigit() else None),
+        int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) < 100_000 else 1,
+        current_app.config["PER_PAGE"],
+    )
+    return render("schedule/schedule_changes.html", block="results", filters=filters, page=page)

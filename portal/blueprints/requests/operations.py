@@ -1,0 +1,125 @@
+"""The operations request queue: every account's requests; take, change status, reply and quote."""
+
+from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask_login import current_user
+
+from portal.blueprints.auth.forms import ActionForm
+from portal.blueprints.requests.forms import QuoteForm
+from portal.blueprints.requests.views import (
+    REQUEST_ERRORS,
+    _detail_context,
+    _request,
+    filter_form,
+    filters_from,
+)
+from portal.domain.requests import STATUS_ACTION_LABELS, RequestAction
+from portal.extensions import db
+from portal.htmx import is_partial, render
+from portal.security import staff_required
+from portal.services.requests import change_status, post_quote, quoted_passengers, search_requests, take
+
+bp = Blueprint("request_ops", __name__, url_prefix="/operations/requests")
+
+
+def _page_number() -> int:
+    raw = request.args.get("page", "1")
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+
+
+@bp.get("/")
+@staff_required
+def request_queue():
+    form = filter_form(staff=True)
+    if "status" not in request.args:
+        form.status.data = "open"
+    filters = filters_from(form, staff=True)
+    page = search_requests(filters, None, _page_number(), current_app.config["PER_PAGE"], oldest_first=True)
+    return render(
+        "requests/queue.html", block="results", form=form, filters=filters, page=page, action=ActionForm()
+    )
+
+
+def _after_row_action(number: str, error: str | None, done: str):
+    """The queue row again for htmx (in place); otherwise a flash and back where the user was."""
+    if is_partial():
+        req = _request(number)
+        return render("requests/_queue_row.html", r=req, action=ActionForm(), error=error), (
+            422 if error else 200
+        )
+    flash(f"{number}: {error}" if error else done, "error" if error else "success")
+    return redirect(request.referrer or url_for("request_ops.request_queue"), code=303)
+
+
+@bp.post("/<number>/take")
+@staff_required
+def take_request(number):
+    req = _request(number)
+    error = None
+    if not ActionForm().validate_on_submit():
+        error = "The form expired; reload the page."
+    else:
+        try:
+            take(req, user=current_user)
+            db.session.commit()
+        except REQUEST_ERRORS as exc:
+            db.session.rollback()
+            error = str(exc)
+    return _after_row_action(number, error, f"{number} is yours.")
+
+
+@bp.post("/<number>/status/<action>")
+@staff_required
+def change_request_status(number, action):
+    req = _request(number)
+    try:
+        action = RequestAction(action)
+    except ValueError:
+        action = None
+    if action not in STATUS_ACTION_LABELS:
+        from flask import abort
+
+        abort(404)
+    error = None
+    if not ActionForm().validate_on_submit():
+        error = "The form expired; reload the page."
+    else:
+        try:
+            change_status(req, action, user=current_user)
+            db.session.commit()
+        except REQUEST_ERRORS as exc:
+            db.session.rollback()
+            error = str(exc)
+    return _after_row_action(number, error, f"{number}: {req.status_label}.")
+
+
+@bp.post("/<number>/quote")
+@staff_required
+def post_request_quote(number):
+    req = _request(number)
+    form = QuoteForm()
+    amounts = {p.ref: request.form.get(f"amount-{p.ref}", "") for p in quoted_passengers(req)}
+    error = None
+    if form.validate_on_submit():
+        try:
+            quote = post_quote(
+                req,
+                user=current_user,
+                amounts=amounts,
+                valid_until=form.valid_until.data,
+                note=form.note.data,
+            )
+            db.session.commit()
+        except REQUEST_ERRORS as exc:
+            db.session.rollback()
+            error = str(exc)
+        else:
+            flash(
+                f"Quote posted: {quote.currency} {quote.total:,.2f}. The agency can accept or decline it.",
+                "success",
+            )
+            return redirect(url_for("requests.request_detail", number=req.number), code=303)
+    else:
+        error = "; ".join(e for errors in form.errors.values() for e in errors) or "Check the quote."
+    req = _request(number)
+    context = _detail_context(req, quote_form=form, quote_amounts=amounts, quote_error=error)
+    return render("requests/request.html", **context), 422

@@ -1,0 +1,119 @@
+"""The account ledger (SPEC 5): adjustments, statement periods and the reconciliation statement.
+
+The balance is the sum of append-only entries: refund credits (> 0), baggage debits (< 0) and admin
+adjustments (either sign, with a reason). A correction is a new entry, never an edit. Pure Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+ZERO = Decimal("0.00")
+MAX_ADJUSTMENT = Decimal("10000000000")  # ten digits before the point, as the import allows
+MAX_REASON = 500
+
+
+class AdjustmentInvalid(ValueError):
+    """An adjustment that cannot be posted; the message is for the admin."""
+
+
+def adjustment_amount(raw: str | None) -> Decimal:
+    """Parse an adjustment typed by an admin: '+150', '-25.50', '1,200.00'. Never zero, two places."""
+    text = (raw or "").strip().replace(",", "").replace(" ", "")
+    if not text:
+        raise AdjustmentInvalid("Enter the amount: positive to credit the account, negative to debit it.")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise AdjustmentInvalid("Enter the amount as a number such as 150.00 or -25.50.") from None
+    if not amount.is_finite():
+        raise AdjustmentInvalid("Enter the amount as a number such as 150.00 or -25.50.")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise AdjustmentInvalid("Enter the amount with at most two decimals.")
+    if amount == 0:
+        raise AdjustmentInvalid("An adjustment of zero changes nothing; enter a positive or negative amount.")
+    if abs(amount) >= MAX_ADJUSTMENT:
+        raise AdjustmentInvalid("That amount is too large for one adjustment.")
+    return amount.quantize(Decimal("0.01"))
+
+
+def adjustment_reason(raw: str | None) -> str:
+    """The reason, required: it is what the agency reads on its statement."""
+    reason = " ".join((raw or "").split())
+    if not reason:
+        raise AdjustmentInvalid("Enter the reason for the adjustment; the agency sees it on its statement.")
+    if len(reason) > MAX_REASON:
+        raise AdjustmentInvalid(f"Keep the reason under {MAX_REASON} characters.")
+    return reason
+
+
+# --- Statement periods -----------------------------------------------------------------------------------
+
+
+def default_period(now: datetime, zone: str) -> tuple[date, date]:
+    """This month so far, in the portal's zone: the first of the month to today."""
+    today = now.astimezone(ZoneInfo(zone)).date()
+    return today.replace(day=1), today
+
+
+def period_bounds(start: date, end: date, zone: str) -> tuple[datetime, datetime]:
+    """[from, to) in UTC for whole local days start..end inclusive."""
+    if end < start:
+        raise ValueError("the period ends before it starts")
+    tz = ZoneInfo(zone)
+    begin = datetime.combine(start, time.min, tz).astimezone(UTC)
+    finish = datetime.combine(end + timedelta(days=1), time.min, tz).astimezone(UTC)
+    return begin, finish
+
+
+# --- The statement ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StatementLine:
+    entry: Any  # the ledger entry (or any object with .amount), shown as it is
+    amount: Decimal
+    balance: Decimal  # after this entry
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One currency's statement for a period: opening + entries = closing."""
+
+    currency: str
+    opening: Decimal
+    lines: tuple[StatementLine, ...]
+
+    @property
+    def credits(self) -> Decimal:
+        return sum((line.amount for line in self.lines if line.amount > 0), ZERO)
+
+    @property
+    def debits(self) -> Decimal:
+        return sum((line.amount for line in self.lines if line.amount < 0), ZERO)
+
+    @property
+    def closing(self) -> Decimal:
+        return self.lines[-1].balance if self.lines else self.opening
+
+
+def build_statement(currency: str, opening: Decimal, entries: Iterable[Any]) -> Statement:
+    """A statement from the opening balance and the period's entries in posting order (each has .amount)."""
+    balance = opening
+    lines = []
+    for entry in entries:
+        balance += entry.amount
+        lines.append(StatementLine(entry, entry.amount, balance))
+    return Statement(currency, opening, tuple(lines))
+
+
+def expected_balance(refunded_credits: Iterable[Decimal], debits: Iterable[Decimal], adjustments) -> Decimal:
+    """What the balance must be: credits of refunded refunds − debits + adjustments (the invariant)."""
+    return (
+        sum(refunded_credits, ZERO) - sum((abs(d) for d in debits), ZERO) + sum(adjustments, ZERO)
+    ).quantize(Decimal("0.01"))

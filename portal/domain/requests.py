@@ -1,0 +1,327 @@
+"""Service-request rules (SPEC section 4): statuses and their transitions, who may take each action,
+what each category behaviour does, the one-open-request rule, and posted quotes.
+
+Pure Python: callers pass plain values and get values or typed errors back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from types import MappingProxyType
+
+from portal.domain.refunds import RefundPath, path_refusal
+
+# --- Statuses and transitions ------------------------------------------------------------------------
+
+
+class RequestStatus(StrEnum):
+    NEW = "new"
+    IN_PROCESS = "in_process"
+    PROCESSED = "processed"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+STATUS_LABELS: Mapping[RequestStatus, str] = MappingProxyType(
+    {
+        RequestStatus.NEW: "New",
+        RequestStatus.IN_PROCESS: "In process",
+        RequestStatus.PROCESSED: "Processed",
+        RequestStatus.COMPLETED: "Completed",
+        RequestStatus.CANCELLED: "Cancelled",
+    }
+)
+
+OPEN_STATUSES = frozenset({RequestStatus.NEW, RequestStatus.IN_PROCESS, RequestStatus.PROCESSED})
+CLOSED_STATUSES = frozenset(RequestStatus) - OPEN_STATUSES
+
+
+class RequestAction(StrEnum):
+    # operations
+    TAKE = "take"
+    START = "start"
+    MARK_PROCESSED = "mark_processed"
+    COMPLETE = "complete"
+    OPS_REPLY = "ops_reply"
+    INTERNAL_NOTE = "internal_note"
+    POST_QUOTE = "post_quote"
+    # agency
+    AGENCY_REPLY = "agency_reply"
+    CANCEL = "cancel"
+    ACCEPT_QUOTE = "accept_quote"
+    DECLINE_QUOTE = "decline_quote"
+
+
+AGENCY_ACTIONS = frozenset(
+    {
+        RequestAction.AGENCY_REPLY,
+        RequestAction.CANCEL,
+        RequestAction.ACCEPT_QUOTE,
+        RequestAction.DECLINE_QUOTE,
+    }
+)
+OPERATIONS_ACTIONS = frozenset(RequestAction) - AGENCY_ACTIONS
+
+# The status-changing actions operations pick from a list, with their button labels.
+STATUS_ACTION_LABELS: Mapping[RequestAction, str] = MappingProxyType(
+    {
+        RequestAction.START: "Start processing",
+        RequestAction.MARK_PROCESSED: "Mark processed",
+        RequestAction.COMPLETE: "Complete",
+    }
+)
+
+# How an action reads after "A request that is <status> cannot ...".
+_ACTION_REFUSED: Mapping[RequestAction, str] = MappingProxyType(
+    {
+        RequestAction.TAKE: "be taken",
+        RequestAction.START: "be started",
+        RequestAction.MARK_PROCESSED: "be marked processed",
+        RequestAction.COMPLETE: "be completed",
+        RequestAction.OPS_REPLY: "be answered",
+        RequestAction.INTERNAL_NOTE: "get an internal note",
+        RequestAction.POST_QUOTE: "get a quote",
+        RequestAction.AGENCY_REPLY: "get a reply; raise a new request instead",
+        RequestAction.CANCEL: "be cancelled (only a New request can be)",
+        RequestAction.ACCEPT_QUOTE: "have its quote accepted",
+        RequestAction.DECLINE_QUOTE: "have its quote declined",
+    }
+)
+
+_N, _I, _P, _C, _X = (
+    RequestStatus.NEW,
+    RequestStatus.IN_PROCESS,
+    RequestStatus.PROCESSED,
+    RequestStatus.COMPLETED,
+    RequestStatus.CANCELLED,
+)
+
+# (status, action) -> status. Messages, notes and taking keep the status except where listed; an
+# agency reply to a Processed request reopens it; a posted quote waits for the agency as Processed.
+TRANSITIONS: Mapping[tuple[RequestStatus, RequestAction], RequestStatus] = MappingProxyType(
+    {
+        (_N, RequestAction.TAKE): _I,
+        (_I, RequestAction.TAKE): _I,
+        (_P, RequestAction.TAKE): _P,
+        (_N, RequestAction.START): _I,
+        (_I, RequestAction.MARK_PROCESSED): _P,
+        (_P, RequestAction.COMPLETE): _C,
+        (_N, RequestAction.OPS_REPLY): _N,
+        (_I, RequestAction.OPS_REPLY): _I,
+        (_P, RequestAction.OPS_REPLY): _P,
+        (_N, RequestAction.INTERNAL_NOTE): _N,
+        (_I, RequestAction.INTERNAL_NOTE): _I,
+        (_P, RequestAction.INTERNAL_NOTE): _P,
+        (_C, RequestAction.INTERNAL_NOTE): _C,
+        (_X, RequestAction.INTERNAL_NOTE): _X,
+        (_N, RequestAction.POST_QUOTE): _P,
+        (_I, RequestAction.POST_QUOTE): _P,
+        (_P, RequestAction.POST_QUOTE): _P,
+        (_N, RequestAction.AGENCY_REPLY): _N,
+        (_I, RequestAction.AGENCY_REPLY): _I,
+        (_P, RequestAction.AGENCY_REPLY): _I,
+        (_N, RequestAction.CANCEL): _X,
+        # After the answer operations carry on: submit the refund, or quote again.
+        (_P, RequestAction.ACCEPT_QUOTE): _I,
+        (_P, RequestAction.DECLINE_QUOTE): _I,
+        # The agency may have asked about the quote first (a reply reopens the request).
+        (_I, RequestAction.ACCEPT_QUOTE): _I,
+        (_I, RequestAction.DECLINE_QUOTE): _I,
+    }
+)
+
+
+class RequestTransitionError(Exception):
+    """An action the request's status does not allow; the message is fit for a user."""
+
+    def __init__(self, status: RequestStatus, action: RequestAction):
+        self.status, self.action = status, action
+        super().__init__(f"A request that is {STATUS_LABELS[status]} cannot {_ACTION_REFUSED[action]}.")
+
+
+class ActionNotPermitted(Exception):
+    """The user's side (agency or operations) may not take this action."""
+
+    def __init__(self, action: RequestAction, staff: bool):
+        self.action = action
+        who = "Operations" if staff else "The agency"
+        super().__init__(f"{who} cannot do that on a request.")
+
+
+def next_status(status: RequestStatus | str, action: RequestAction | str) -> RequestStatus:
+    """The status after `action`; RequestTransitionError when the status does not allow it."""
+    status, action = RequestStatus(status), RequestAction(action)
+    try:
+        return TRANSITIONS[status, action]
+    except KeyError:
+        raise RequestTransitionError(status, action) from None
+
+
+def check_actor(action: RequestAction | str, *, staff: bool) -> None:
+    """Operations act for the host, agents for their agency; ActionNotPermitted otherwise."""
+    action = RequestAction(action)
+    if action not in (OPERATIONS_ACTIONS if staff else AGENCY_ACTIONS):
+        raise ActionNotPermitted(action, staff)
+
+
+def allowed(status: RequestStatus | str, action: RequestAction | str) -> bool:
+    return (RequestStatus(status), RequestAction(action)) in TRANSITIONS
+
+
+def is_open(status: RequestStatus | str) -> bool:
+    return RequestStatus(status) in OPEN_STATUSES
+
+
+def status_actions(status: RequestStatus | str) -> tuple[RequestAction, ...]:
+    """The status changes operations may pick for a request in this status."""
+    return tuple(a for a in STATUS_ACTION_LABELS if allowed(status, a))
+
+
+# --- One open request per booking and category -------------------------------------------------------
+
+
+class OpenRequestExists(Exception):
+    """The booking already has an open request of this category."""
+
+    def __init__(self, number: str):
+        self.number = number
+        super().__init__(
+            f"This booking already has an open request of this category ({number}). "
+            "Add to that request instead of raising a second one."
+        )
+
+
+def open_request_conflict(existing: Iterable[tuple[int, str, str]], category_id: int) -> str | None:
+    """The number of an open request of `category_id` among (category id, status, number), or None."""
+    for existing_category, status, number in existing:
+        if existing_category == category_id and is_open(status):
+            return number
+    return None
+
+
+# --- Category behaviours -----------------------------------------------------------------------------
+
+
+class CategoryBehaviour(StrEnum):
+    GENERAL = "general"
+    CANCEL_REFUND = "cancel_refund"
+    AGENT_REFUND = "agent_refund"
+    BAGGAGE = "baggage"
+
+
+BEHAVIOUR_LABELS: Mapping[CategoryBehaviour, str] = MappingProxyType(
+    {
+        CategoryBehaviour.GENERAL: "General (a thread only)",
+        CategoryBehaviour.CANCEL_REFUND: "Cancel & refund (operations quote, the agency accepts)",
+        CategoryBehaviour.AGENT_REFUND: "Agent & passenger refund (creates the refund on submit)",
+        CategoryBehaviour.BAGGAGE: "Baggage (a thread only)",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BehaviourRule:
+    takes_quote: bool  # operations post a quote the agency accepts or declines
+    refund_on_submit: RefundPath | None  # submitting creates a refund on this path
+    needs_passengers: bool
+    hint: str  # shown in the form when the category is chosen
+
+
+BEHAVIOURS: Mapping[CategoryBehaviour, BehaviourRule] = MappingProxyType(
+    {
+        CategoryBehaviour.GENERAL: BehaviourRule(
+            False, None, False, "Operations will answer in the request's thread."
+        ),
+        CategoryBehaviour.BAGGAGE: BehaviourRule(
+            False, None, False, "Operations will answer in the request's thread."
+        ),
+        CategoryBehaviour.CANCEL_REFUND: BehaviourRule(
+            True,
+            None,
+            True,
+            "Operations will post a quote for the chosen passengers; you then accept it (the refund is "
+            "submitted) or decline it.",
+        ),
+        CategoryBehaviour.AGENT_REFUND: BehaviourRule(
+            False,
+            RefundPath.AGENT_REQUEST,
+            True,
+            "Use this when the refund was already submitted to the airline. Submitting creates the refund "
+            "for the chosen passengers' unflown segments; it cannot be withdrawn.",
+        ),
+    }
+)
+
+
+def behaviour_rule(behaviour: CategoryBehaviour | str) -> BehaviourRule:
+    return BEHAVIOURS[CategoryBehaviour(behaviour)]
+
+
+def submit_refusal(behaviour: CategoryBehaviour | str, payment_channel: str) -> str | None:
+    """Why a request of this behaviour cannot be raised on an order paid by this channel, or None."""
+    path = behaviour_rule(behaviour).refund_on_submit
+    return path_refusal(path, payment_channel) if path is not None else None
+
+
+# --- Posted quotes -----------------------------------------------------------------------------------
+
+
+class QuoteStatus(StrEnum):
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    SUPERSEDED = "superseded"
+
+
+QUOTE_STATUS_LABELS: Mapping[QuoteStatus, str] = MappingProxyType(
+    {
+        QuoteStatus.OPEN: "Awaiting your answer",
+        QuoteStatus.ACCEPTED: "Accepted",
+        QuoteStatus.DECLINED: "Declined",
+        QuoteStatus.SUPERSEDED: "Replaced by a newer quote",
+    }
+)
+
+
+class QuoteError(Exception):
+    """A quote that cannot be posted or answered; the message is for the user."""
+
+
+MAX_AMOUNT = Decimal("9999999999.99")
+
+
+def parse_amount(raw: str | None, who: str) -> Decimal:
+    """A non-negative amount with at most two decimals, from what a user typed."""
+    text = (raw or "").strip().replace(",", "")
+    if not text:
+        raise QuoteError(f"Enter the refund amount for {who}.")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise QuoteError(f"Enter the amount for {who} as a number such as 315.00.") from None
+    if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT:
+        raise QuoteError(f"Enter a non-negative amount for {who}.")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise QuoteError(f"Enter the amount for {who} with at most two decimals.")
+    return amount.quantize(Decimal("0.01"))
+
+
+def check_valid_until(valid_until: date | None, today: date) -> date:
+    if valid_until is None:
+        raise QuoteError("Enter the date the quote is valid until.")
+    if valid_until < today:
+        raise QuoteError("The quote's validity date cannot be in the past.")
+    return valid_until
+
+
+def quote_answerable(status: QuoteStatus | str, valid_until_end: datetime, now: datetime) -> None:
+    """Refuse an answer to a quote that is no longer open or has expired (QuoteError)."""
+    status = QuoteStatus(status)
+    if status is not QuoteStatus.OPEN:
+        raise QuoteError(f"This quote can no longer be answered: {QUOTE_STATUS_LABELS[status].lower()}.")
+    if now > valid_until_end:
+        raise QuoteError("This quote has expired. Reply in the request to ask operations for a new quote.")

@@ -1,0 +1,401 @@
+"""Add Baggage (SPEC 6): what a booking may buy, ordering it, and the operations Confirm / Fail that
+debit the deposit or note the card charge. Flushes, never commits (the view does)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from portal.domain.baggage import (
+    LIVE_STATUSES,
+    REFUSAL_MESSAGES,
+    REFUSAL_SHORT,
+    BaggageAction,
+    BaggageCase,
+    BaggageStatus,
+    BaggageTransitionError,
+    Refusal,
+    Settlement,
+    coupon_refusal,
+    next_status,
+    option_refusal,
+    refusal,
+    settlement_for,
+)
+from portal.extensions import db
+from portal.links import path_for
+from portal.models import BaggageOption, BaggageOrder, Booking, LedgerEntry, Passenger, Segment, User
+from portal.models.types import utcnow
+from portal.services.bookings import Page
+from portal.services.notifications import account_agents, notify
+from portal.services.refunds import live_refund_codes
+
+
+class BaggageError(Exception):
+    """A baggage order that cannot be made or moved; the message is for the user."""
+
+
+class AlreadyOrdered(BaggageError):
+    """The passenger's segment already has a live baggage order (a second click, another tab)."""
+
+
+# --- What can be bought ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OfferedOption:
+    option: BaggageOption
+    refusal: Refusal | None
+
+    @property
+    def selectable(self) -> bool:
+        return self.refusal is None
+
+    @property
+    def reason(self) -> str | None:
+        return REFUSAL_MESSAGES[self.refusal] if self.refusal else None
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A passenger or a segment in the Add Baggage form, with why it cannot be chosen (if so)."""
+
+    ref: str
+    label: str
+    refusal: Refusal | None
+
+    @property
+    def selectable(self) -> bool:
+        return self.refusal is None
+
+    @property
+    def reason(self) -> str | None:
+        return REFUSAL_MESSAGES[self.refusal] if self.refusal else None
+
+    @property
+    def short_reason(self) -> str | None:
+        return REFUSAL_SHORT[self.refusal] if self.refusal else None
+
+
+def _live_orders(booking: Booking) -> dict[tuple[int, int], BaggageOrder]:
+    return {
+        (o.passenger_id, o.segment_id): o
+        for o in db.session.scalars(
+            select(BaggageOrder).where(
+                BaggageOrder.booking_id == booking.id,
+                BaggageOrder.status.in_([s.value for s in LIVE_STATUSES]),
+            )
+        )
+    }
+
+
+def catalogue(booking: Booking) -> list[OfferedOption]:
+    """The booking airline's active baggage options, each with why it cannot be sold here (if so)."""
+    options = db.session.scalars(
+        select(BaggageOption)
+        .where(BaggageOption.airline_id == booking.airline_id, BaggageOption.active.is_(True))
+        .order_by(BaggageOption.weight_kg, BaggageOption.code)
+    ).all()
+    return [
+        OfferedOption(
+            option,
+            option_refusal(
+                booking_airline=booking.airline.code,
+                option_airline=booking.airline.code,
+                option_active=option.active,
+                option_currency=option.currency,
+                booking_currency=booking.currency,
+            ),
+        )
+        for option in options
+    ]
+
+
+def passenger_label(passenger: Passenger) -> str:
+    return f"{passenger.full_name} ({passenger.type_label})"
+
+
+def segment_label(segment: Segment) -> str:
+    return (
+        f"{segment.flight_number} {segment.origin}→{segment.destination} "
+        f"{segment.departure_local:%d %b %Y %H:%M}"
+    )
+
+
+def passenger_choices(booking: Booking) -> list[Choice]:
+    """Every passenger, infants marked as not eligible."""
+    return [
+        Choice(
+            p.ref,
+            passenger_label(p),
+            Refusal.INFANT if p.ptype == "INF" else None,
+        )
+        for p in booking.passengers
+    ]
+
+
+def segment_choices(booking: Booking, now: datetime) -> list[Choice]:
+    """Every segment, the cancelled and departed ones marked as not eligible."""
+    result = []
+    for s in booking.segments:
+        reason = coupon_refusal(
+            booking_status=booking.status,
+            passenger_type="ADT",
+            segment_status=s.status,
+            departure_utc=s.departure_at,
+            now=now,
+        )
+        result.append(Choice(s.ref, segment_label(s), reason))
+    return result
+
+
+# --- Ordering -------------------------------------------------------------------------------------------
+
+
+def _already_ordered_message(order: BaggageOrder) -> str:
+    return (
+        f"Baggage for {order.passenger.full_name} on {order.segment.flight_number} was already ordered "
+        f"({order.code}, {order.status_label.lower()}). Only one purchase per passenger and flight is "
+        "possible; nothing new was created."
+    )
+
+
+def create_baggage_order(
+    booking: Booking,
+    *,
+    passenger_ref: str,
+    segment_ref: str,
+    option_id: int | str | None,
+    user: User,
+    now: datetime | None = None,
+) -> BaggageOrder:
+    """Order baggage for one passenger on one segment; the order starts `requested` for operations.
+
+    Every rule is checked here, whatever the form offered, so a forged post gets the same clear
+    message. The live-order unique index is the last word on duplicates (AlreadyOrdered).
+    """
+    now = now or utcnow()
+    passenger = next((p for p in booking.passengers if p.ref == passenger_ref), None)
+    if passenger is None:
+        raise BaggageError("Choose a passenger of this booking.")
+    segment = next((s for s in booking.segments if s.ref == segment_ref), None)
+    if segment is None:
+        raise BaggageError("Choose a flight of this booking.")
+    option_id = str(option_id or "").strip()
+    option = db.session.get(BaggageOption, int(option_id)) if option_id.isdigit() else None
+    if option is None:
+        raise BaggageError("Choose a baggage option.")
+    live = _live_orders(booking)
+    existing = live.get((passenger.id, segment.id))
+    if existing is not None:
+        raise AlreadyOrdered(_already_ordered_message(existing))
+    why = refusal(
+        BaggageCase(
+            booking_status=booking.status,
+            passenger_type=passenger.ptype,
+            segment_status=segment.status,
+            departure_utc=segment.departure_at,
+            now=now,
+            booking_airline=booking.airline.code,
+            option_airline=option.airline.code,
+            option_active=option.active,
+            option_currency=option.currency,
+            booking_currency=booking.currency,
+            in_live_refund=(passenger.id, segment.id) in live_refund_codes(booking),
+        )
+    )
+    if why is not None:
+        raise BaggageError(REFUSAL_MESSAGES[why])
+
+    # booking_id, not booking=: a savepoint rolled back must leave no phantom in booking.baggage_orders.
+    order = BaggageOrder(
+        booking_id=booking.id,
+        account_id=booking.account_id,
+        passenger=passenger,
+        segment=segment,
+        option=option,
+        description=option.description,
+        price=option.price,
+        currency=option.currency,
+        status=BaggageStatus.REQUESTED.value,
+        created_by_id=user.id,
+        created_at=now,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(order)
+            db.session.flush()
+    except IntegrityError:
+        # Another click or tab got there between our check and our insert.
+        raise AlreadyOrdered(
+            f"Baggage for {passenger.full_name} on {segment.flight_number} was just ordered (a second "
+            "click or another tab?). Only one purchase per passenger and flight is possible; nothing new "
+            "was created."
+        ) from None
+    order.code = f"BG{order.id:08d}"
+    db.session.flush()
+    return order
+
+
+# --- Operations: Confirm / Fail -------------------------------------------------------------------------
+
+
+def _debit_description(order: BaggageOrder) -> str:
+    segment = order.segment
+    return (
+        f"Baggage {order.code} for order {order.booking.order_number}: {order.passenger.full_name}, "
+        f"{segment.flight_number} {segment.origin}→{segment.destination} "
+        f"{segment.departure_local:%d %b %Y}, {order.description}"
+    )
+
+
+def apply_baggage_action(
+    order: BaggageOrder,
+    action: BaggageAction | str,
+    *,
+    user: User,
+    now: datetime | None = None,
+    reason: str | None = None,
+) -> BaggageOrder:
+    """Confirm or fail a requested order (SPEC 6).
+
+    Confirming a deposit order writes the ledger debit in the same transaction; a card order is noted
+    as charged to the card. The status moves by a conditional UPDATE, so two operators confirming at
+    once debit the account once: the second gets BaggageTransitionError.
+    """
+    now = now or utcnow()
+    action = BaggageAction(action)
+    after = next_status(order.status, action)  # BaggageTransitionError when not allowed
+    values: dict = {"status": after.value, "decided_at": now, "decided_by_id": user.id}
+    if action is BaggageAction.FAIL:
+        reason = (reason or "").strip()
+        if not reason:
+            raise BaggageError("Enter the reason the baggage could not be added; the agency will see it.")
+        values["failure_reason"] = reason[:2000]
+    else:
+        values["settlement"] = settlement_for(order.booking.payment_channel).value
+    moved = db.session.execute(
+        update(BaggageOrder)
+        .where(BaggageOrder.id == order.id, BaggageOrder.status == BaggageStatus.REQUESTED.value)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(order)
+    if moved != 1:
+        raise BaggageTransitionError(BaggageStatus(order.status), action)
+    if action is BaggageAction.CONFIRM and order.settlement == Settlement.BALANCE and order.price > 0:
+        entry = LedgerEntry(
+            account_id=order.account_id,
+            currency=order.currency,
+            amount=-order.price,
+            kind="baggage_debit",
+            description=_debit_description(order),
+            created_by_id=user.id,
+            created_at=now,
+        )
+        db.session.add(entry)
+        db.session.flush()
+        order.ledger_entry_id = entry.id
+        db.session.flush()
+    outcome = (
+        "confirmed" if action is BaggageAction.CONFIRM else f"could not be added: {order.failure_reason}"
+    )
+    notify(
+        account_agents(order.account_id),
+        "baggage",
+        f"Baggage {order.code} on order {order.booking.order_number} {outcome}.",
+        path_for("bookings.booking_details", order_number=order.booking.order_number),
+        now=now,
+    )
+    return order
+
+
+# --- Reading --------------------------------------------------------------------------------------------
+
+
+def _with_row_data(stmt):
+    return stmt.options(
+        selectinload(BaggageOrder.booking).selectinload(Booking.airline),
+        selectinload(BaggageOrder.account),
+        selectinload(BaggageOrder.passenger),
+        selectinload(BaggageOrder.segment),
+        selectinload(BaggageOrder.decided_by),
+        selectinload(BaggageOrder.created_by),
+    )
+
+
+def get_order(order_id: int) -> BaggageOrder | None:
+    """One order with everything its queue row shows (staff only: no tenant scope)."""
+    return db.session.scalar(_with_row_data(select(BaggageOrder).where(BaggageOrder.id == order_id)))
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    status: str | None = "requested"  # None: any status
+    account_id: int | None = None
+
+
+def baggage_queue(filters: QueueFilters, page: int, per_page: int) -> Page:
+    """Every account's baggage orders, oldest first, in a fixed number of queries."""
+    conditions = []
+    if filters.status:
+        conditions.append(BaggageOrder.status == filters.status)
+    if filters.account_id:
+        conditions.append(BaggageOrder.account_id == filters.account_id)
+    total = db.session.scalar(select(func.count()).select_from(BaggageOrder).where(*conditions))
+    page = max(1, min(page, max(1, -(-total // per_page))))
+    rows = db.session.scalars(
+        _with_row_data(
+            select(BaggageOrder)
+            .where(*conditions)
+            .order_by(BaggageOrder.created_at.asc(), BaggageOrder.id.asc())
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+    ).all()
+    return Page(items=list(rows), total=total, page=page, per_page=per_page)
+
+
+def baggage_events(booking: Booking) -> list[tuple[datetime, str]]:
+    """The booking's baggage orders as (time, text) history lines, for Request History and notices."""
+    events = []
+    for o in booking.baggage_orders:
+        what = (
+            f"{o.passenger.full_name} on {o.segment.flight_number} {o.segment.origin}→{o.segment.destination}"
+        )
+        events.append(
+            (
+                o.created_at,
+                f"Baggage {o.code} requested: {o.description} for {what} ({o.currency} {o.price:,.2f}).",
+            )
+        )
+        if o.status == BaggageStatus.CONFIRMED and o.decided_at:
+            paid = (
+                f"{o.currency} {o.price:,.2f} debited from the balance"
+                if o.settlement == Settlement.BALANCE
+                else "charged to the card"
+            )
+            events.append((o.decided_at, f"Baggage {o.code} confirmed for {what}; {paid}."))
+        elif o.status == BaggageStatus.FAILED and o.decided_at:
+            events.append((o.decided_at, f"Baggage {o.code} failed for {what}: {o.failure_reason}"))
+    return events
+
+
+__all__ = [
+    "AlreadyOrdered",
+    "BaggageError",
+    "BaggageTransitionError",
+    "QueueFilters",
+    "apply_baggage_action",
+    "baggage_events",
+    "baggage_queue",
+    "catalogue",
+    "create_baggage_order",
+    "get_order",
+    "passenger_choices",
+    "segment_choices",
+]

@@ -1,0 +1,367 @@
+"""Finance: the Refunds list and its export, balances, the reconciliation statement and adjustments.
+
+Reads are tenant-scoped by the caller's `scope` (an account id for agents, None for staff); every list
+runs a fixed number of queries whatever the number of rows. Flushes, never commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy.orm import selectinload
+
+from portal.domain.deadlines import follow_up_from, local_date
+from portal.domain.ledger import Statement, adjustment_amount, adjustment_reason, build_statement
+from portal.domain.refunds import (
+    AGENT_PATHS,
+    FINAL_STATUSES,
+    OPERATOR_PATHS,
+    STATUS_LABELS,
+    RefundStatus,
+    is_operator_path,
+)
+from portal.extensions import db
+from portal.models import (
+    Account,
+    Booking,
+    BookingSearchKey,
+    LedgerEntry,
+    Passenger,
+    Refund,
+    RefundPassenger,
+    User,
+)
+from portal.models.types import utcnow
+from portal.services.bookings import Page, search_key
+
+# Tabs of Finance → Refunds: URL slug -> the paths it lists (None: every path).
+TABS = {
+    "all": None,
+    "operator": frozenset(p.value for p in OPERATOR_PATHS),
+    "agent": frozenset(p.value for p in AGENT_PATHS),
+}
+
+
+@dataclass(frozen=True)
+class RefundFilters:
+    tab: str = "all"
+    q: str = ""
+    status: str | None = None
+    submitted_from: date | None = None
+    submitted_to: date | None = None
+    account_id: int | None = None  # staff only
+
+
+def _day_start(day: date, zone: str) -> datetime:
+    return datetime.combine(day, time.min, ZoneInfo(zone))
+
+
+def refund_conditions(filters: RefundFilters, scope: int | None, zone: str) -> list:
+    """WHERE conditions for the list and the export: the tenant scope first, then the filters."""
+    conditions = []
+    account_id = scope if scope is not None else filters.account_id
+    if account_id is not None:
+        conditions.append(Refund.account_id == account_id)
+    paths = TABS.get(filters.tab)
+    if paths is not None:
+        conditions.append(Refund.path.in_(sorted(paths)))
+    if filters.status:
+        conditions.append(Refund.status == filters.status)
+    # Dates are the portal zone's calendar days; stored times are UTC.
+    if filters.submitted_from:
+        conditions.append(Refund.created_at >= _day_start(filters.submitted_from, zone))
+    if filters.submitted_to:
+        conditions.append(Refund.created_at < _day_start(filters.submitted_to + timedelta(days=1), zone))
+    term = search_key(filters.q)
+    if term:
+        # Order number, PNR, ticket number and passenger names: the bookings' indexed prefix keys.
+        keys = select(BookingSearchKey.booking_id).where(
+            BookingSearchKey.key >= term, BookingSearchKey.key < term + "~"
+        )
+        if account_id is not None:
+            keys = keys.where(BookingSearchKey.account_id == account_id)
+        matches = [Refund.booking_id.in_(keys)]
+        if term.startswith("RF") and term[2:].isdigit():
+            matches.append(Refund.code == term)  # a refund code is exact (RF + its number)
+        conditions.append(or_(*matches))
+    return conditions
+
+
+def _row_options(stmt):
+    return stmt.options(
+        selectinload(Refund.booking),
+        selectinload(Refund.account),
+        selectinload(Refund.passengers).selectinload(RefundPassenger.passenger),
+    )
+
+
+def list_refunds(filters: RefundFilters, scope: int | None, page: int, per_page: int, zone: str) -> Page:
+    """One page of refunds, newest first, in a fixed number of queries (count, rows, 4 eager loads)."""
+    conditions = refund_conditions(filters, scope, zone)
+    total = db.session.scalar(select(func.count()).select_from(Refund).where(*conditions))
+    page = max(1, min(page, max(1, -(-total // per_page))))
+    items = db.session.scalars(
+        _row_options(
+            select(Refund)
+            .where(*conditions)
+            .order_by(Refund.created_at.desc(), Refund.id.desc())
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+    ).all()
+    return Page(items=list(items), total=total, page=page, per_page=per_page)
+
+
+def iter_refund_rows(filters: RefundFilters, scope: int | None, zone: str, chunk: int = 2000):
+    """Every refund the filters select, newest first, as plain rows with their passengers' names, a chunk
+    at a time (keyset pagination, two queries per chunk): memory stays flat and no ORM objects are built,
+    so a streamed export of 200,000 refunds is quick."""
+    conditions = refund_conditions(filters, scope, zone)
+    columns = (
+        Refund.id,
+        Refund.code,
+        Refund.path,
+        Refund.status,
+        Refund.currency,
+        Refund.estimated_amount,
+        Refund.airline_amount,
+        Refund.credited_amount,
+        Refund.created_at,
+        Booking.order_number,
+        Account.code.label("account_code"),
+    )
+    after: tuple[datetime, int] | None = None
+    while True:
+        stmt = (
+            select(*columns)
+            .join(Booking, Booking.id == Refund.booking_id)
+            .join(Account, Account.id == Refund.account_id)
+            .where(*conditions)
+        )
+        if after is not None:
+            # A row-value comparison: both databases walk the (created_at, id) index from there.
+            stmt = stmt.where(tuple_(Refund.created_at, Refund.id) < tuple_(*after))
+        rows = db.session.execute(
+            stmt.order_by(Refund.created_at.desc(), Refund.id.desc()).limit(chunk)
+        ).all()
+        if not rows:
+            return
+        names: dict[int, list[str]] = {}
+        for refund_id, last, first in db.session.execute(
+            select(RefundPassenger.refund_id, Passenger.last_name, Passenger.first_name)
+            .join(Passenger, Passenger.id == RefundPassenger.passenger_id)
+            .where(RefundPassenger.refund_id.in_([r.id for r in rows]))
+            .order_by(RefundPassenger.id)
+        ):
+            names.setdefault(refund_id, []).append(f"{last}/{first}")
+        for row in rows:
+            yield row, ", ".join(names.get(row.id, []))
+        if len(rows) < chunk:
+            return
+        after = (rows[-1].created_at, rows[-1].id)
+
+
+# --- How a refund shows in the list ------------------------------------------------------------------
+
+
+def follow_up_state(refund, now: datetime, zone: str) -> str:
+    """'Available from 24 Nov 2026' until 21 days after submission, then 'Follow-up available'.
+
+    A refunded or rejected refund has nothing to follow up.
+    """
+    if RefundStatus(refund.status) in FINAL_STATUSES:
+        return "—"
+    start = follow_up_from(refund.created_at)
+    if now >= start:
+        return "Follow-up available"
+    return f"Available from {local_date(start, zone):%d %b %Y}"
+
+
+def actual_amount(refund) -> tuple[Decimal | None, str]:
+    """The actual amount and how to read it: credited, paid to the card, or the airline's (not credited)."""
+    if refund.status == RefundStatus.REFUNDED:
+        if refund.credited_amount is not None:
+            return refund.credited_amount, "credited"
+        return refund.airline_amount, "to card"
+    if refund.airline_amount is not None and refund.status != RefundStatus.REJECTED:
+        return refund.airline_amount, "from airline"
+    return None, ""
+
+
+def passenger_names(refund: Refund) -> str:
+    return ", ".join(f"{line.passenger.last_name}/{line.passenger.first_name}" for line in refund.passengers)
+
+
+EXPORT_HEADERS = (
+    "Refund code",
+    "Order number",
+    "Account",
+    "Type",
+    "Passengers",
+    "Submitted",
+    "Status",
+    "Currency",
+    "Estimated amount",
+    "Actual amount",
+    "Follow-up",
+)
+
+
+def export_rows(filters: RefundFilters, scope: int | None, zone: str, operator_name: str):
+    """The refunds list as spreadsheet rows (headers first): amounts stay Decimals, times local."""
+    tz = ZoneInfo(zone)
+    now = utcnow()
+    yield EXPORT_HEADERS
+    for r, names in iter_refund_rows(filters, scope, zone):
+        amount, _ = actual_amount(r)
+        yield (
+            r.code,
+            r.order_number,
+            r.account_code,
+            f"{operator_name} Initiated" if is_operator_path(r.path) else "Agent & Passenger Initiated",
+            names,
+            r.created_at.astimezone(tz),
+            STATUS_LABELS[RefundStatus(r.status)],
+            r.currency,
+            r.estimated_amount,
+            amount,
+            follow_up_state(r, now, zone),
+        )
+
+
+# --- Balances, statement, adjustments ---------------------------------------------------------------
+
+
+def balances(account_id: int) -> dict[str, Decimal]:
+    """The account's balance per currency: the sum of its ledger."""
+    rows = db.session.execute(
+        select(LedgerEntry.currency, func.sum(LedgerEntry.amount))
+        .where(LedgerEntry.account_id == account_id)
+        .group_by(LedgerEntry.currency)
+        .order_by(LedgerEntry.currency)
+    ).all()
+    return {currency: total for currency, total in rows}
+
+
+@dataclass
+class StatementEntry:
+    """A ledger entry as the statement shows it, with its refund's code and order number."""
+
+    entry: LedgerEntry
+    refund_code: str | None
+    order_number: str | None
+
+    @property
+    def amount(self) -> Decimal:
+        return self.entry.amount
+
+
+def statement(account: Account, begin: datetime, end: datetime) -> list[Statement]:
+    """One statement per currency the account has used (its own currency always), for [begin, end)."""
+    opening = dict(
+        db.session.execute(
+            select(LedgerEntry.currency, func.sum(LedgerEntry.amount))
+            .where(LedgerEntry.account_id == account.id, LedgerEntry.created_at < begin)
+            .group_by(LedgerEntry.currency)
+        ).all()
+    )
+    rows = db.session.execute(
+        select(LedgerEntry, Refund.code, Booking.order_number)
+        .outerjoin(Refund, Refund.id == LedgerEntry.refund_id)
+        .outerjoin(Booking, Booking.id == Refund.booking_id)
+        .where(
+            LedgerEntry.account_id == account.id,
+            LedgerEntry.created_at >= begin,
+            LedgerEntry.created_at < end,
+        )
+        .order_by(LedgerEntry.created_at, LedgerEntry.id)
+        .options(selectinload(LedgerEntry.account))
+    ).all()
+    by_currency: dict[str, list[StatementEntry]] = {}
+    for entry, code, order_number in rows:
+        by_currency.setdefault(entry.currency, []).append(StatementEntry(entry, code, order_number))
+    currencies = sorted({account.currency, *opening, *by_currency})
+    return [
+        build_statement(cur, opening.get(cur) or Decimal("0.00"), by_currency.get(cur, []))
+        for cur in currencies
+    ]
+
+
+def statement_rows(account: Account, statements: list[Statement], start: date, end: date, zone: str):
+    """The statement as spreadsheet rows: a title block, then per currency opening, entries, closing."""
+    tz = ZoneInfo(zone)
+    yield ("Statement", f"{account.code} — {account.name}")
+    yield ("Period", f"{start:%Y-%m-%d} to {end:%Y-%m-%d} ({zone})")
+    yield ()
+    yield ("Date", "Type", "Refund code", "Order number", "Description", "Currency", "Amount", "Balance")
+    for s in statements:
+        yield ("", "Opening balance", "", "", "", s.currency, None, s.opening)
+        for line in s.lines:
+            item = line.entry
+            yield (
+                item.entry.created_at.astimezone(tz),
+                item.entry.kind_label,
+                item.refund_code or "",
+                item.order_number or "",
+                item.entry.description,
+                s.currency,
+                line.amount,
+                line.balance,
+            )
+        yield ("", "Closing balance", "", "", "", s.currency, None, s.closing)
+
+
+def post_adjustment(account: Account, *, amount: str, reason: str, user: User, now=None) -> LedgerEntry:
+    """Append an admin adjustment to the account's ledger (in its currency). AdjustmentInvalid if the
+    amount or reason is not acceptable. A correction is another adjustment, never an edit."""
+    if not user.is_admin:
+        raise PermissionError("only admins post adjustments")
+    value = adjustment_amount(amount)
+    text = adjustment_reason(reason)
+    entry = LedgerEntry(
+        account_id=account.id,
+        currency=account.currency,
+        amount=value,
+        kind="adjustment",
+        description=text,
+        created_by_id=user.id,
+        created_at=now or utcnow(),
+    )
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def ledger_check(account_id: int) -> dict[str, tuple[Decimal, Decimal]]:
+    """Per currency: (sum of the ledger, credits of refunded refunds − debits + adjustments).
+
+    The two must agree; used by the invariant test and handy for a reconciliation check.
+    """
+    total = balances(account_id)
+    credits = dict(
+        db.session.execute(
+            select(Refund.currency, func.sum(Refund.credited_amount))
+            .where(
+                Refund.account_id == account_id,
+                Refund.status == RefundStatus.REFUNDED.value,
+                Refund.credited_amount.is_not(None),
+            )
+            .group_by(Refund.currency)
+        ).all()
+    )
+    others = dict(
+        db.session.execute(
+            select(LedgerEntry.currency, func.sum(LedgerEntry.amount))
+            .where(LedgerEntry.account_id == account_id, LedgerEntry.kind != "refund_credit")
+            .group_by(LedgerEntry.currency)
+        ).all()
+    )
+    zero = Decimal("0.00")
+    return {
+        cur: (total.get(cur, zero), (credits.get(cur) or zero) + (others.get(cur) or zero))
+        for cur in sorted({*total, *credits, *others})
+    }

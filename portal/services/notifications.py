@@ -1,0 +1,82 @@
+"""Telling people: in-app notifications, and e-mail through the outbox when SMTP is configured.
+
+Notifications are written in the same transaction as the change they report; e-mails are only
+queued here and sent after commit by the outbox job, so a rolled-back change sends nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from portal.extensions import db
+from portal.models import Notification, OutboxEmail, User
+from portal.models.types import utcnow
+
+
+def staff_users(roles=("operations", "admin")) -> list[User]:
+    return list(db.session.scalars(select(User).where(User.role.in_(roles), User.active.is_(True))))
+
+
+def account_agents(account_id: int) -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User).where(User.account_id == account_id, User.role == "agent", User.active.is_(True))
+        )
+    )
+
+
+def email_enabled() -> bool:
+    return bool(current_app.config.get("SMTP_HOST"))
+
+
+def notify(users: Iterable[User], kind: str, text: str, link: str | None = None, now=None) -> int:
+    """One notification per user (and an outbox e-mail each when SMTP is configured)."""
+    now = now or utcnow()
+    count = 0
+    send_mail = email_enabled()
+    for user in {u.id: u for u in users}.values():
+        db.session.add(Notification(user_id=user.id, kind=kind, text=text, link=link, created_at=now))
+        if send_mail:
+            base = current_app.config.get("PUBLIC_URL", "").rstrip("/")
+            body = text + (f"\n\n{base}{link}" if link and base else "")
+            db.session.add(
+                OutboxEmail(
+                    to_address=user.email,
+                    subject=f"[{current_app.config['OPERATOR_NAME']} Portal] {text[:150]}",
+                    body=body,
+                    created_at=now,
+                    next_attempt_at=now,
+                )
+            )
+        count += 1
+    return count
+
+
+def unread_count(user_id: int) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+    )
+
+
+def recent(user_id: int, limit: int = 50) -> list[Notification]:
+    return list(
+        db.session.scalars(
+            select(Notification)
+            .where(Notification.user_id == user_id)
+            .order_by(Notification.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def mark_read(user_id: int, notification_id: int | None = None, now=None) -> int:
+    """Mark one (or, with None, every) unread notification of this user as read."""
+    stmt = update(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
+    if notification_id is not None:
+        stmt = stmt.where(Notification.id == notification_id)
+    return db.session.execute(stmt.values(read_at=now or utcnow())).rowcount

@@ -1,0 +1,885 @@
+"""Service requests: raising them (with the refund an Agent & Passenger Initiated Refund creates), the
+thread, operations' actions and quotes, the agency's answer, the lists, and the admin-managed
+categories and refund-claim reasons. Flushes, never commits (the view does)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from portal.domain.refunds import RefundPath
+from portal.domain.requests import (
+    OPEN_STATUSES,
+    CategoryBehaviour,
+    OpenRequestExists,
+    QuoteError,
+    QuoteStatus,
+    RequestAction,
+    RequestStatus,
+    behaviour_rule,
+    check_actor,
+    check_valid_until,
+    next_status,
+    parse_amount,
+    quote_answerable,
+    submit_refusal,
+)
+from portal.extensions import db
+from portal.links import path_for
+from portal.models import (
+    Booking,
+    Passenger,
+    Refund,
+    RefundEvent,
+    RefundReason,
+    RequestAttachment,
+    RequestCategory,
+    RequestEvent,
+    RequestMessage,
+    RequestQuote,
+    RequestQuoteLine,
+    ServiceRequest,
+    User,
+)
+from portal.models.types import utcnow
+from portal.services.bookings import Page, search_key
+from portal.services.documents import save_document
+from portal.services.notifications import account_agents, notify, staff_users
+from portal.services.refunds import create_refund, whole_passengers
+
+OPEN_VALUES = sorted(s.value for s in OPEN_STATUSES)
+MAX_DESCRIPTION = 5000
+MAX_MESSAGE = 5000
+MAX_ATTACHMENTS = 5
+
+
+class RequestError(Exception):
+    """A request action that cannot be done; the message is for the user."""
+
+
+# --- Categories offered to agents ------------------------------------------------------------------
+
+
+def category_tree(active_only: bool) -> list[tuple[RequestCategory, list[RequestCategory]]]:
+    """Groups in order, each with its categories in order, in one query.
+
+    active_only: what agents are offered, so inactive groups and categories and empty groups drop out.
+    """
+    rows = db.session.scalars(
+        select(RequestCategory).order_by(RequestCategory.position, RequestCategory.id)
+    ).all()
+    groups = [c for c in rows if c.parent_id is None and (c.active or not active_only)]
+    children: dict[int, list[RequestCategory]] = {}
+    for c in rows:
+        if c.parent_id is not None and (c.active or not active_only):
+            children.setdefault(c.parent_id, []).append(c)
+    tree = [(g, children.get(g.id, [])) for g in groups]
+    return [(g, cs) for g, cs in tree if cs] if active_only else tree
+
+
+def offered_category(category_id) -> RequestCategory | None:
+    """The active category (in an active group) with this id, or None."""
+    try:
+        category_id = int(category_id)
+    except (TypeError, ValueError):
+        return None
+    for _, categories in category_tree(active_only=True):
+        for category in categories:
+            if category.id == category_id:
+                return category
+    return None
+
+
+# --- Raising a request -----------------------------------------------------------------------------
+
+
+def _open_request_number(booking_id: int, category_id: int) -> str | None:
+    return db.session.scalar(
+        select(ServiceRequest.number).where(
+            ServiceRequest.booking_id == booking_id,
+            ServiceRequest.category_id == category_id,
+            ServiceRequest.status.in_(OPEN_VALUES),
+        )
+    )
+
+
+def open_request_for(booking: Booking, category: RequestCategory) -> str | None:
+    """The number of the booking's open request of this category, if there is one."""
+    return _open_request_number(booking.id, category.id)
+
+
+def _chosen_passengers(booking: Booking, refs: list[str]) -> list[Passenger]:
+    by_ref = {p.ref: p for p in booking.passengers}
+    unknown = [r for r in refs if r not in by_ref]
+    if unknown:
+        raise RequestError("The selection names a passenger who is not on this booking.")
+    return [p for p in booking.passengers if p.ref in set(refs)]
+
+
+def _attach(req: ServiceRequest, files, user: User, message: RequestMessage | None = None) -> None:
+    files = [f for f in (files or []) if getattr(f, "filename", None)]
+    if len(files) > MAX_ATTACHMENTS:
+        raise RequestError(f"Attach at most {MAX_ATTACHMENTS} files at a time.")
+    for upload in files:
+        # UploadRejected propagates; the view rolls back, which removes any file already stored.
+        document = save_document(upload, account_id=req.account_id, uploaded_by_id=user.id)
+        req.attachments.append(RequestAttachment(message=message, document=document))
+
+
+def _event(req: ServiceRequest, user: User | None, now: datetime, kind: str, before: str | None, **kw):
+    req.events.append(
+        RequestEvent(
+            actor_id=user.id if user else None,
+            at=now,
+            kind=kind,
+            from_status=before,
+            to_status=req.status,
+            note=kw.get("note"),
+            refund_id=kw.get("refund_id"),
+        )
+    )
+
+
+def create_request(
+    booking: Booking,
+    category: RequestCategory | None,
+    *,
+    user: User,
+    description: str,
+    passenger_refs: list[str],
+    files=(),
+    now: datetime | None = None,
+) -> ServiceRequest:
+    """Raise a request on a booking (SPEC 4) and, for an Agent & Passenger Initiated Refund, its refund.
+
+    Raises RequestError, OpenRequestExists, RefundError (from the refund rules) or UploadRejected.
+    The open-request unique index is the last word when two submissions race.
+    """
+    now = now or utcnow()
+    if category is None or category.parent_id is None or not category.active:
+        raise RequestError("Choose a category.")
+    text = (description or "").strip()
+    if not text:
+        raise RequestError("Describe the issue.")
+    if len(text) > MAX_DESCRIPTION:
+        raise RequestError(f"Keep the description under {MAX_DESCRIPTION:,} characters.")
+    rule = behaviour_rule(category.behaviour)
+    passengers = _chosen_passengers(booking, passenger_refs)
+    if rule.needs_passengers and not passengers:
+        raise RequestError("Choose the passengers concerned.")
+    refusal = submit_refusal(category.behaviour, booking.payment_channel)
+    if refusal:
+        raise RequestError(refusal)
+    existing = open_request_for(booking, category)
+    if existing:
+        raise OpenRequestExists(existing)
+    selection = []
+    if rule.refund_on_submit is not None:
+        selection = whole_passengers(booking, [p.ref for p in passengers], now)
+        if not selection:
+            raise RequestError(
+                "The chosen passengers have no unflown segments left to refund (flown, or already in a "
+                "refund); see Refund Info."
+            )
+
+    req = ServiceRequest(
+        booking=booking,
+        account_id=booking.account_id,
+        category=category,
+        status=RequestStatus.NEW.value,
+        description=text,
+        created_by_id=user.id,
+        created_at=now,
+        last_activity_at=now,
+    )
+    req.passengers.extend(passengers)
+    db.session.add(req)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        number = _open_request_number(booking.id, category.id)
+        if number is None:
+            raise
+        raise OpenRequestExists(number) from None
+    req.number = f"SR{req.id:08d}"
+    _event(req, user, now, "created", None, note=f"Raised as {category.full_label}.")
+    _attach(req, files, user)
+    if rule.refund_on_submit is not None:
+        refund = create_refund(
+            booking, selection, path=rule.refund_on_submit, user=user, now=now, note=text[:2000]
+        )
+        refund.request_id = req.id
+        _event(
+            req, user, now, "refund", req.status, note=f"Refund {refund.code} submitted.", refund_id=refund.id
+        )
+    db.session.flush()
+    return req
+
+
+# --- The thread ------------------------------------------------------------------------------------
+
+
+def post_message(
+    req: ServiceRequest,
+    *,
+    user: User,
+    body: str,
+    internal: bool = False,
+    files=(),
+    now: datetime | None = None,
+) -> RequestMessage:
+    """Add a message (or, for operations, an internal note) to the thread.
+
+    An agency reply to a Processed request returns it to In process. Agents cannot write internal notes:
+    the flag is ignored for them.
+    """
+    now = now or utcnow()
+    staff = user.is_staff
+    internal = bool(internal) and staff
+    if internal:
+        action = RequestAction.INTERNAL_NOTE
+    else:
+        action = RequestAction.OPS_REPLY if staff else RequestAction.AGENCY_REPLY
+    check_actor(action, staff=staff)
+    before = req.status
+    after = next_status(before, action)
+    text = (body or "").strip()
+    if not text:
+        raise RequestError("Write a message first.")
+    if len(text) > MAX_MESSAGE:
+        raise RequestError(f"Keep the message under {MAX_MESSAGE:,} characters.")
+    message = RequestMessage(author_id=user.id, body=text, internal=internal, from_operations=staff, at=now)
+    req.messages.append(message)
+    _attach(req, files, user, message)
+    if after.value != before:
+        req.status = after.value
+        _event(req, user, now, "status", before, note="Reopened by the agency's reply.")
+    if not internal:
+        # Agents see "last activity": an internal note must not move it.
+        req.last_activity_at = now
+        if staff:
+            _tell(account_agents(req.account_id), "reply", f"New reply on request {req.number}.", req, now)
+        else:
+            watchers = [req.assigned_to] if req.assigned_to is not None else staff_users(("operations",))
+            _tell(watchers, "reply", f"{req.account.code} replied on request {req.number}.", req, now)
+    db.session.flush()
+    return message
+
+
+def _tell(users, kind: str, text: str, req: ServiceRequest, now: datetime) -> None:
+    notify(users, kind, text, path_for("requests.request_detail", number=req.number), now=now)
+
+
+def take(req: ServiceRequest, *, user: User, now: datetime | None = None) -> ServiceRequest:
+    """Assign the request to this operations user; a New request moves to In process."""
+    now = now or utcnow()
+    check_actor(RequestAction.TAKE, staff=user.is_staff)
+    before = req.status
+    after = next_status(before, RequestAction.TAKE)
+    if req.assigned_to_id == user.id and after.value == before:
+        raise RequestError("You already have this request.")
+    req.assigned_to_id = user.id
+    req.status = after.value
+    req.last_activity_at = now
+    _event(req, user, now, "taken", before, note=f"Taken by {user.name}.")
+    db.session.flush()
+    return req
+
+
+def change_status(
+    req: ServiceRequest, action: RequestAction | str, *, user: User | None, now: datetime | None = None
+) -> ServiceRequest:
+    """Move the request by an explicit status action: Start, Mark processed, Complete (operations),
+    Cancel (the agency, while New). user None is the scheduler (auto-completion)."""
+    now = now or utcnow()
+    action = RequestAction(action)
+    if action not in (
+        RequestAction.START,
+        RequestAction.MARK_PROCESSED,
+        RequestAction.COMPLETE,
+        RequestAction.CANCEL,
+    ):
+        raise RequestError("That is not a status change.")
+    if user is not None:
+        check_actor(action, staff=user.is_staff)
+    before = req.status
+    after = next_status(before, action)
+    req.status = after.value
+    if after is RequestStatus.PROCESSED:
+        req.processed_at = now
+    req.last_activity_at = now
+    _event(req, user, now, "status", before)
+    db.session.flush()
+    return req
+
+
+# --- Quotes (Cancel & Refund) ----------------------------------------------------------------------
+
+
+def quote_expires_at(valid_until: date) -> datetime:
+    """A quote is good through its whole last day, wherever the agency is (the day's end at UTC−12)."""
+    return datetime.combine(valid_until + timedelta(days=1), time.min, UTC) + timedelta(hours=12)
+
+
+def quoted_passengers(req: ServiceRequest) -> list[Passenger]:
+    return list(req.passengers) or list(req.booking.passengers)
+
+
+def post_quote(
+    req: ServiceRequest,
+    *,
+    user: User,
+    amounts: dict[str, str],
+    valid_until: date | None,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> RequestQuote:
+    """Post a quote (an amount per passenger concerned, valid until a date); it replaces an open one."""
+    now = now or utcnow()
+    check_actor(RequestAction.POST_QUOTE, staff=user.is_staff)
+    if not behaviour_rule(req.category.behaviour).takes_quote:
+        raise RequestError("Quotes are posted only on Cancel & Refund requests.")
+    before = req.status
+    after = next_status(before, RequestAction.POST_QUOTE)
+    lines = [
+        RequestQuoteLine(passenger=p, amount=parse_amount(amounts.get(p.ref), p.full_name))
+        for p in quoted_passengers(req)
+    ]
+    valid_until = check_valid_until(valid_until, now.date())
+    for old in req.quotes:
+        if old.status == QuoteStatus.OPEN:
+            old.status = QuoteStatus.SUPERSEDED.value
+    quote = RequestQuote(
+        currency=req.booking.currency,
+        valid_until=valid_until,
+        note=(note or "").strip()[:2000] or None,
+        posted_by_id=user.id,
+        posted_at=now,
+        lines=lines,
+    )
+    req.quotes.append(quote)
+    req.status = after.value
+    req.processed_at = now
+    req.last_activity_at = now
+    total = sum((line.amount for line in lines), Decimal("0.00"))
+    _event(
+        req,
+        user,
+        now,
+        "quote",
+        before,
+        note=f"Quote posted: {quote.currency} {total:,.2f}, valid until {valid_until:%d %b %Y}.",
+    )
+    _tell(
+        account_agents(req.account_id),
+        "quote_posted",
+        f"Quote posted on request {req.number} (order {req.booking.order_number}): {quote.currency} "
+        f"{total:,.2f}, valid until {valid_until:%d %b %Y}.",
+        req,
+        now,
+    )
+    db.session.flush()
+    return quote
+
+
+def _answerable(req: ServiceRequest, quote: RequestQuote, user: User, action: RequestAction, now):
+    check_actor(action, staff=user.is_staff)
+    if quote.request_id != req.id:
+        raise QuoteError("That quote is not on this request.")
+    after = next_status(req.status, action)
+    quote_answerable(quote.status, quote_expires_at(quote.valid_until), now)
+    return after
+
+
+def accept_quote(
+    req: ServiceRequest, quote: RequestQuote, *, user: User, now: datetime | None = None
+) -> Refund:
+    """The agency accepts: the operator refund is requested with the posted amounts, linked here."""
+    now = now or utcnow()
+    after = _answerable(req, quote, user, RequestAction.ACCEPT_QUOTE, now)
+    amounts = {line.passenger.ref: line.amount for line in quote.lines}
+    booking = req.booking
+    selection = whole_passengers(booking, list(amounts), now)
+    if not selection:
+        raise RequestError(
+            "None of the quoted passengers has an unflown segment left to refund; see Refund Info."
+        )
+    before = req.status
+    refund = create_refund(
+        booking,
+        selection,
+        path=RefundPath.REQUEST_QUOTE,
+        user=user,
+        now=now,
+        posted_amounts=amounts,
+        note=f"Quote accepted on request {req.number}.",
+    )
+    refund.request_id = req.id
+    quote.status = QuoteStatus.ACCEPTED.value
+    quote.answered_by_id = user.id
+    quote.answered_at = now
+    quote.refund_id = refund.id
+    req.status = after.value
+    req.last_activity_at = now
+    _event(
+        req,
+        user,
+        now,
+        "quote_accepted",
+        before,
+        note=f"Quote accepted; refund {refund.code} requested.",
+        refund_id=refund.id,
+    )
+    db.session.flush()
+    return refund
+
+
+def decline_quote(
+    req: ServiceRequest, quote: RequestQuote, *, user: User, now: datetime | None = None
+) -> RequestQuote:
+    now = now or utcnow()
+    after = _answerable(req, quote, user, RequestAction.DECLINE_QUOTE, now)
+    before = req.status
+    quote.status = QuoteStatus.DECLINED.value
+    quote.answered_by_id = user.id
+    quote.answered_at = now
+    req.status = after.value
+    req.last_activity_at = now
+    _event(req, user, now, "quote_declined", before, note="Quote declined.")
+    db.session.flush()
+    return quote
+
+
+# --- Reading ---------------------------------------------------------------------------------------
+
+
+def request_query(number: str):
+    """The select for a request page: everything it shows, in a fixed number of queries."""
+    return (
+        select(ServiceRequest)
+        .where(ServiceRequest.number == (number or "").strip().upper())
+        .options(
+            selectinload(ServiceRequest.booking).selectinload(Booking.passengers),
+            selectinload(ServiceRequest.booking).selectinload(Booking.airline),
+            selectinload(ServiceRequest.category).selectinload(RequestCategory.parent),
+            selectinload(ServiceRequest.account),
+            selectinload(ServiceRequest.passengers),
+            selectinload(ServiceRequest.created_by),
+            selectinload(ServiceRequest.assigned_to),
+            selectinload(ServiceRequest.quotes).selectinload(RequestQuote.lines),
+            selectinload(ServiceRequest.quotes).selectinload(RequestQuote.refund),
+        )
+    )
+
+
+@dataclass
+class ThreadEntry:
+    kind: str  # description | message | event
+    at: datetime
+    order: int
+    author: User | None = None
+    body: str | None = None
+    internal: bool = False
+    from_operations: bool = False
+    attachments: list = field(default_factory=list)
+    event: RequestEvent | None = None
+
+
+def thread(req: ServiceRequest, *, staff: bool) -> list[ThreadEntry]:
+    """The thread in time order: the description, messages and events.
+
+    For agents, internal notes (and their attachments) are left out by the query itself.
+    """
+    messages = select(RequestMessage).where(RequestMessage.request_id == req.id)
+    if not staff:
+        messages = messages.where(RequestMessage.internal.is_(False))
+    messages = db.session.scalars(
+        messages.order_by(RequestMessage.id).options(
+            selectinload(RequestMessage.author),
+            selectinload(RequestMessage.attachments).selectinload(RequestAttachment.document),
+        )
+    ).all()
+    events = db.session.scalars(
+        select(RequestEvent)
+        .where(RequestEvent.request_id == req.id, RequestEvent.kind != "created")
+        .order_by(RequestEvent.id)
+        .options(selectinload(RequestEvent.actor))
+    ).all()
+    opening = db.session.scalars(
+        select(RequestAttachment)
+        .where(RequestAttachment.request_id == req.id, RequestAttachment.message_id.is_(None))
+        .order_by(RequestAttachment.id)
+        .options(selectinload(RequestAttachment.document))
+    ).all()
+    entries = [
+        ThreadEntry(
+            "description",
+            req.created_at,
+            0,
+            author=req.created_by,
+            body=req.description,
+            from_operations=req.created_by.is_staff,
+            attachments=[a.document for a in opening],
+        )
+    ]
+    entries += [
+        ThreadEntry(
+            "message",
+            m.at,
+            2,
+            author=m.author,
+            body=m.body,
+            internal=m.internal,
+            from_operations=m.from_operations,
+            attachments=[a.document for a in m.attachments],
+        )
+        for m in messages
+    ]
+    entries += [ThreadEntry("event", e.at, 1, author=e.actor, event=e) for e in events]
+    return sorted(entries, key=lambda e: (e.at, e.order))
+
+
+def hidden_from_agents(document_id: int) -> bool:
+    """True when the document is attached to an internal note: agents get a 404 for it."""
+    return bool(
+        db.session.scalar(
+            select(
+                exists()
+                .where(RequestAttachment.document_id == document_id)
+                .where(RequestAttachment.message_id == RequestMessage.id)
+                .where(RequestMessage.internal.is_(True))
+            )
+        )
+    )
+
+
+@dataclass(frozen=True)
+class RequestFilters:
+    q: str = ""
+    status: str = ""  # "", "open" or a RequestStatus value
+    category_id: int | None = None
+    account_id: int | None = None  # staff only
+    assigned_to_id: int | None = None  # staff only
+    booking_id: int | None = None
+
+
+def _conditions(filters: RequestFilters, account_id: int | None) -> list:
+    conditions = []
+    scope = account_id if account_id is not None else filters.account_id
+    if scope is not None:
+        conditions.append(ServiceRequest.account_id == scope)
+    if filters.status == "open":
+        conditions.append(ServiceRequest.status.in_(OPEN_VALUES))
+    elif filters.status:
+        conditions.append(ServiceRequest.status == filters.status)
+    if filters.category_id:
+        conditions.append(ServiceRequest.category_id == filters.category_id)
+    if filters.assigned_to_id:
+        conditions.append(ServiceRequest.assigned_to_id == filters.assigned_to_id)
+    if filters.booking_id:
+        conditions.append(ServiceRequest.booking_id == filters.booking_id)
+    term = search_key(filters.q)
+    if term:
+        # Prefix ranges, served by the unique indexes on the request and order numbers.
+        bookings = select(Booking.id).where(Booking.order_number >= term, Booking.order_number < term + "~")
+        conditions.append(
+            or_(
+                (ServiceRequest.number >= term) & (ServiceRequest.number < term + "~"),
+                ServiceRequest.booking_id.in_(bookings),
+            )
+        )
+    return conditions
+
+
+def search_requests(
+    filters: RequestFilters, account_id: int | None, page: int, per_page: int, *, oldest_first: bool = False
+) -> Page:
+    """One page of requests in a fixed number of queries.
+
+    account_id is the tenant scope (None for staff). My Requests shows the latest activity first; the
+    operations queue the oldest request first.
+    """
+    conditions = _conditions(filters, account_id)
+    total = db.session.scalar(select(func.count()).select_from(ServiceRequest).where(*conditions))
+    page = max(1, min(page, max(1, -(-total // per_page))))
+    order = (
+        (ServiceRequest.created_at.asc(), ServiceRequest.id.asc())
+        if oldest_first
+        else (ServiceRequest.last_activity_at.desc(), ServiceRequest.id.desc())
+    )
+    items = db.session.scalars(
+        select(ServiceRequest)
+        .where(*conditions)
+        .order_by(*order)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+        .options(
+            selectinload(ServiceRequest.booking),
+            selectinload(ServiceRequest.category).selectinload(RequestCategory.parent),
+            selectinload(ServiceRequest.account),
+            selectinload(ServiceRequest.assigned_to),
+        )
+    ).all()
+    return Page(items=list(items), total=total, page=page, per_page=per_page)
+
+
+@dataclass
+class HistoryEntry:
+    at: datetime
+    kind: str  # request | refund | change (baggage and schedule changes)
+    reference: str  # SR… or RF…
+    what: str
+    status_label: str
+    status: str
+    actor: User | None
+    note: str | None
+
+
+def booking_history(booking: Booking) -> tuple[list[ServiceRequest], list[HistoryEntry]]:
+    """The booking's requests (newest first) and every request and refund event in time order."""
+    requests = db.session.scalars(
+        select(ServiceRequest)
+        .where(ServiceRequest.booking_id == booking.id)
+        .order_by(ServiceRequest.created_at.desc(), ServiceRequest.id.desc())
+        .options(
+            selectinload(ServiceRequest.category).selectinload(RequestCategory.parent),
+            selectinload(ServiceRequest.events).selectinload(RequestEvent.actor),
+        )
+    ).all()
+    refunds = db.session.scalars(
+        select(Refund)
+        .where(Refund.booking_id == booking.id)
+        .options(selectinload(Refund.events).selectinload(RefundEvent.actor))
+    ).all()
+    entries = []
+    for req in requests:
+        for e in req.events:
+            what = {
+                "created": f"Request raised: {req.category.full_label}",
+                "taken": "Taken by operations",
+                "quote": "Quote posted",
+                "quote_accepted": "Quote accepted",
+                "quote_declined": "Quote declined",
+                "refund": "Refund submitted",
+            }.get(e.kind, "Status changed")
+            entries.append(
+                HistoryEntry(e.at, "request", req.number, what, e.to_label, e.to_status, e.actor, e.note)
+            )
+    for refund in refunds:
+        for e in refund.events:
+            what = "Refund started" if e.from_status is None else "Refund status changed"
+            entries.append(
+                HistoryEntry(e.at, "refund", refund.code, what, e.to_label, e.to_status, e.actor, e.note)
+            )
+    from portal.services.schedule_changes import booking_change_events
+
+    for at, text in booking_change_events(booking):
+        entries.append(HistoryEntry(at, "change", "", text, "", "", None, None))
+    entries.sort(key=lambda h: (h.at, h.kind != "request"))
+    return list(requests), entries
+
+
+# --- Admin: request categories ---------------------------------------------------------------------
+
+
+class AdminError(RequestError):
+    """An admin change that cannot be made; the message says why."""
+
+
+def _code(label: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")[:30] or "item"
+    return f"{slug}_{secrets.token_hex(3)}"
+
+
+def _clean_label(label: str) -> str:
+    text = " ".join((label or "").split())
+    if not text:
+        raise AdminError("Enter a name.")
+    if len(text) > 120:
+        raise AdminError("Keep the name under 120 characters.")
+    return text
+
+
+def _siblings(category: RequestCategory) -> list[RequestCategory]:
+    parent = RequestCategory.parent_id
+    where = parent.is_(None) if category.parent_id is None else parent == category.parent_id
+    return list(
+        db.session.scalars(
+            select(RequestCategory).where(where).order_by(RequestCategory.position, RequestCategory.id)
+        )
+    )
+
+
+def _group(group_id) -> RequestCategory:
+    group = db.session.get(RequestCategory, int(group_id)) if str(group_id).isdigit() else None
+    if group is None or group.parent_id is not None:
+        raise AdminError("Choose a group.")
+    return group
+
+
+def add_category(label: str, group_id, behaviour: str) -> RequestCategory:
+    """A new group (group_id empty) or a new category at the end of a group."""
+    label = _clean_label(label)
+    if group_id in (None, ""):
+        siblings_max = db.session.scalar(
+            select(func.max(RequestCategory.position)).where(RequestCategory.parent_id.is_(None))
+        )
+        category = RequestCategory(code=_code(label), label=label, position=(siblings_max or 0) + 1)
+    else:
+        group = _group(group_id)
+        try:
+            behaviour = CategoryBehaviour(behaviour).value
+        except ValueError:
+            raise AdminError("Choose a behaviour.") from None
+        siblings_max = db.session.scalar(
+            select(func.max(RequestCategory.position)).where(RequestCategory.parent_id == group.id)
+        )
+        category = RequestCategory(
+            code=_code(label),
+            label=label,
+            parent_id=group.id,
+            behaviour=behaviour,
+            position=(siblings_max or 0) + 1,
+        )
+    db.session.add(category)
+    db.session.flush()
+    return category
+
+
+def update_category(category: RequestCategory, *, label: str, behaviour: str | None = None) -> None:
+    category.label = _clean_label(label)
+    if behaviour and category.parent_id is not None:
+        try:
+            category.behaviour = CategoryBehaviour(behaviour).value
+        except ValueError:
+            raise AdminError("Choose a behaviour.") from None
+    db.session.flush()
+
+
+def move_category(category: RequestCategory, group_id) -> None:
+    if category.parent_id is None:
+        raise AdminError("A group cannot move into another group.")
+    group = _group(group_id)
+    if group.id == category.parent_id:
+        return
+    siblings_max = db.session.scalar(
+        select(func.max(RequestCategory.position)).where(RequestCategory.parent_id == group.id)
+    )
+    category.parent_id = group.id
+    category.position = (siblings_max or 0) + 1
+    db.session.flush()
+
+
+def _reorder(items: list, item, direction: str) -> None:
+    index = items.index(item)
+    target = index - 1 if direction == "up" else index + 1
+    if direction not in ("up", "down"):
+        raise AdminError("Move up or down.")
+    if 0 <= target < len(items):
+        items[index], items[target] = items[target], items[index]
+    for position, thing in enumerate(items):
+        thing.position = position
+    db.session.flush()
+
+
+def reorder_category(category: RequestCategory, direction: str) -> None:
+    _reorder(_siblings(category), category, direction)
+
+
+def set_category_active(category: RequestCategory, active: bool) -> None:
+    category.active = active
+    db.session.flush()
+
+
+def category_usage() -> dict[int, int]:
+    """Requests per category id, in one query."""
+    rows = db.session.execute(
+        select(ServiceRequest.category_id, func.count()).group_by(ServiceRequest.category_id)
+    ).all()
+    return dict(rows)
+
+
+def delete_category(category: RequestCategory) -> None:
+    """Only an unused category (or an empty group) can be deleted; the rest are deactivated."""
+    used = db.session.scalar(
+        select(func.count()).select_from(ServiceRequest).where(ServiceRequest.category_id == category.id)
+    )
+    if used:
+        raise AdminError(
+            f"{category.label} is used by {used} request{'s' if used != 1 else ''}; deactivate it instead."
+        )
+    children = db.session.scalar(
+        select(func.count()).select_from(RequestCategory).where(RequestCategory.parent_id == category.id)
+    )
+    if children:
+        raise AdminError(f"{category.label} still holds categories; move or delete them first.")
+    db.session.delete(category)
+    db.session.flush()
+
+
+# --- Admin: refund-claim reasons -------------------------------------------------------------------
+
+
+def all_reasons() -> list[RefundReason]:
+    return list(db.session.scalars(select(RefundReason).order_by(RefundReason.position, RefundReason.id)))
+
+
+def add_reason(label: str, involuntary: bool) -> RefundReason:
+    label = _clean_label(label)
+    last = db.session.scalar(select(func.max(RefundReason.position)))
+    reason = RefundReason(
+        code=_code(label), label=label, position=(last or 0) + 1, involuntary=bool(involuntary)
+    )
+    db.session.add(reason)
+    db.session.flush()
+    return reason
+
+
+def update_reason(reason: RefundReason, *, label: str, involuntary: bool | None = None) -> None:
+    reason.label = _clean_label(label)
+    if involuntary is not None:
+        reason.involuntary = involuntary
+    db.session.flush()
+
+
+def reorder_reason(reason: RefundReason, direction: str) -> None:
+    _reorder(all_reasons(), reason, direction)
+
+
+def set_reason_active(reason: RefundReason, active: bool) -> None:
+    reason.active = active
+    db.session.flush()
+
+
+def set_reason_involuntary(reason: RefundReason, involuntary: bool) -> None:
+    reason.involuntary = involuntary
+    db.session.flush()
+
+
+__all__ = [
+    "AdminError",
+    "OpenRequestExists",
+    "QuoteError",
+    "RequestError",
+    "accept_quote",
+    "booking_history",
+    "category_tree",
+    "change_status",
+    "create_request",
+    "decline_quote",
+    "hidden_from_agents",
+    "offered_category",
+    "post_message",
+    "post_quote",
+    "search_requests",
+    "take",
+    "thread",
+]

@@ -1,0 +1,93 @@
+"""Follow up: disabled before day 21 with its date, enforced by the server, once a day, into a request."""
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from portal import jobs
+from portal.domain.refunds import RefundPath
+from portal.models import Refund, RefundFollowUp, ServiceRequest
+from portal.services.refunds import create_refund, parse_coupon_keys
+from portal.services.requests import change_status
+from tests.conftest import quote_service_request, raise_service_request
+
+
+def refund_of(world, db, age_days=0):
+    refund = create_refund(world.booking, parse_coupon_keys(world.booking, ["P1.S1", "P1.S2"]),
+                           path=RefundPath.INSTANT_QUOTE, user=world.agent)
+    db.session.commit()
+    refund.created_at = refund.created_at - timedelta(days=age_days)
+    db.session.commit()
+    return refund
+
+
+def test_follow_up_is_disabled_before_day_21_and_refused_by_the_server(client, auth, world, db):
+    refund = refund_of(world, db, age_days=20)
+    auth.login(world.agent)
+    page = client.get("/bookings/AT10000001/refund-info").get_data(as_text=True)
+    available = (refund.created_at + timedelta(days=21)).astimezone().strftime("%d %b %Y")
+    assert f'disabled aria-describedby="fu-{refund.code}">Follow up</button>' in page
+    assert "Available from" in page
+    forged = client.post(f"/refunds/{refund.code}/follow-up", follow_redirects=True)
+    assert "can be followed up 21 days after submission" in forged.get_data(as_text=True)
+    assert db.session.scalars(select(RefundFollowUp)).all() == []
+    assert available  # the date is computed from the stored UTC time
+
+
+def test_follow_up_after_day_21_opens_a_linked_cancel_and_refund_request(client, auth, world, db):
+    refund = refund_of(world, db, age_days=22)
+    auth.login(world.agent)
+    cancel_page = client.get("/bookings/AT10000001/cancel-refund").get_data(as_text=True)
+    assert 'class="small" >Follow up</button>' in cancel_page and "Follow-up available" in cancel_page
+    response = client.post(f"/refunds/{refund.code}/follow-up", data={"message": "Any news from SQ?"})
+    assert response.status_code == 303
+    req = db.session.scalar(select(ServiceRequest))
+    assert req.category.code == "cancel_refund"
+    db.session.refresh(refund)
+    assert refund.request_id == req.id
+    thread = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert f"Follow-up on refund {refund.code}" in thread and "Any news from SQ?" in thread
+    again = client.post(f"/refunds/{refund.code}/follow-up", follow_redirects=True)
+    assert "already followed up today" in again.get_data(as_text=True)
+    assert len(db.session.scalars(select(RefundFollowUp)).all()) == 1
+
+
+def test_follow_up_goes_to_the_refunds_own_request_and_reopens_it(client, auth, world, db):
+    req = raise_service_request(db, world.booking, world.agent, passengers=("P1",))
+    quote_service_request(db, req, world.ops)
+    auth.login(world.agent)
+    quote = req.quotes[-1]
+    client.post(f"/requests/{req.number}/quotes/{quote.id}/accept")
+    refund = db.session.scalar(select(Refund))
+    assert refund is not None and refund.request_id == req.id
+    db.session.refresh(req)
+    if req.status == "in_process":
+        change_status(req, "mark_processed", user=world.ops)
+    assert req.status == "processed"
+    refund.created_at = refund.created_at - timedelta(days=25)
+    db.session.commit()
+    response = client.post(f"/refunds/{refund.code}/follow-up")
+    assert response.status_code == 303 and req.number in response.headers["Location"]
+    db.session.refresh(req)
+    assert req.status == "in_process"
+    assert db.session.scalar(select(ServiceRequest.id).where(ServiceRequest.id != req.id)) is None
+
+
+def test_other_accounts_refund_cannot_be_followed_up(client, auth, world, db):
+    refund = refund_of(world, db, age_days=30)
+    auth.login(world.other_agent)
+    assert client.post(f"/refunds/{refund.code}/follow-up").status_code == 404
+
+
+def test_the_72_hour_job_completes_processed_requests_once(app, db, world):
+    req = raise_service_request(db, world.booking, world.agent, category="other")
+    change_status(req, "start", user=world.ops)
+    change_status(req, "mark_processed", user=world.ops)
+    db.session.commit()
+    processed = req.processed_at
+    assert jobs.run_job("auto-complete-requests", processed + timedelta(hours=71, minutes=59)) == []
+    done = jobs.run_job("auto-complete-requests", processed + timedelta(hours=72))
+    assert [r.number for r in done] == [req.number]
+    assert jobs.run_job("auto-complete-requests", processed + timedelta(hours=80)) == []
+    db.session.expire_all()
+    assert db.session.get(ServiceRequest, req.id).status == "completed"

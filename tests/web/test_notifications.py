@@ -1,0 +1,56 @@
+"""The bell, the notification list, and the overdue badge in the operations queue."""
+
+from datetime import timedelta
+
+from portal import jobs
+from portal.domain.refunds import RefundPath
+from portal.services.refunds import create_refund, parse_coupon_keys
+
+
+def test_status_change_notifies_the_agency_and_the_bell_counts_it(client, auth, world, db):
+    refund = create_refund(world.booking, parse_coupon_keys(world.booking, ["P1.S1", "P1.S2"]),
+                           path=RefundPath.INSTANT_QUOTE, user=world.agent)
+    db.session.commit()
+    auth.login(world.ops)
+    client.post(f"/operations/refunds/{refund.id}/mark_submitted_to_airline", data={"reference": "SQ1"})
+    client.post("/logout")
+
+    auth.login(world.agent)
+    page = client.get("/bookings/").get_data(as_text=True)
+    assert 'aria-label="Notifications: 1 unread"' in page
+    bell = client.get("/notifications/bell", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert '<span class="bell-count">1</span>' in bell and "<header" not in bell
+    listing = client.get("/notifications/").get_data(as_text=True)
+    assert f"Refund {refund.code} for order AT10000001: Submitted to airline." in listing
+    client.post("/notifications/read", headers={"HX-Request": "true"})
+    assert 'aria-label="Notifications: 0 unread"' in client.get("/bookings/").get_data(as_text=True)
+
+
+def test_notifications_are_private(client, auth, world, db):
+    from portal.services.notifications import notify
+
+    notify([world.agent], "test", "Secret for DEMO")
+    db.session.commit()
+    auth.login(world.other_agent)
+    assert "Secret for DEMO" not in client.get("/notifications/").get_data(as_text=True)
+
+
+def test_overdue_refunds_come_first_in_red(app, client, auth, world, make, db):
+    old = create_refund(world.booking, parse_coupon_keys(world.booking, ["P1.S1", "P1.S2"]),
+                        path=RefundPath.INSTANT_QUOTE, user=world.agent)
+    db.session.commit()
+    old.created_at = old.created_at - timedelta(hours=6)
+    db.session.commit()
+    newer_booking = make.booking(order_number="NW00000001")
+    newer = create_refund(newer_booking, parse_coupon_keys(newer_booking, ["P1.S1"]),
+                          path=RefundPath.INSTANT_QUOTE, user=world.agent)
+    db.session.commit()
+    jobs.run_job("overdue-refunds")
+    auth.login(world.ops)
+    page = client.get("/operations/refunds").get_data(as_text=True)
+    assert page.index(old.code) < page.index(newer.code)
+    row = page[page.index(f'id="refund-row-{old.id}"') - 200: page.index(old.code) + 200]
+    assert "overdue" in row and "Overdue by 2 h" in row
+    only = client.get("/operations/refunds", query_string={"deadline": "overdue"}).get_data(as_text=True)
+    assert old.code in only and newer.code not in only
+    assert "Refund " + old.code in client.get("/notifications/").get_data(as_text=True)
