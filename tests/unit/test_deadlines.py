@@ -19,8 +19,12 @@ RECEIVED = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 @pytest.mark.parametrize(
     ("elapsed", "overdue"),
-    [(timedelta(hours=3, minutes=59, seconds=59), False), (timedelta(hours=4), True),
-     (timedelta(hours=4, seconds=1), True), (timedelta(0), False)],
+    [
+        (timedelta(hours=3, minutes=59, seconds=59), False),
+        (timedelta(hours=4), True),
+        (timedelta(hours=4, seconds=1), True),
+        (timedelta(0), False),
+    ],
 )
 def test_four_hour_boundary(elapsed, overdue):
     assert is_overdue(RECEIVED, RECEIVED + elapsed) is overdue
@@ -28,8 +32,12 @@ def test_four_hour_boundary(elapsed, overdue):
 
 @pytest.mark.parametrize(
     ("elapsed", "allowed"),
-    [(timedelta(days=20, hours=23, minutes=59, seconds=59), False), (timedelta(days=21), True),
-     (timedelta(days=20), False), (timedelta(days=30), True)],
+    [
+        (timedelta(days=20, hours=23, minutes=59, seconds=59), False),
+        (timedelta(days=21), True),
+        (timedelta(days=20), False),
+        (timedelta(days=30), True),
+    ],
 )
 def test_twenty_one_day_boundary(elapsed, allowed):
     assert can_follow_up(RECEIVED, RECEIVED + elapsed) is allowed
@@ -68,8 +76,11 @@ def test_naive_times_are_refused():
 
 @pytest.mark.parametrize(
     ("delta", "text"),
-    [(timedelta(minutes=5), "5 min"), (timedelta(hours=2, minutes=5), "2 h 05 min"),
-     (timedelta(days=3, hours=4, minutes=10), "3 d 4 h")],
+    [
+        (timedelta(minutes=5), "5 min"),
+        (timedelta(hours=2, minutes=5), "2 h 05 min"),
+        (timedelta(days=3, hours=4, minutes=10), "3 d 4 h"),
+    ],
 )
 def test_describe_duration(delta, text):
     assert describe_duration(delta) == text

@@ -13,8 +13,12 @@ from tests.conftest import quote_service_request, raise_service_request
 
 
 def refund_of(world, db, age_days=0):
-    refund = create_refund(world.booking, parse_coupon_keys(world.booking, ["P1.S1", "P1.S2"]),
-                           path=RefundPath.INSTANT_QUOTE, user=world.agent)
+    refund = create_refund(
+        world.booking,
+        parse_coupon_keys(world.booking, ["P1.S1", "P1.S2"]),
+        path=RefundPath.INSTANT_QUOTE,
+        user=world.agent,
+    )
     db.session.commit()
     refund.created_at = refund.created_at - timedelta(days=age_days)
     db.session.commit()

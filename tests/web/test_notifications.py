@@ -8,8 +8,12 @@ from portal.services.refunds import create_refund, parse_coupon_keys
 
 
 def test_status_change_notifies_the_agency_and_the_bell_counts_it(client, auth, world, db):
-    refund = create_refund(world.booking, parse_coupon_keys(world.booking, ["P1.S1", "P1.S2"]),
-                           path=RefundPath.INSTANT_QUOTE, user=world.agent)
+    refund = create_refund(
+        world.booking,
+        parse_coupon_keys(world.booking, ["P1.S1", "P1.S2"]),
+        path=RefundPath.INSTANT_QUOTE,
+        user=world.agent,
+    )
     db.session.commit()
     auth.login(world.ops)
     client.post(f"/operations/refunds/{refund.id}/mark_submitted_to_airline", data={"reference": "SQ1"})
@@ -36,20 +40,28 @@ def test_notifications_are_private(client, auth, world, db):
 
 
 def test_overdue_refunds_come_first_in_red(app, client, auth, world, make, db):
-    old = create_refund(world.booking, parse_coupon_keys(world.booking, ["P1.S1", "P1.S2"]),
-                        path=RefundPath.INSTANT_QUOTE, user=world.agent)
+    old = create_refund(
+        world.booking,
+        parse_coupon_keys(world.booking, ["P1.S1", "P1.S2"]),
+        path=RefundPath.INSTANT_QUOTE,
+        user=world.agent,
+    )
     db.session.commit()
     old.created_at = old.created_at - timedelta(hours=6)
     db.session.commit()
     newer_booking = make.booking(order_number="NW00000001")
-    newer = create_refund(newer_booking, parse_coupon_keys(newer_booking, ["P1.S1"]),
-                          path=RefundPath.INSTANT_QUOTE, user=world.agent)
+    newer = create_refund(
+        newer_booking,
+        parse_coupon_keys(newer_booking, ["P1.S1"]),
+        path=RefundPath.INSTANT_QUOTE,
+        user=world.agent,
+    )
     db.session.commit()
     jobs.run_job("overdue-refunds")
     auth.login(world.ops)
     page = client.get("/operations/refunds").get_data(as_text=True)
     assert page.index(old.code) < page.index(newer.code)
-    row = page[page.index(f'id="refund-row-{old.id}"') - 200: page.index(old.code) + 200]
+    row = page[page.index(f'id="refund-row-{old.id}"') - 200 : page.index(old.code) + 200]
     assert "overdue" in row and "Overdue by 2 h" in row
     only = client.get("/operations/refunds", query_string={"deadline": "overdue"}).get_data(as_text=True)
     assert old.code in only and newer.code not in only
