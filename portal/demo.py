@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from portal.extensions import db
-from portal.models import Booking
+from portal.models import Account, Airline, Booking, RequestCategory, User
 from portal.services.auth import create_account, create_user
 from portal.services.bookings import import_bookings
 
@@ -305,6 +305,140 @@ DEMO_USERS = [
 ]
 
 
+def _demo_bookings(airline: str) -> list[Booking]:
+    """DEMO deposit bookings of `airline` whose every segment is still ahead, oldest order first."""
+    rows = db.session.scalars(
+        select(Booking)
+        .join(Booking.account)
+        .join(Booking.airline)
+        .where(Account.code == "DEMO", Booking.payment_channel == "deposit", Booking.status == "ticketed")
+        .where(
+            Airline.code == airline,
+            Booking.first_departure_date > (datetime.now(UTC) + timedelta(days=2)).date(),
+        )
+        .order_by(Booking.order_number)
+    ).all()
+    return [b for b in rows if len(b.passengers) <= 2]
+
+
+def _work_in_progress(document: dict, now: datetime) -> None:
+    """Refunds, requests, baggage and a schedule change in every state, so each screen has something."""
+    from portal.domain.refunds import RefundPath
+    from portal.services.baggage import catalogue, create_baggage_order
+    from portal.services.refunds import apply_action, create_refund, whole_passengers
+    from portal.services.requests import change_status, create_request, post_message, post_quote, take
+
+    agent = db.session.scalar(select(User).where(User.email == DEMO_USERS[0][0]))
+    ops = db.session.scalar(select(User).where(User.email == DEMO_USERS[2][0]))
+    fsc, lcc = _demo_bookings("SQ"), _demo_bookings("TR")
+
+    def refund(booking, path, at):
+        made = create_refund(
+            booking,
+            whole_passengers(booking, [p.ref for p in booking.passengers], at),
+            path=path,
+            user=agent,
+            now=at,
+        )
+        db.session.flush()
+        return made
+
+    # Waiting for operations for 5 hours: the 4-hour job flags it overdue.
+    refund(fsc[0], RefundPath.INSTANT_QUOTE, now - timedelta(hours=5))
+    # Paid back: submitted, recorded and credited to the balance.
+    paid = refund(fsc[1], RefundPath.INSTANT_QUOTE, now - timedelta(days=30))
+    apply_action(
+        paid, "mark_submitted_to_airline", user=ops, now=now - timedelta(days=29), reference="SQ-RFD-88213"
+    )
+    amount = (paid.estimated_amount or 0) + 10
+    apply_action(
+        paid,
+        "record_airline_refund",
+        user=ops,
+        now=now - timedelta(days=3),
+        amount=str(amount),
+        refunded_on=(now - timedelta(days=3)).date(),
+        reference="SQ-PAY-55102",
+    )
+    apply_action(paid, "credit_balance", user=ops, now=now - timedelta(days=2))
+    # Submitted to the airline 25 days ago and still open: Follow up is available.
+    waiting = refund(fsc[2], RefundPath.INSTANT_QUOTE, now - timedelta(days=25))
+    apply_action(
+        waiting, "mark_submitted_to_airline", user=ops, now=now - timedelta(days=25), reference="SQ-RFD-80117"
+    )
+    # Agent & passenger initiated through a request, three days ago.
+    categories = {c.code: c for c in db.session.scalars(select(RequestCategory))}
+    create_request(
+        fsc[3],
+        categories["agent_refund"],
+        user=agent,
+        now=now - timedelta(days=3),
+        description="The passenger cancelled with the airline directly; please refund us when it pays.",
+        passenger_refs=[p.ref for p in fsc[3].passengers],
+    )
+    # A Cancel & Refund request with a quote from operations waiting for the agency.
+    quoted = create_request(
+        fsc[4],
+        categories["cancel_refund"],
+        user=agent,
+        now=now - timedelta(days=1),
+        description="Passenger has a medical emergency; please quote a refund.",
+        passenger_refs=[fsc[4].passengers[0].ref],
+    )
+    take(quoted, user=ops, now=now - timedelta(hours=20))
+    post_quote(
+        quoted,
+        user=ops,
+        amounts={fsc[4].passengers[0].ref: "210.00"},
+        valid_until=(now + timedelta(days=5)).date(),
+        note="Airline waives half the fee on medical grounds.",
+        now=now - timedelta(hours=19),
+    )
+    # A name correction in progress, with a reply from operations.
+    name = create_request(
+        lcc[0],
+        categories["name_correction"],
+        user=agent,
+        now=now - timedelta(hours=30),
+        description="First name misspelt: should be WEI MING, not WEI MNG.",
+        passenger_refs=[lcc[0].passengers[0].ref],
+    )
+    take(name, user=ops, now=now - timedelta(hours=29))
+    post_message(
+        name,
+        user=ops,
+        body="Checking with the airline; a fee of SGD 30 may apply.",
+        now=now - timedelta(hours=28),
+    )
+    post_message(
+        name,
+        user=ops,
+        body="Scoot usually accepts one-letter fixes.",
+        internal=True,
+        now=now - timedelta(hours=28),
+    )
+    change_status(name, "mark_processed", user=ops, now=now - timedelta(hours=2))
+    # Extra baggage waiting for operations.
+    offered = [o.option for o in catalogue(lcc[1]) if o.selectable]
+    if offered:
+        create_baggage_order(
+            lcc[1],
+            passenger_ref=lcc[1].passengers[0].ref,
+            segment_ref=lcc[1].segments[0].ref,
+            option_id=offered[0].id,
+            user=agent,
+            now=now - timedelta(hours=3),
+        )
+    # The airline moved a flight: re-importing the booking records the change (Action required).
+    moved = next(b for b in document["bookings"] if b["order_number"] == lcc[2].order_number)
+    for field in ("departure", "arrival"):
+        moved["segments"][0][field] = (
+            datetime.fromisoformat(moved["segments"][0][field]) + timedelta(hours=2, minutes=15)
+        ).isoformat()
+    import_bookings(json.dumps({"format": "portal-bookings/1", "bookings": [moved]}), now=now)
+    db.session.flush()
+
+
 def is_empty() -> bool:
     return not db.session.scalar(select(func.count()).select_from(Booking))
 
@@ -325,7 +459,9 @@ def load_demo_data(now: datetime | None = None) -> list[tuple[str, str, str]]:
         logins.append((email, role, password))
     if EXAMPLE.exists():
         import_bookings(EXAMPLE.read_bytes(), now=now)
-    import_bookings(json.dumps(demo_document(now)), now=now)
+    document = demo_document(now)
+    import_bookings(json.dumps(document), now=now)
+    _work_in_progress(document, now)
     path = Path(current_app.instance_path) / "demo-logins.txt"
     path.write_text("".join(f"{role:<11} {email:<30} {password}\n" for email, role, password in logins))
     path.chmod(0o600)

@@ -83,5 +83,14 @@ def test_demo_data_covers_every_case(runner, db):
     assert any(b.departs_within(now) for b in bookings if b.is_ticketed)
     assert any(all(s.is_flown(now) for s in b.segments) for b in bookings)
     assert db.session.scalar(select(func.count()).select_from(Segment)) > 60
+    # Work in progress on every screen: refunds in several states, requests, baggage, a schedule change.
+    from portal.models import BaggageOrder, LedgerEntry, Refund, ServiceRequest
+
+    statuses = set(db.session.scalars(select(Refund.status)))
+    assert {"requested", "submitted", "refunded"} <= statuses
+    assert db.session.scalar(select(func.count()).select_from(LedgerEntry)) >= 1
+    assert {"processed", "in_process"} & set(db.session.scalars(select(ServiceRequest.status)))
+    assert db.session.scalar(select(func.count()).select_from(BaggageOrder)) == 1
+    assert any(b.action_required for b in db.session.scalars(select(Booking)))
     second = runner.invoke(args=["demo-data", "--if-empty"])
     assert second.exit_code == 0 and "Demo logins" in second.output
