@@ -39,8 +39,13 @@ test-postgres: install
 
 test: lint test-sqlite test-postgres
 
+# make bench [BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test] [BENCH_ARGS=...]
+BENCH_DB := $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL),)
+
 bench: install
-	$(PY) -m bench.run $(BENCH_ARGS)
+	$(PY) -m bench.run $(BENCH_DB) $(BENCH_ARGS)
+	$(PY) -m bench.finance $(BENCH_DB)
+	$(PY) -m bench.jobs $(BENCH_DB)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

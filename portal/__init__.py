@@ -84,8 +84,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
     @app.context_processor
     def portal_globals():
+        from portal.services.finance import balances
         from portal.services.notifications import unread_count
-        from portal.services.refunds import balances
 
         header = {"operator_name": app.config["OPERATOR_NAME"], "header_balances": {}, "header_unread": 0}
         if current_user.is_authenticated and not is_partial():

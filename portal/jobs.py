@@ -14,11 +14,14 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
+from sqlalchemy.orm import selectinload
 
 from portal.domain.deadlines import AUTO_COMPLETE_AFTER, FOLLOW_UP_AFTER, OVERDUE_AFTER
-from portal.domain.refunds import FINAL_STATUSES, OPERATOR_PATHS, RefundStatus
+from portal.domain.refunds import OPERATOR_PATHS
+from portal.domain.requests import RequestAction
 from portal.domain.requests import RequestStatus as RequestStatus_
+from portal.domain.requests import next_status as next_request_status
 from portal.extensions import db
 from portal.links import path_for
 from portal.models import OutboxEmail, Refund, RequestEvent, ServiceRequest
@@ -27,7 +30,12 @@ from portal.services.notifications import account_agents, notify, staff_users
 
 log = logging.getLogger(__name__)
 
-OPEN_STATUSES = [s.value for s in RefundStatus if s not in FINAL_STATUSES]
+# Written out as in the partial indexes' WHERE clauses (portal/models/refunds.py), with literals rather
+# than bound parameters, so the planner can prove the index applies and reads only candidate rows.
+OVERDUE_CANDIDATE = text("refund.status = 'requested' AND refund.overdue_at IS NULL")
+FOLLOW_UP_CANDIDATE = text(
+    "refund.status IN ('requested', 'submitted', 'received') AND refund.follow_up_eligible_at IS NULL"
+)
 
 
 def flag_overdue_refunds(now: datetime | None = None) -> list[Refund]:
@@ -36,8 +44,7 @@ def flag_overdue_refunds(now: datetime | None = None) -> list[Refund]:
     ids = db.session.scalars(
         update(Refund)
         .where(
-            Refund.status == RefundStatus.REQUESTED.value,
-            Refund.overdue_at.is_(None),
+            OVERDUE_CANDIDATE,
             Refund.created_at <= now - OVERDUE_AFTER,
             Refund.path.in_([p.value for p in OPERATOR_PATHS]),
         )
@@ -47,7 +54,7 @@ def flag_overdue_refunds(now: datetime | None = None) -> list[Refund]:
     ).all()
     refunds = _load(ids)
     if refunds:
-        staff = staff_users(("operations",)) or staff_users(("admin",))
+        staff = staff_users(("operations",)) or staff_users(("admin",))  # once, not per refund
         for refund in refunds:
             notify(
                 staff,
@@ -65,19 +72,18 @@ def flag_follow_up_eligible(now: datetime | None = None) -> list[Refund]:
     now = now or utcnow()
     ids = db.session.scalars(
         update(Refund)
-        .where(
-            Refund.status.in_(OPEN_STATUSES),
-            Refund.follow_up_eligible_at.is_(None),
-            Refund.created_at <= now - FOLLOW_UP_AFTER,
-        )
+        .where(FOLLOW_UP_CANDIDATE, Refund.created_at <= now - FOLLOW_UP_AFTER)
         .values(follow_up_eligible_at=now)
         .returning(Refund.id)
         .execution_options(synchronize_session=False)
     ).all()
     refunds = _load(ids)
+    agents: dict[int, list] = {}
     for refund in refunds:
+        if refund.account_id not in agents:
+            agents[refund.account_id] = account_agents(refund.account_id)
         notify(
-            account_agents(refund.account_id),
+            agents[refund.account_id],
             "follow_up_eligible",
             f"Refund {refund.code} for order {refund.booking.order_number} can now be followed up.",
             path_for("bookings.refund_info", order_number=refund.booking.order_number),
@@ -89,13 +95,14 @@ def flag_follow_up_eligible(now: datetime | None = None) -> list[Refund]:
 def auto_complete_requests(now: datetime | None = None) -> list[ServiceRequest]:
     """Requests left Processed 72 hours with no agency reply (a reply reopens them): complete them once."""
     now = now or utcnow()
+    before = RequestStatus_.PROCESSED
+    after = next_request_status(before, RequestAction.COMPLETE)  # the workflow table decides
     ids = db.session.scalars(
         update(ServiceRequest)
         .where(
-            ServiceRequest.status == RequestStatus_.PROCESSED.value,
-            ServiceRequest.processed_at <= now - AUTO_COMPLETE_AFTER,
+            ServiceRequest.status == before.value, ServiceRequest.processed_at <= now - AUTO_COMPLETE_AFTER
         )
-        .values(status=RequestStatus_.COMPLETED.value, last_activity_at=now)
+        .values(status=after.value, last_activity_at=now)
         .returning(ServiceRequest.id)
         .execution_options(synchronize_session=False)
     ).all()
@@ -113,8 +120,8 @@ def auto_complete_requests(now: datetime | None = None) -> list[ServiceRequest]:
                 actor_id=None,
                 at=now,
                 kind="status",
-                from_status=RequestStatus_.PROCESSED.value,
-                to_status=RequestStatus_.COMPLETED.value,
+                from_status=before.value,
+                to_status=after.value,
                 note="Completed automatically: no reply within 72 hours of being processed.",
             )
         )
@@ -131,7 +138,15 @@ def auto_complete_requests(now: datetime | None = None) -> list[ServiceRequest]:
 def _load(ids: list[int]) -> list[Refund]:
     if not ids:
         return []
-    return list(db.session.scalars(select(Refund).where(Refund.id.in_(ids)).order_by(Refund.id)))
+    # The flagged rows with what their notifications name, in a fixed number of queries.
+    return list(
+        db.session.scalars(
+            select(Refund)
+            .where(Refund.id.in_(ids))
+            .order_by(Refund.id)
+            .options(selectinload(Refund.account), selectinload(Refund.booking))
+        )
+    )
 
 
 # --- E-mail outbox ---------------------------------------------------------------------------------

@@ -1,9 +1,31 @@
 """Links for notifications and e-mails, built with or without a request (jobs run outside one)."""
 
-from flask import current_app, has_request_context, url_for
+from urllib.parse import urlsplit
+
+from flask import current_app, has_request_context, request, url_for
 
 
 def path_for(endpoint: str, **values) -> str:
     if has_request_context():
         return url_for(endpoint, **values)
     return current_app.url_map.bind("localhost", script_name="/").build(endpoint, values)
+
+
+def local_path(target: str | None) -> str | None:
+    """`target` if it is a path on this site ("/..."), else None: never bounce a user elsewhere."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.netloc and parts.netloc != request.host:
+        return None
+    if parts.scheme and parts.scheme not in ("http", "https"):
+        return None
+    path = parts.path or "/"
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return None
+    return f"{path}?{parts.query}" if parts.query else path
+
+
+def back_or(default: str) -> str:
+    """Where the user came from (same site only), else `default`."""
+    return local_path(request.referrer) or default

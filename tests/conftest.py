@@ -409,6 +409,13 @@ def pg_only():
         pytest.skip("PostgreSQL-only test")
 
 
+def portal_today():
+    """Today where the portal's users are (the tests' PORTAL_TIMEZONE), which is not always UTC's today."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("Asia/Singapore")).date()
+
+
 def utc(*args) -> datetime:
     return datetime(*args, tzinfo=UTC)
 

@@ -78,6 +78,9 @@ class Booking(db.Model):
         Index("ix_booking_account_departure", "account_id", "first_departure_date"),
         Index("ix_booking_issued", "issued_at", "id"),
         Index("ix_booking_departure", "first_departure_date"),
+        # The "Action required" badge (a count) and filter: a plain index, since both databases skip a
+        # partial one for the `IS true` that the ORM writes.
+        Index("ix_booking_action_required", "action_required", "account_id", "issued_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -308,8 +311,9 @@ class BookingSearchKey(db.Model):
 
     __tablename__ = "booking_search_key"
     __table_args__ = (
-        Index("ix_booking_search_key_account_key", "account_id", "key"),
-        Index("ix_booking_search_key_key", "key"),
+        # booking_id is in the index too, so a search is answered from the index alone.
+        Index("ix_booking_search_key_account_key", "account_id", "key", "booking_id"),
+        Index("ix_booking_search_key_key", "key", "booking_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -50,6 +50,9 @@ class Refund(db.Model):
         # Operations queue: status filter, newest first; Finance lists by account.
         Index("ix_refund_status_created", "status", "created_at"),
         Index("ix_refund_account_created", "account_id", "created_at"),
+        # Finance tabs (operator or agent paths), for one account or all.
+        Index("ix_refund_path_created", "path", "created_at", "id"),
+        Index("ix_refund_account_path_created", "account_id", "path", "created_at"),
         # Finance → Refunds for staff (every account, newest first) and its submitted-date filter.
         Index("ix_refund_created", "created_at", "id"),
         # The deadline jobs touch only the rows they may flag, through these partial indexes.

@@ -14,11 +14,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.orm import selectinload
 
-from portal.domain.deadlines import follow_up_from, local_date
 from portal.domain.ledger import Statement, adjustment_amount, adjustment_reason, build_statement
 from portal.domain.refunds import (
     AGENT_PATHS,
-    FINAL_STATUSES,
     OPERATOR_PATHS,
     STATUS_LABELS,
     RefundStatus,
@@ -37,6 +35,7 @@ from portal.models import (
 )
 from portal.models.types import utcnow
 from portal.services.bookings import Page, search_key
+from portal.services.followups import follow_up_state
 
 # Tabs of Finance → Refunds: URL slug -> the paths it lists (None: every path).
 TABS = {
@@ -168,19 +167,6 @@ def iter_refund_rows(filters: RefundFilters, scope: int | None, zone: str, chunk
 # --- How a refund shows in the list ------------------------------------------------------------------
 
 
-def follow_up_state(refund, now: datetime, zone: str) -> str:
-    """'Available from 24 Nov 2026' until 21 days after submission, then 'Follow-up available'.
-
-    A refunded or rejected refund has nothing to follow up.
-    """
-    if RefundStatus(refund.status) in FINAL_STATUSES:
-        return "—"
-    start = follow_up_from(refund.created_at)
-    if now >= start:
-        return "Follow-up available"
-    return f"Available from {local_date(start, zone):%d %b %Y}"
-
-
 def actual_amount(refund) -> tuple[Decimal | None, str]:
     """The actual amount and how to read it: credited, paid to the card, or the airline's (not credited)."""
     if refund.status == RefundStatus.REFUNDED:
@@ -229,7 +215,7 @@ def export_rows(filters: RefundFilters, scope: int | None, zone: str, operator_n
             r.currency,
             r.estimated_amount,
             amount,
-            follow_up_state(r, now, zone),
+            follow_up_state(r, now)[1],
         )
 
 

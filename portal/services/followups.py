@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal.domain.deadlines import can_follow_up, follow_up_from, local_date
+from portal.domain.refunds import FINAL_STATUSES, RefundStatus
 from portal.domain.requests import OpenRequestExists, RequestAction, RequestStatus, allowed
 from portal.extensions import db
 from portal.models import Refund, RefundFollowUp, RequestCategory, ServiceRequest, User
@@ -21,10 +22,13 @@ def _zone() -> str:
     return current_app.config["TIMEZONE"]
 
 
-def follow_up_state(refund: Refund, now: datetime) -> tuple[bool, str]:
-    """(allowed now, text for the control): 'Follow up' or 'Follow up available from 14 Dec 2026'."""
-    if refund.is_final:
-        return False, "Closed"
+def follow_up_state(refund, now: datetime) -> tuple[bool, str]:
+    """(allowed now, text): 'Follow-up available', 'Available from 14 Dec 2026', or '—' once final.
+
+    Works on a Refund or on any row with its status and created_at (the CSV export's rows).
+    """
+    if RefundStatus(refund.status) in FINAL_STATUSES:
+        return False, "—"
     if not can_follow_up(refund.created_at, now):
         return False, f"Available from {local_date(follow_up_from(refund.created_at), _zone()):%d %b %Y}"
     return True, "Follow-up available"

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import func, select
+from flask import current_app
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from portal.domain.deadlines import local_date
 from portal.domain.money import Money
 from portal.domain.refunds import (
     COUPON_STATE_REASONS,
@@ -178,6 +180,21 @@ def check_selection(booking: Booking, selection: list[tuple[Passenger, Segment]]
             )
 
 
+def involuntary_refusal(booking: Booking, selection: list[tuple[Passenger, Segment]]) -> str | None:
+    """Why this selection cannot be refunded free of fees, or None when it can.
+
+    A refund is involuntary only because of the airline: a selected segment must be cancelled by the
+    airline or have a schedule change the agency has not answered (accepting a change answers it).
+    """
+    open_changes = {c.segment_id for c in booking.schedule_changes if c.acknowledged_at is None}
+    if any(segment.status == "cancelled" or segment.id in open_changes for _, segment in selection):
+        return None
+    return (
+        "A free (involuntary) refund needs a flight the airline cancelled or a schedule change that has not "
+        "been accepted; this selection has neither. Use the normal refund instead."
+    )
+
+
 def compute_quote(
     booking: Booking, selection: list[tuple[Passenger, Segment]], *, path: RefundPath, involuntary: bool, now
 ) -> Quote:
@@ -272,6 +289,10 @@ def create_refund(
         raise RefundError(refusal)
     if reason is not None and reason.involuntary:
         involuntary = True
+    if involuntary and is_operator_path(path) and posted_amounts is None:
+        refusal = involuntary_refusal(booking, selection)
+        if refusal:
+            raise RefundError(refusal)
     quote = compute_quote(booking, selection, path=path, involuntary=involuntary, now=now)
     if posted_amounts is not None:
         quote = _posted_quote(quote, path, posted_amounts)
@@ -394,6 +415,7 @@ def apply_action(
     action = RefundAction(action)
     before = refund.status
     after = next_status(before, action)  # RefundTransitionError when not allowed
+    _claim_transition(refund, before, after, action, now)
     note = None
     if action is RefundAction.MARK_SUBMITTED_TO_AIRLINE:
         reference = (data.get("reference") or "").strip()
@@ -406,7 +428,7 @@ def apply_action(
         refunded_on = data.get("refunded_on")
         if not isinstance(refunded_on, date):
             raise RefundError("Enter the date the airline refunded.")
-        if refunded_on > now.date():
+        if refunded_on > portal_today(now):
             raise RefundError("The airline refund date cannot be in the future.")
         reference = (data.get("reference") or "").strip()
         if not reference:
@@ -436,6 +458,25 @@ def apply_action(
     )
     db.session.flush()
     return refund
+
+
+def _claim_transition(refund: Refund, before: str, after: RefundStatus, action: RefundAction, now) -> None:
+    """Move the status with a conditional UPDATE, so two operators acting at once (Credit in one tab,
+    Reject in another) cannot both succeed: the second finds the status changed and is refused."""
+    moved = db.session.execute(
+        update(Refund)
+        .where(Refund.id == refund.id, Refund.status == before)
+        .values(status=after.value, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:
+        db.session.refresh(refund)
+        raise RefundTransitionError(RefundStatus(refund.status), action)
+
+
+def portal_today(now: datetime) -> date:
+    """Today's date where the portal's users are (PORTAL_TIMEZONE), not in UTC."""
+    return local_date(now, current_app.config["TIMEZONE"])
 
 
 def _tell_agency(refund: Refund, note: str | None, now: datetime) -> None:
@@ -503,17 +544,6 @@ def booking_refunds(booking: Booking) -> list[Refund]:
     )
 
 
-def balances(account_id: int) -> dict[str, Decimal]:
-    """The account's balance per currency: the sum of its ledger."""
-    rows = db.session.execute(
-        select(LedgerEntry.currency, func.sum(LedgerEntry.amount))
-        .where(LedgerEntry.account_id == account_id)
-        .group_by(LedgerEntry.currency)
-        .order_by(LedgerEntry.currency)
-    ).all()
-    return {currency: total for currency, total in rows}
-
-
 def active_reasons() -> list[RefundReason]:
     return list(
         db.session.scalars(select(RefundReason).where(RefundReason.active).order_by(RefundReason.position))
@@ -528,7 +558,6 @@ __all__ = [
     "RefundStatus",
     "RefundTransitionError",
     "apply_action",
-    "balances",
     "booking_coupons",
     "booking_refunds",
     "compute_quote",

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -52,7 +52,7 @@ from portal.models.types import utcnow
 from portal.services.bookings import Page, search_key
 from portal.services.documents import save_document
 from portal.services.notifications import account_agents, notify, staff_users
-from portal.services.refunds import create_refund, whole_passengers
+from portal.services.refunds import create_refund, portal_today, whole_passengers
 
 OPEN_VALUES = sorted(s.value for s in OPEN_STATUSES)
 MAX_DESCRIPTION = 5000
@@ -353,7 +353,7 @@ def post_quote(
         RequestQuoteLine(passenger=p, amount=parse_amount(amounts.get(p.ref), p.full_name))
         for p in quoted_passengers(req)
     ]
-    valid_until = check_valid_until(valid_until, now.date())
+    valid_until = check_valid_until(valid_until, portal_today(now))
     for old in req.quotes:
         if old.status == QuoteStatus.OPEN:
             old.status = QuoteStatus.SUPERSEDED.value
@@ -399,12 +399,27 @@ def _answerable(req: ServiceRequest, quote: RequestQuote, user: User, action: Re
     return after
 
 
+def _claim_quote(quote: RequestQuote, answer: QuoteStatus) -> None:
+    """Answer the quote with a conditional UPDATE: Accept in one tab and Decline in another (or a second
+    click) cannot both succeed; the later one finds it answered and is refused."""
+    moved = db.session.execute(
+        update(RequestQuote)
+        .where(RequestQuote.id == quote.id, RequestQuote.status == QuoteStatus.OPEN.value)
+        .values(status=answer.value)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:
+        db.session.refresh(quote)
+        raise QuoteError("This quote was already answered; reload the request to see its state.")
+
+
 def accept_quote(
     req: ServiceRequest, quote: RequestQuote, *, user: User, now: datetime | None = None
 ) -> Refund:
     """The agency accepts: the operator refund is requested with the posted amounts, linked here."""
     now = now or utcnow()
     after = _answerable(req, quote, user, RequestAction.ACCEPT_QUOTE, now)
+    _claim_quote(quote, QuoteStatus.ACCEPTED)
     amounts = {line.passenger.ref: line.amount for line in quote.lines}
     booking = req.booking
     selection = whole_passengers(booking, list(amounts), now)
@@ -447,6 +462,7 @@ def decline_quote(
 ) -> RequestQuote:
     now = now or utcnow()
     after = _answerable(req, quote, user, RequestAction.DECLINE_QUOTE, now)
+    _claim_quote(quote, QuoteStatus.DECLINED)
     before = req.status
     quote.status = QuoteStatus.DECLINED.value
     quote.answered_by_id = user.id

@@ -1,4 +1,6 @@
-// The little behaviour htmx does not cover: closing a slide-out. Everything works without it.
+// The little behaviour htmx does not cover. Everything still works without it.
+
+// Closing a slide-out (×, Cancel, Escape).
 document.addEventListener("click", function (event) {
   const close = event.target.closest("[data-close-slideout]");
   const panel = document.getElementById("slideout");
@@ -11,5 +13,43 @@ document.addEventListener("keydown", function (event) {
   const panel = document.getElementById("slideout");
   if (event.key === "Escape" && panel && panel.firstElementChild) {
     panel.replaceChildren();
+  }
+});
+
+// Errors htmx does not swap (expired form 400, 403, 404, 413, 500, or no connection) are shown in a
+// message box instead of being dropped silently. The server's error partial is plain text we insert
+// as text, never as HTML.
+function showProblem(text) {
+  let box = document.getElementById("problem");
+  if (!box) {
+    box = document.createElement("div");
+    box.id = "problem";
+    box.setAttribute("role", "alert");
+    document.body.appendChild(box);
+  }
+  box.textContent = text;
+  box.hidden = false;
+  clearTimeout(box._timer);
+  box._timer = setTimeout(function () { box.hidden = true; }, 12000);
+}
+document.body.addEventListener("htmx:responseError", function (event) {
+  const xhr = event.detail.xhr;
+  const doc = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+  const title = doc.querySelector("h1");
+  const message = doc.querySelector(".error-page p:not(.error-code)");
+  showProblem((title ? title.textContent + ": " : "") +
+              (message ? message.textContent : "The request failed (" + xhr.status + "). Nothing was saved."));
+});
+document.body.addEventListener("htmx:sendError", function () {
+  showProblem("The portal could not be reached. Check your connection and try again; nothing was saved.");
+});
+
+// A second click on a submit button while its form is on its way does nothing (double submissions).
+document.addEventListener("submit", function (event) {
+  const form = event.target;
+  if (form.method && form.method.toLowerCase() === "post" && !form.hasAttribute("hx-post")) {
+    form.querySelectorAll("button[type=submit], button:not([type])").forEach(function (b) {
+      setTimeout(function () { b.disabled = true; }, 0);
+    });
   }
 });

@@ -73,3 +73,43 @@ def test_two_simultaneous_submissions_create_one_refund(app, db, world, monkeypa
     assert "was just submitted" in refused and "Nothing new was created" in refused
     assert db.session.scalar(select(func.count()).select_from(Refund)) == 1
     assert db.session.scalar(select(func.count()).select_from(RefundCoupon).where(RefundCoupon.live)) == 2
+
+
+def test_credit_and_reject_at_once_cannot_both_succeed(app, db, world):
+    """Operator A opened the row (received), operator B rejected it meanwhile: A's credit is refused."""
+    import pytest
+
+    from portal.domain.refunds import RefundTransitionError
+    from portal.models import LedgerEntry
+    from portal.services.refunds import apply_action
+
+    refund = create_refund(
+        world.booking,
+        parse_coupon_keys(world.booking, ["P1.S1", "P1.S2"]),
+        path=RefundPath.INSTANT_QUOTE,
+        user=world.agent,
+    )
+    apply_action(refund, "mark_submitted_to_airline", user=world.ops, reference="R")
+    apply_action(
+        refund,
+        "record_airline_refund",
+        user=world.ops,
+        amount="300.00",
+        refunded_on=refund.created_at.date(),
+        reference="P",
+    )
+    db.session.commit()
+    stale = db.session.get(Refund, refund.id)
+    assert stale.status == "received"
+
+    with app.app_context():  # operator B, in another request
+        other = _db.session.get(Refund, refund.id)
+        apply_action(other, "reject", user=_db.session.get(User, world.ops.id), reason="Duplicate of RF-1")
+        _db.session.commit()
+        _db.session.remove()
+
+    with pytest.raises(RefundTransitionError):
+        apply_action(stale, "credit_balance", user=world.ops)
+    db.session.rollback()
+    assert db.session.get(Refund, refund.id).status == "rejected"
+    assert db.session.scalar(select(func.count()).select_from(LedgerEntry)) == 0

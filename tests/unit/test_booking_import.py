@@ -15,7 +15,11 @@ from portal.domain.booking_import import (
     parse_import,
 )
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "shared" / "booking-import.example.json"
+# The format's example, from shared/ beside the repository, else the portal's own copy of it
+# (tests/integration/test_import_service.py checks the two are identical when both exist).
+SHARED_EXAMPLE = Path(__file__).resolve().parents[3] / "shared" / "booking-import.example.json"
+PORTAL_EXAMPLE = Path(__file__).resolve().parents[2] / "portal" / "demo_bookings.example.json"
+EXAMPLE = SHARED_EXAMPLE if SHARED_EXAMPLE.exists() else PORTAL_EXAMPLE
 ACCOUNTS = {"DEMO": "SGD"}
 
 B0 = ("bookings", 0)
@@ -32,7 +36,7 @@ E1 = "bookings[1] (AT26110002): "
 @pytest.fixture(scope="module")
 def example_text() -> str:
     if not EXAMPLE.exists():
-        pytest.skip(f"shared example file not found at {EXAMPLE}")
+        pytest.fail(f"the example file is missing: {EXAMPLE}")
     return EXAMPLE.read_text(encoding="utf-8")
 
 

@@ -124,3 +124,12 @@ def test_a_success_resets_the_count(client, world):
 def test_passwords_are_stored_as_argon2_hashes(world):
     assert world.agent.password_hash.startswith("$argon2id$")
     assert PASSWORD not in world.agent.password_hash
+
+
+def test_login_refuses_backslash_and_scheme_tricks(client, world):
+    for target in ("/\\evil.example", "javascript:alert(1)", "https:/evil.example", "//evil.example/x"):
+        client.post("/logout")
+        response = client.post(
+            f"/login?next={target}", data={"email": world.agent.email, "password": PASSWORD}
+        )
+        assert response.headers["Location"] == "/bookings/", target

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from portal.domain.refunds import RefundPath
 from portal.models import LedgerEntry, Refund, RefundCoupon
 from portal.services.refunds import create_refund, parse_coupon_keys
-from tests.conftest import passenger_doc
+from tests.conftest import passenger_doc, portal_today
 
 
 @pytest.fixture
@@ -149,7 +149,7 @@ def test_wrong_or_incomplete_actions_get_a_message_in_the_row(
 def test_airline_refund_figures_are_checked(client, auth, world, refund, db, data, message):
     auth.login(world.ops)
     act(client, refund, "mark_submitted_to_airline", reference="R")
-    when = date.today() + timedelta(days=2) if data.pop("future", False) else date.today()
+    when = portal_today() + timedelta(days=1) if data.pop("future", False) else portal_today()
     response = act(client, refund, "record_airline_refund", refunded_on=when.isoformat(), **data)
     assert response.status_code == 422 and message in response.get_data(as_text=True)
 

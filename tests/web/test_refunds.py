@@ -2,14 +2,15 @@
 
 import io
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from portal.domain.refunds import RefundPath
 from portal.models import Account, Document, Refund, RefundEvent
-from tests.conftest import passenger_doc
+from tests.conftest import passenger_doc, portal_today
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -176,7 +177,7 @@ def claim(client, order="AT10000001", coupons=("P1.S1", "P1.S2"), content=PDF, n
     data = {
         "coupon": list(coupons),
         "reason": "voluntary",
-        "airline_fulfilled_on": date.today().isoformat(),
+        "airline_fulfilled_on": portal_today().isoformat(),
         "note": "Airline refunded to agency",
         "proof": (io.BytesIO(content), name),
     }
@@ -194,7 +195,7 @@ def test_a_claim_without_proof_is_refused(client, auth, world, db):
     response = client.post(
         "/bookings/AT10000001/refund-claim",
         content_type="multipart/form-data",
-        data={"coupon": ["P1.S1"], "reason": "voluntary", "airline_fulfilled_on": "2026-11-20"},
+        data={"coupon": ["P1.S1"], "reason": "voluntary", "airline_fulfilled_on": portal_today().isoformat()},
     )
     assert response.status_code == 422 and "Choose a file to upload." in response.get_data(as_text=True)
     assert refunds(db) == []
@@ -266,7 +267,7 @@ def test_a_failed_claim_leaves_no_orphan_file(app, client, auth, world, db):
 @pytest.mark.parametrize(
     ("when", "message"),
     [
-        ((date.today() + timedelta(days=1)).isoformat(), "cannot be in the future"),
+        ((portal_today() + timedelta(days=1)).isoformat(), "cannot be in the future"),
         ("2020-01-01", "cannot be before the ticket was issued"),
         ("not a date", "Not a valid date value"),
     ],
@@ -333,3 +334,28 @@ def test_refund_events_are_append_only(db, world, client, auth):
     with pytest.raises(AppendOnlyViolation):
         db.session.flush()
     db.session.rollback()
+
+
+def test_a_forged_free_refund_without_an_airline_change_is_refused(client, auth, world, db):
+    auth.login(world.agent)
+    step = client.get(
+        "/bookings/AT10000001/cancel-refund/operator",
+        query_string={"coupon": ["P1.S1", "P1.S2"], "involuntary": "1"},
+    ).get_data(as_text=True)
+    assert "505.50" not in step  # no change on this booking: the involuntary flag is ignored
+    from portal.services.refunds import RefundError, create_refund, parse_coupon_keys
+
+    with pytest.raises(RefundError, match="free \\(involuntary\\) refund needs"):
+        create_refund(
+            world.booking,
+            parse_coupon_keys(world.booking, ["P1.S1"]),
+            path=RefundPath.INSTANT_QUOTE,
+            user=world.agent,
+            involuntary=True,
+        )
+
+
+def test_validate_order_without_javascript_goes_to_the_form(client, auth, world):
+    auth.login(world.agent)
+    response = client.get("/requests/validate-order", query_string={"order_number": "AT10000001"})
+    assert response.status_code == 303 and "/requests/new" in response.headers["Location"]

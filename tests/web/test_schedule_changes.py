@@ -240,3 +240,51 @@ def test_add_baggage_form_carries_the_csrf_token(another_app, world, db):
     assert client.post("/bookings/AT10000001/baggage", data=data).status_code == 400
     response = client.post("/bookings/AT10000001/baggage", data={**data, "csrf_token": token_from(page)})
     assert response.status_code == 303
+
+
+def test_an_accepted_change_gives_no_free_refund(client, auth, world, make, db):
+    """Accepting the change answers it: the agent cannot then refund the whole trip free of fees."""
+    import copy
+    import re
+    from datetime import datetime, timedelta
+
+    from sqlalchemy import select
+
+    from portal.models import Refund, ScheduleChange
+    from tests.conftest import booking_doc, passenger_doc
+
+    doc = booking_doc(
+        "FR00000001",
+        passengers=[passenger_doc(ticket="618-2400000888", refundable=False, cancellation_fee="0.00")],
+    )
+    make.import_bookings(doc)
+    moved = copy.deepcopy(doc)
+    for field in ("departure", "arrival"):
+        moved["segments"][1][field] = (
+            datetime.fromisoformat(moved["segments"][1][field]) + timedelta(minutes=5)
+        ).isoformat()
+    make.import_bookings(moved)
+    change = db.session.scalar(select(ScheduleChange))
+    auth.login(world.agent)
+    free_step = client.get(
+        "/bookings/FR00000001/cancel-refund/operator",
+        query_string={"coupon": ["P1.S1", "P1.S2"], "involuntary": "1"},
+    ).get_data(as_text=True)
+    assert "505.50" in free_step  # while the change is open, the free refund is offered
+    client.post("/bookings/FR00000001/schedule-changes/accept", data={"change": str(change.id)})
+    step = client.get(
+        "/bookings/FR00000001/cancel-refund/operator",
+        query_string={"coupon": ["P1.S1", "P1.S2"], "involuntary": "1"},
+    )
+    fingerprint = re.search(r'name="fingerprint" value="([^"]*)"', step.get_data(as_text=True))
+    response = client.post(
+        "/bookings/FR00000001/cancel-refund/operator",
+        data={
+            "coupon": ["P1.S1", "P1.S2"],
+            "involuntary": "1",
+            "fingerprint": fingerprint.group(1) if fingerprint else "",
+        },
+    )
+    refund = db.session.scalar(select(Refund))
+    assert refund is None or not refund.involuntary
+    assert response.status_code in (303, 409, 422)

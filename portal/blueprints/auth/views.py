@@ -1,11 +1,10 @@
-from urllib.parse import urlsplit
-
 from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.blueprints.auth.forms import ActionForm, LoginForm
 from portal.extensions import db
 from portal.htmx import render
+from portal.links import local_path
 from portal.services.auth import AuthError, authenticate
 
 bp = Blueprint("auth", __name__)
@@ -13,12 +12,9 @@ bp = Blueprint("auth", __name__)
 
 def _safe_next(target: str | None) -> str | None:
     """Only same-site paths: a login link must not bounce the user to another site."""
-    if not target:
+    if not target or not target.startswith("/"):
         return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
+    return local_path(target)
 
 
 def home_for(user) -> str:

@@ -1,7 +1,5 @@
 """The operations refund queue: every account's refunds, moved along with small in-place forms."""
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import and_, case, func, select
@@ -12,6 +10,7 @@ from portal.domain.refunds import FINAL_STATUSES, RefundAction, RefundTransition
 from portal.extensions import db
 from portal.forms import choices
 from portal.htmx import is_partial, render
+from portal.links import back_or
 from portal.models import Account, Booking, Refund, RefundEvent
 from portal.models.types import utcnow
 from portal.security import staff_required
@@ -119,11 +118,7 @@ def refund_action(refund_id, action):
         flash(f"{refund.code}: {error}", "error")
     else:
         flash(f"{refund.code}: {refund.status_label}.", "success")
-    back = request.referrer or ""
-    parts = urlsplit(back)
-    same_site = parts.netloc in ("", request.host) and parts.path.startswith("/operations/")
-    target = f"{parts.path}?{parts.query}" if same_site else url_for("operations.refund_queue")
-    return redirect(target, code=303)
+    return redirect(back_or(url_for("operations.refund_queue")), code=303)
 
 
 def _not_found():

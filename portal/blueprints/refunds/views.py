@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from portal.blueprints.refunds.forms import AcceptQuoteForm, RefundClaimForm
+from portal.domain.deadlines import local_date
 from portal.domain.refunds import RefundPath, path_refusal
 from portal.extensions import db
 from portal.forms import choices
@@ -23,7 +24,9 @@ from portal.services.refunds import (
     booking_refunds,
     compute_quote,
     create_refund,
+    involuntary_refusal,
     parse_coupon_keys,
+    portal_today,
     quote_fingerprint,
     whole_passengers,
 )
@@ -121,8 +124,10 @@ def cancel_refund(order_number):
 
 
 def _involuntary_allowed(booking: Booking) -> bool:
-    """Free refunds are offered only when the airline changed or cancelled part of the itinerary."""
-    return bool(booking.schedule_changes) or any(s.status == "cancelled" for s in booking.segments)
+    """Free refunds are offered only while the airline's change is unanswered, or a flight is cancelled."""
+    return any(c.acknowledged_at is None for c in booking.schedule_changes) or any(
+        s.status == "cancelled" for s in booking.segments
+    )
 
 
 @bp.route("/bookings/<order_number>/cancel-refund/operator", methods=["GET", "POST"])
@@ -140,6 +145,8 @@ def operator_refund(order_number):
     status = 200
     try:
         selection = parse_coupon_keys(booking, keys)
+        if involuntary and (refusal := involuntary_refusal(booking, selection)):
+            raise RefundError(refusal)
         quote = compute_quote(
             booking, selection, path=RefundPath.INSTANT_QUOTE, involuntary=involuntary, now=now
         )
@@ -202,11 +209,11 @@ def refund_claim(order_number):
         error, status = refusal, 422
     elif request.method == "POST" and error is None and form.validate_on_submit():
         fulfilled = form.airline_fulfilled_on.data
-        if fulfilled > now.date():
+        if fulfilled > portal_today(now):
             form.airline_fulfilled_on.errors.append("The fulfillment date cannot be in the future.")
-        elif fulfilled < booking.issued_at.date():
+        elif fulfilled < (issued := local_date(booking.issued_at, current_app.config["TIMEZONE"])):
             form.airline_fulfilled_on.errors.append(
-                f"The fulfillment date cannot be before the ticket was issued ({booking.issued_at:%d %b %Y})."
+                f"The fulfillment date cannot be before the ticket was issued ({issued:%d %b %Y})."
             )
         else:
             try:
@@ -246,7 +253,7 @@ def refund_claim(order_number):
         form=form,
         refusal=refusal,
         error=error,
-        now_date=now.date().isoformat(),
+        now_date=portal_today(now).isoformat(),
     ), status
 
 

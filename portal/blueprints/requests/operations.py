@@ -15,6 +15,7 @@ from portal.blueprints.requests.views import (
 from portal.domain.requests import STATUS_ACTION_LABELS, RequestAction
 from portal.extensions import db
 from portal.htmx import is_partial, render
+from portal.links import back_or
 from portal.security import staff_required
 from portal.services.requests import change_status, post_quote, quoted_passengers, search_requests, take
 
@@ -47,7 +48,7 @@ def _after_row_action(number: str, error: str | None, done: str):
             422 if error else 200
         )
     flash(f"{number}: {error}" if error else done, "error" if error else "success")
-    return redirect(request.referrer or url_for("request_ops.request_queue"), code=303)
+    return redirect(back_or(url_for("request_ops.request_queue")), code=303)
 
 
 @bp.post("/<number>/take")

@@ -259,6 +259,9 @@ def validate_order():
     An unknown order and another account's order get the same answer.
     """
     raw = request.args.get("order_number", "")
+    if not is_partial():
+        # Without JavaScript the check happens on the form itself.
+        return redirect(url_for("requests.new_request", order_number=raw), code=303)
     booking = _find_booking(raw)
     message = _order_message(raw, booking) or ("error", "Enter the order number.")
     hint, refusal = _hint(booking, request.args.get("category"))
