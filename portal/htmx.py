@@ -1,6 +1,6 @@
 """One way to render: the whole page on a direct visit, only the swapped block for an HTMX request."""
 
-from flask import current_app, render_template, request
+from flask import current_app, make_response, redirect, render_template, request
 
 
 def is_partial() -> bool:
@@ -37,3 +37,18 @@ def add_vary(response):
     """Pages and their partials share URLs, so caches must key on HX-Request."""
     response.vary.add("HX-Request")
     return response
+
+
+def page_number() -> int:
+    """The ?page= of a list, or 1 for anything that is not a sensible page number."""
+    raw = request.args.get("page", "1")
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+
+
+def redirect_after_post(target: str):
+    """After a successful POST: 303 to `target`, or for htmx a full navigation there (HX-Redirect)."""
+    if request.headers.get("HX-Request"):
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target, code=303)

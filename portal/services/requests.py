@@ -23,6 +23,7 @@ from portal.domain.requests import (
     QuoteStatus,
     RequestAction,
     RequestStatus,
+    RequestTransitionError,
     behaviour_rule,
     check_actor,
     check_valid_until,
@@ -260,7 +261,7 @@ def post_message(
     req.messages.append(message)
     _attach(req, files, user, message)
     if after.value != before:
-        req.status = after.value
+        _move(req, before, after, action)
         _event(req, user, now, "status", before, note="Reopened by the agency's reply.")
     if not internal:
         # Agents see "last activity": an internal note must not move it.
@@ -272,6 +273,23 @@ def post_message(
             _tell(watchers, "reply", f"{req.account.code} replied on request {req.number}.", req, now)
     db.session.flush()
     return message
+
+
+def _move(req: ServiceRequest, before: str, after: RequestStatus, action: RequestAction) -> None:
+    """Change the status with a conditional UPDATE, so two people acting at once on the same request (an
+    agency Cancel and an operations Take, two tabs) cannot both win: the later one is refused."""
+    if after.value == before:
+        return
+    moved = db.session.execute(
+        update(ServiceRequest)
+        .where(ServiceRequest.id == req.id, ServiceRequest.status == before)
+        .values(status=after.value)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:
+        db.session.refresh(req)
+        raise RequestTransitionError(RequestStatus(req.status), action)
+    req.status = after.value
 
 
 def _tell(users, kind: str, text: str, req: ServiceRequest, now: datetime) -> None:
@@ -287,7 +305,7 @@ def take(req: ServiceRequest, *, user: User, now: datetime | None = None) -> Ser
     if req.assigned_to_id == user.id and after.value == before:
         raise RequestError("You already have this request.")
     req.assigned_to_id = user.id
-    req.status = after.value
+    _move(req, before, after, RequestAction.TAKE)
     req.last_activity_at = now
     _event(req, user, now, "taken", before, note=f"Taken by {user.name}.")
     db.session.flush()
@@ -312,7 +330,7 @@ def change_status(
         check_actor(action, staff=user.is_staff)
     before = req.status
     after = next_status(before, action)
-    req.status = after.value
+    _move(req, before, after, action)
     if after is RequestStatus.PROCESSED:
         req.processed_at = now
     req.last_activity_at = now
@@ -366,7 +384,7 @@ def post_quote(
         lines=lines,
     )
     req.quotes.append(quote)
-    req.status = after.value
+    _move(req, before, after, RequestAction.POST_QUOTE)
     req.processed_at = now
     req.last_activity_at = now
     total = sum((line.amount for line in lines), Decimal("0.00"))
@@ -442,7 +460,7 @@ def accept_quote(
     quote.answered_by_id = user.id
     quote.answered_at = now
     quote.refund_id = refund.id
-    req.status = after.value
+    _move(req, before, after, RequestAction.ACCEPT_QUOTE)
     req.last_activity_at = now
     _event(
         req,
@@ -467,7 +485,7 @@ def decline_quote(
     quote.status = QuoteStatus.DECLINED.value
     quote.answered_by_id = user.id
     quote.answered_at = now
-    req.status = after.value
+    _move(req, before, after, RequestAction.DECLINE_QUOTE)
     req.last_activity_at = now
     _event(req, user, now, "quote_declined", before, note="Quote declined.")
     db.session.flush()

@@ -1,6 +1,6 @@
 """Add Baggage slide-out on Booking Details, and the operations baggage queue (Confirm / Fail)."""
 
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -9,7 +9,7 @@ from portal.blueprints.baggage.forms import AddBaggageForm, BaggageActionForm, B
 from portal.domain.baggage import BaggageAction, BaggageTransitionError
 from portal.extensions import db
 from portal.forms import choices
-from portal.htmx import is_partial, render
+from portal.htmx import is_partial, page_number, redirect_after_post, render
 from portal.models import Account, Booking
 from portal.models.types import utcnow
 from portal.security import one_or_404, staff_required
@@ -43,11 +43,6 @@ def _select_choices(placeholder: str, items) -> list[SelectChoice]:
         else:
             out.append(SelectChoice(item.ref, f"{item.label} — {item.short_reason}", {"disabled": True}))
     return out
-
-
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
 
 
 # --- Add Baggage ------------------------------------------------------------------------------------
@@ -108,12 +103,7 @@ def add_baggage(order_number):
 
 def _done(booking: Booking):
     """After ordering: back to Booking Details, where the order shows with the ancillaries."""
-    target = url_for("bookings.booking_details", order_number=booking.order_number)
-    if request.headers.get("HX-Request"):
-        response = make_response("", 204)
-        response.headers["HX-Redirect"] = target
-        return response
-    return redirect(target, code=303)
+    return redirect_after_post(url_for("bookings.booking_details", order_number=booking.order_number))
 
 
 # --- Operations queue -------------------------------------------------------------------------------
@@ -132,7 +122,7 @@ def baggage_queue_page():
     account = filters.account.data
     page = baggage_queue(
         QueueFilters(status=status, account_id=int(account) if account and account.isdigit() else None),
-        _page_number(),
+        page_number(),
         current_app.config["PER_PAGE"],
     )
     return render("baggage/queue.html", block="results", filters=filters, page=page, form=BaggageActionForm())

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from portal.blueprints.bookings.forms import BookingSearchForm
 from portal.extensions import db
 from portal.forms import choices
-from portal.htmx import render
+from portal.htmx import page_number, render
 from portal.models import Account, Booking
 from portal.models.types import utcnow
 from portal.security import one_or_404
@@ -25,11 +25,6 @@ TABS = {
     "refund_info": "Refund Info",
     "request_history": "Request History",
 }
-
-
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
 
 
 @bp.get("/")
@@ -55,7 +50,7 @@ def my_bookings():
         account_id=int(account_filter) if account_filter and account_filter.isdigit() else None,
     )
     scope = None if current_user.is_staff else current_user.account_id
-    page = search_bookings(filters, scope, _page_number(), current_app.config["PER_PAGE"])
+    page = search_bookings(filters, scope, page_number(), current_app.config["PER_PAGE"])
     return render(
         "bookings/my_bookings.html",
         block="results",

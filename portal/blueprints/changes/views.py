@@ -7,7 +7,7 @@ from sqlalchemy import select
 from portal.blueprints.changes.forms import ScheduleChangeFilters
 from portal.extensions import db
 from portal.forms import choices
-from portal.htmx import is_partial, render
+from portal.htmx import is_partial, page_number, render
 from portal.models import Account, Booking
 from portal.models.types import utcnow
 from portal.security import one_or_404, staff_required
@@ -83,10 +83,9 @@ def schedule_changes():
     filters.validate()
     state = filters.state.data if filters.state.data in {"open", "accepted", "refund"} else ""
     account = filters.account.data
-    raw_page = request.args.get("page", "1")
     page = schedule_change_list(
         ChangeFilters(state=state, account_id=int(account) if account and account.isdigit() else None),
-        int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) < 100_000 else 1,
+        page_number(),
         current_app.config["PER_PAGE"],
     )
     return render("schedule/schedule_changes.html", block="results", filters=filters, page=page)

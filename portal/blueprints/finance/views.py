@@ -20,7 +20,7 @@ from portal.domain.ledger import AdjustmentInvalid, default_period, period_bound
 from portal.domain.spreadsheet import csv_document, xlsx_document
 from portal.extensions import db
 from portal.forms import choices
-from portal.htmx import render
+from portal.htmx import page_number, render
 from portal.models import Account, RefundBatch
 from portal.models.types import utcnow
 from portal.security import admin_required, one_or_404, roles_required
@@ -48,11 +48,6 @@ def tab_labels() -> dict[str, str]:
         "operator": f"{current_app.config['OPERATOR_NAME']} Initiated",
         "agent": "Agent & Passenger Initiated",
     }
-
-
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
 
 
 def _account_arg() -> int | None:
@@ -97,7 +92,7 @@ def _refunds_page(tab: str, upload_form=None, upload_error=None, status=200):
         abort(404)
     form, filters = _filters(tab)
     zone = current_app.config["TIMEZONE"]
-    page = list_refunds(filters, _scope(), _page_number(), current_app.config["PER_PAGE"], zone)
+    page = list_refunds(filters, _scope(), page_number(), current_app.config["PER_PAGE"], zone)
     batches = recent_batches(_scope()) if tab == "agent" else []
     # The filter form swaps only the results; tab links swap the whole panel.
     block = "results" if request.headers.get("HX-Target") == "results" else "panel"

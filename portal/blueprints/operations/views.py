@@ -9,7 +9,7 @@ from portal.blueprints.operations.forms import RefundActionForm, RefundQueueFilt
 from portal.domain.refunds import FINAL_STATUSES, RefundAction, RefundTransitionError
 from portal.extensions import db
 from portal.forms import choices
-from portal.htmx import is_partial, render
+from portal.htmx import is_partial, page_number, render
 from portal.links import back_or
 from portal.models import Account, Booking, Refund, RefundEvent
 from portal.models.types import utcnow
@@ -55,18 +55,17 @@ def refund_queue():
         filters.status.data = "open"
     filters.validate()
     per_page = current_app.config["PER_PAGE"]
-    raw_page = request.args.get("page", "1")
-    page_number = int(raw_page) if raw_page.isdigit() and int(raw_page) > 0 else 1
+    requested_page = page_number()
     base = _queue_query(filters)
     total = db.session.scalar(select(func.count()).select_from(base.subquery()))
-    page_number = min(page_number, max(1, -(-total // per_page)))
+    requested_page = min(requested_page, max(1, -(-total // per_page)))
     rows = db.session.scalars(
         # Overdue refunds still waiting come first, then the oldest.
         _with_row_data(base.order_by(_overdue_first(), Refund.created_at.asc(), Refund.id.asc()))
         .limit(per_page)
-        .offset((page_number - 1) * per_page)
+        .offset((requested_page - 1) * per_page)
     ).all()
-    page = Page(items=list(rows), total=total, page=page_number, per_page=per_page)
+    page = Page(items=list(rows), total=total, page=requested_page, per_page=per_page)
     return render(
         "operations/refund_queue.html",
         block="results",

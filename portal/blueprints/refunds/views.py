@@ -1,6 +1,6 @@
 """Refund button slide-out, Cancel & Refund page, Refund Claim form, and document downloads."""
 
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, request, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -9,7 +9,7 @@ from portal.domain.deadlines import local_date
 from portal.domain.refunds import RefundPath, path_refusal
 from portal.extensions import db
 from portal.forms import choices
-from portal.htmx import render
+from portal.htmx import redirect_after_post, render
 from portal.models import Booking, Document, Refund
 from portal.models.types import utcnow
 from portal.security import one_or_404
@@ -42,12 +42,7 @@ def _booking(order_number: str) -> Booking:
 def _done(booking: Booking, refund: Refund):
     """After a refund is created: to Refund Info, by full navigation (HX-Redirect for htmx)."""
     flash(f"Refund {refund.code} {refund.status_label.lower()}. Follow it on Refund Info.", "success")
-    target = url_for("bookings.refund_info", order_number=booking.order_number)
-    if request.headers.get("HX-Request"):
-        response = make_response("", 204)
-        response.headers["HX-Redirect"] = target
-        return response
-    return redirect(target, code=303)
+    return redirect_after_post(url_for("bookings.refund_info", order_number=booking.order_number))
 
 
 # --- Refund button: slide-out with the instant quote ----------------------------------------------
@@ -283,11 +278,7 @@ def follow_up_refund(code):
     else:
         flash(f"Follow-up sent on request {req.number}.", "success")
         target = url_for("requests.request_detail", number=req.number)
-    if request.headers.get("HX-Request"):
-        response = make_response("", 204)
-        response.headers["HX-Redirect"] = target
-        return response
-    return redirect(target, code=303)
+    return redirect_after_post(target)
 
 
 # --- Documents -------------------------------------------------------------------------------------

@@ -14,17 +14,12 @@ from portal.blueprints.requests.views import (
 )
 from portal.domain.requests import STATUS_ACTION_LABELS, RequestAction
 from portal.extensions import db
-from portal.htmx import is_partial, render
+from portal.htmx import is_partial, page_number, render
 from portal.links import back_or
 from portal.security import staff_required
 from portal.services.requests import change_status, post_quote, quoted_passengers, search_requests, take
 
 bp = Blueprint("request_ops", __name__, url_prefix="/operations/requests")
-
-
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
 
 
 @bp.get("/")
@@ -34,7 +29,7 @@ def request_queue():
     if "status" not in request.args:
         form.status.data = "open"
     filters = filters_from(form, staff=True)
-    page = search_requests(filters, None, _page_number(), current_app.config["PER_PAGE"], oldest_first=True)
+    page = search_requests(filters, None, page_number(), current_app.config["PER_PAGE"], oldest_first=True)
     return render(
         "requests/queue.html", block="results", form=form, filters=filters, page=page, action=ActionForm()
     )

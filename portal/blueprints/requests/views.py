@@ -1,7 +1,7 @@
 """Raise a Request (slide-out), My Requests, New Request, a request's page and thread, the agency's
 answers (reply, cancel, accept or decline a quote)."""
 
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -24,7 +24,7 @@ from portal.domain.requests import (
 )
 from portal.extensions import db
 from portal.forms import choices
-from portal.htmx import is_partial, render
+from portal.htmx import is_partial, page_number, redirect_after_post, render
 from portal.models import Account, Booking, ServiceRequest
 from portal.models.types import utcnow
 from portal.security import one_or_404, scoped
@@ -94,15 +94,6 @@ def _chosen(booking: Booking | None) -> list[str]:
     return [p.ref for p in booking.passengers] if booking else []
 
 
-def _redirect(target: str):
-    """303 for a form post; HX-Redirect (full navigation) for htmx."""
-    if request.headers.get("HX-Request"):
-        response = make_response("", 204)
-        response.headers["HX-Redirect"] = target
-        return response
-    return redirect(target, code=303)
-
-
 def _submit(form, booking: Booking):
     """Create the request from a validated form; returns (response, error, open_number)."""
     try:
@@ -126,7 +117,7 @@ def _submit(form, booking: Booking):
         db.session.rollback()
         return None, str(exc), None
     flash(f"Request {req.number} submitted. Operations will answer here.", "success")
-    return _redirect(url_for("requests.request_detail", number=req.number)), None, None
+    return redirect_after_post(url_for("requests.request_detail", number=req.number)), None, None
 
 
 # --- Raise a Request (Booking Details slide-out) ------------------------------------------------
@@ -166,11 +157,6 @@ def raise_request(order_number):
 # --- My Requests, New Request ---------------------------------------------------------------------
 
 
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
-
-
 def filter_form(staff: bool) -> RequestFilterForm:
     form = RequestFilterForm(request.args)
     form.category.choices = choices([("", "Any")]) + [
@@ -203,7 +189,7 @@ def my_requests():
     form = filter_form(staff)
     filters = filters_from(form, staff)
     scope = None if staff else current_user.account_id
-    page = search_requests(filters, scope, _page_number(), current_app.config["PER_PAGE"])
+    page = search_requests(filters, scope, page_number(), current_app.config["PER_PAGE"])
     return render("requests/my_requests.html", block="results", form=form, filters=filters, page=page)
 
 
