@@ -1,12 +1,14 @@
 """Refund button slide-out, Cancel & Refund page, Refund Claim form, and document downloads."""
 
+from dataclasses import dataclass
+
 from flask import Blueprint, abort, current_app, flash, request, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from portal.blueprints.refunds.forms import AcceptQuoteForm, RefundClaimForm
 from portal.domain.deadlines import local_date
-from portal.domain.refunds import RefundPath, path_refusal
+from portal.domain.refunds import Quote, RefundPath, path_refusal
 from portal.extensions import db
 from portal.forms import choices
 from portal.htmx import redirect_after_post, render
@@ -45,6 +47,51 @@ def _done(booking: Booking, refund: Refund):
     return redirect_after_post(url_for("bookings.refund_info", order_number=booking.order_number))
 
 
+@dataclass
+class QuoteStep:
+    """What a quote step shows: the quote, or why there is none, and the HTTP status."""
+
+    quote: Quote | None = None
+    error: str | None = None
+    notice: str | None = None
+    status: int = 200
+
+
+def _quote_or_accept(booking: Booking, select, *, involuntary: bool, now, form):
+    """Quote the selection (`select()` returns it); on a valid POST, accept it as an operator refund.
+
+    Returns (response, step): a response when the refund was created, else what to show. The
+    fingerprint of the quote shown travels with the form, so a changed quote is shown again (409).
+    """
+    step = QuoteStep()
+    try:
+        selection = select()
+        if involuntary and (refusal := involuntary_refusal(booking, selection)):
+            raise RefundError(refusal)
+        step.quote = compute_quote(
+            booking, selection, path=RefundPath.INSTANT_QUOTE, involuntary=involuntary, now=now
+        )
+        if request.method == "POST" and form.validate_on_submit():
+            refund = create_refund(
+                booking,
+                selection,
+                path=RefundPath.INSTANT_QUOTE,
+                user=current_user,
+                now=now,
+                involuntary=involuntary,
+                shown_fingerprint=request.form.get("fingerprint", ""),
+            )
+            db.session.commit()
+            return _done(booking, refund), step
+    except QuoteChanged as exc:
+        db.session.rollback()
+        step.quote, step.notice, step.status = exc.quote, str(exc), 409
+    except RefundError as exc:
+        db.session.rollback()
+        step.error, step.status = str(exc), 422
+    return None, step
+
+
 # --- Refund button: slide-out with the instant quote ----------------------------------------------
 
 
@@ -60,29 +107,16 @@ def refund_slideout(order_number):
         source.getlist("passenger") if "passenger" in source or request.method == "POST" else refundable_refs
     )
     form = AcceptQuoteForm()
-    error = notice = None
-    status = 200
-    quote = None
-    try:
-        selection = whole_passengers(booking, chosen, now) if chosen else []
-        quote = compute_quote(booking, selection, path=RefundPath.INSTANT_QUOTE, involuntary=False, now=now)
-        if request.method == "POST" and form.validate_on_submit():
-            refund = create_refund(
-                booking,
-                selection,
-                path=RefundPath.INSTANT_QUOTE,
-                user=current_user,
-                now=now,
-                shown_fingerprint=request.form.get("fingerprint", ""),
-            )
-            db.session.commit()
-            return _done(booking, refund)
-    except QuoteChanged as exc:
-        db.session.rollback()
-        quote, notice, status = exc.quote, str(exc), 409
-    except RefundError as exc:
-        db.session.rollback()
-        error, status = str(exc), 422
+    done, step = _quote_or_accept(
+        booking,
+        lambda: whole_passengers(booking, chosen, now) if chosen else [],
+        involuntary=False,
+        now=now,
+        form=form,
+    )
+    if done is not None:
+        return done
+    if step.error:
         booking = _booking(order_number)
         coupons = booking_coupons(booking, now)
     return render(
@@ -91,12 +125,12 @@ def refund_slideout(order_number):
         booking=booking,
         coupons=coupons,
         chosen=set(chosen),
-        quote=quote,
-        fingerprint=quote_fingerprint(quote) if quote else "",
+        quote=step.quote,
+        fingerprint=quote_fingerprint(step.quote) if step.quote else "",
         form=form,
-        error=error,
-        notice=notice,
-    ), status
+        error=step.error,
+        notice=step.notice,
+    ), step.status
 
 
 # --- Cancel & Refund page --------------------------------------------------------------------------
@@ -135,48 +169,26 @@ def operator_refund(order_number):
     keys = source.getlist("coupon")
     involuntary = source.get("involuntary") == "1" and _involuntary_allowed(booking)
     form = AcceptQuoteForm()
-    error = notice = None
-    quote = None
-    status = 200
-    try:
-        selection = parse_coupon_keys(booking, keys)
-        if involuntary and (refusal := involuntary_refusal(booking, selection)):
-            raise RefundError(refusal)
-        quote = compute_quote(
-            booking, selection, path=RefundPath.INSTANT_QUOTE, involuntary=involuntary, now=now
-        )
-        if request.method == "POST" and form.validate_on_submit():
-            refund = create_refund(
-                booking,
-                selection,
-                path=RefundPath.INSTANT_QUOTE,
-                user=current_user,
-                now=now,
-                involuntary=involuntary,
-                shown_fingerprint=request.form.get("fingerprint", ""),
-            )
-            db.session.commit()
-            return _done(booking, refund)
-    except QuoteChanged as exc:
-        db.session.rollback()
-        quote, notice, status = exc.quote, str(exc), 409
-    except RefundError as exc:
-        db.session.rollback()
-        error, status = str(exc), 422
+    done, step = _quote_or_accept(
+        booking, lambda: parse_coupon_keys(booking, keys), involuntary=involuntary, now=now, form=form
+    )
+    if done is not None:
+        return done
+    if step.error:
         booking = _booking(order_number)
     return render(
         "refunds/operator_refund.html",
         block="next_step",
         booking=booking,
         keys=keys,
-        quote=quote,
-        fingerprint=quote_fingerprint(quote) if quote else "",
+        quote=step.quote,
+        fingerprint=quote_fingerprint(step.quote) if step.quote else "",
         involuntary=involuntary,
         involuntary_allowed=_involuntary_allowed(booking),
         form=form,
-        error=error,
-        notice=notice,
-    ), status
+        error=step.error,
+        notice=step.notice,
+    ), step.status
 
 
 # --- Refund Claim ----------------------------------------------------------------------------------
