@@ -307,12 +307,17 @@ class BookingFilters:
     account_id: int | None = None  # staff only
 
 
+COUNT_CAP = 10_000
+
+
 @dataclass
 class Page:
     items: list
     total: int
     page: int
     per_page: int
+    # True when the count stopped at a cap: there are at least `total` rows ("10,000+").
+    more: bool = False
 
     @property
     def pages(self) -> int:
@@ -367,7 +372,11 @@ def search_bookings(filters: BookingFilters, account_id: int | None, page: int, 
     """
     scope = account_id if account_id is not None else filters.account_id
     conditions = _booking_conditions(filters, scope)
-    total = db.session.scalar(select(func.count()).select_from(Booking).where(*conditions))
+    # Counting stops at COUNT_CAP: at a million bookings an exact count of "everything" costs more
+    # than the page itself, and "10,000+" tells the user as much. Filters narrow it to an exact count.
+    capped = select(Booking.id).where(*conditions).limit(COUNT_CAP + 1).subquery()
+    counted = db.session.scalar(select(func.count()).select_from(capped))
+    total, more = min(counted, COUNT_CAP), counted > COUNT_CAP
     page = max(1, min(page, max(1, -(-total // per_page))))
     items = db.session.scalars(
         select(Booking)
@@ -382,7 +391,7 @@ def search_bookings(filters: BookingFilters, account_id: int | None, page: int, 
             selectinload(Booking.account),
         )
     ).all()
-    return Page(items=list(items), total=total, page=page, per_page=per_page)
+    return Page(items=list(items), total=total, page=page, per_page=per_page, more=more)
 
 
 def action_required_count(account_id: int | None) -> int:

@@ -180,3 +180,19 @@ def test_query_count_does_not_grow_with_data(client, auth, make, world, count_qu
         client.get("/bookings/", query_string={"q": "MANY", "payment_channel": "deposit"})
     assert few.count == many.count == searched.count, many.statements
     assert many.count <= 12  # user, account, bell, balance, badge, count, page, 4 related lists
+
+
+def test_counts_stop_at_a_cap_on_huge_lists(client, auth, make, world, monkeypatch):
+    from portal.services import bookings as bookings_service
+
+    for n in range(4):
+        make.booking(
+            order_number=f"CAP0000{n:03d}", passengers=[passenger_doc("P1", "CAP", "TEST", f"618-28{n:08d}")]
+        )
+    monkeypatch.setattr(bookings_service, "COUNT_CAP", 3)
+    monkeypatch.setitem(client.application.config, "PER_PAGE", 2)
+    auth.login(world.agent)
+    page = client.get("/bookings/").get_data(as_text=True)
+    assert "Showing 1–2 of 3+ bookings" in page and "Page 1 of 2+" in page
+    exact = client.get("/bookings/", query_string={"q": "CAP0000001"}).get_data(as_text=True)
+    assert "Showing 1–1 of 1 booking" in exact
