@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from portal.domain.money import TypedAmountError, parse_typed_amount
 
 ZERO = Decimal("0.00")
 MAX_ADJUSTMENT = Decimal("10000000000")  # ten digits before the point, as the import allows
@@ -24,22 +26,20 @@ class AdjustmentInvalid(ValueError):
 
 def adjustment_amount(raw: str | None) -> Decimal:
     """Parse an adjustment typed by an admin: '+150', '-25.50', '1,200.00'. Never zero, two places."""
-    text = (raw or "").strip().replace(",", "").replace(" ", "")
-    if not text:
-        raise AdjustmentInvalid("Enter the amount: positive to credit the account, negative to debit it.")
     try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise AdjustmentInvalid("Enter the amount as a number such as 150.00 or -25.50.") from None
-    if not amount.is_finite():
-        raise AdjustmentInvalid("Enter the amount as a number such as 150.00 or -25.50.")
-    if amount != amount.quantize(Decimal("0.01")):
-        raise AdjustmentInvalid("Enter the amount with at most two decimals.")
+        amount = parse_typed_amount(raw)
+    except TypedAmountError as exc:
+        message = {
+            "empty": "Enter the amount: positive to credit the account, negative to debit it.",
+            "not_a_number": "Enter the amount as a number such as 150.00 or -25.50.",
+            "too_precise": "Enter the amount with at most two decimals.",
+        }[exc.reason]
+        raise AdjustmentInvalid(message) from None
     if amount == 0:
         raise AdjustmentInvalid("An adjustment of zero changes nothing; enter a positive or negative amount.")
     if abs(amount) >= MAX_ADJUSTMENT:
         raise AdjustmentInvalid("That amount is too large for one adjustment.")
-    return amount.quantize(Decimal("0.01"))
+    return amount
 
 
 def adjustment_reason(raw: str | None) -> str:

@@ -76,3 +76,30 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.currency} {self.amount:,.2f}"
+
+
+class TypedAmountError(ValueError):
+    """What a person typed is not an amount; `reason` is 'empty', 'not_a_number' or 'too_precise'."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def parse_typed_amount(raw: str | None) -> Decimal:
+    """An amount as a person types it ('1,200.50', ' -25 '): a finite Decimal with at most two places.
+
+    Sign and range are the caller's rules; each caller words the errors for its own form.
+    """
+    text = (raw or "").strip().replace(",", "").replace(" ", "")
+    if not text:
+        raise TypedAmountError("empty")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise TypedAmountError("not_a_number") from None
+    if not amount.is_finite():
+        raise TypedAmountError("not_a_number")
+    if amount != amount.quantize(CENT):
+        raise TypedAmountError("too_precise")
+    return amount.quantize(CENT)

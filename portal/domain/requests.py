@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
+from portal.domain.money import TypedAmountError, parse_typed_amount
 from portal.domain.refunds import RefundPath, path_refusal
 
 # --- Statuses and transitions ------------------------------------------------------------------------
@@ -296,18 +297,18 @@ MAX_AMOUNT = Decimal("9999999999.99")
 
 def parse_amount(raw: str | None, who: str) -> Decimal:
     """A non-negative amount with at most two decimals, from what a user typed."""
-    text = (raw or "").strip().replace(",", "")
-    if not text:
-        raise QuoteError(f"Enter the refund amount for {who}.")
     try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise QuoteError(f"Enter the amount for {who} as a number such as 315.00.") from None
-    if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT:
+        amount = parse_typed_amount(raw)
+    except TypedAmountError as exc:
+        message = {
+            "empty": f"Enter the refund amount for {who}.",
+            "not_a_number": f"Enter the amount for {who} as a number such as 315.00.",
+            "too_precise": f"Enter the amount for {who} with at most two decimals.",
+        }[exc.reason]
+        raise QuoteError(message) from None
+    if amount < 0 or amount > MAX_AMOUNT:
         raise QuoteError(f"Enter a non-negative amount for {who}.")
-    if amount != amount.quantize(Decimal("0.01")):
-        raise QuoteError(f"Enter the amount for {who} with at most two decimals.")
-    return amount.quantize(Decimal("0.01"))
+    return amount
 
 
 def check_valid_until(valid_until: date | None, today: date) -> date:

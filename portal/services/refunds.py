@@ -7,7 +7,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from portal.domain.deadlines import local_date
-from portal.domain.money import Money
+from portal.domain.money import Money, TypedAmountError, parse_typed_amount
 from portal.domain.refunds import (
     COUPON_STATE_REASONS,
     STATUS_LABELS,
@@ -395,12 +395,14 @@ def _created_note(refund: Refund) -> str:
 
 def _clean_amount(raw) -> Decimal:
     try:
-        amount = Decimal(str(raw).strip().replace(",", ""))
-    except (InvalidOperation, ValueError):
+        amount = parse_typed_amount(str(raw))
+    except TypedAmountError as exc:
+        if exc.reason == "too_precise":
+            raise RefundError("Enter a non-negative amount with at most two decimals.") from None
         raise RefundError("Enter the amount as a number such as 315.00.") from None
-    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+    if amount < 0:
         raise RefundError("Enter a non-negative amount with at most two decimals.")
-    return amount.quantize(Decimal("0.01"))
+    return amount
 
 
 def apply_action(

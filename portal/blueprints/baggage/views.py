@@ -2,15 +2,14 @@
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from portal.blueprints.baggage.forms import AddBaggageForm, BaggageActionForm, BaggageQueueFilters
 from portal.domain.baggage import BaggageAction, BaggageTransitionError
 from portal.extensions import db
-from portal.forms import choices
+from portal.forms import account_choices
 from portal.htmx import is_partial, page_number, redirect_after_post, render
-from portal.models import Account, Booking
+from portal.models import Booking
 from portal.models.types import utcnow
 from portal.security import one_or_404, staff_required
 from portal.services.baggage import (
@@ -113,8 +112,7 @@ def _done(booking: Booking):
 @staff_required
 def baggage_queue_page():
     filters = BaggageQueueFilters(request.args)
-    accounts = db.session.execute(select(Account.id, Account.code).order_by(Account.code)).all()
-    filters.account.choices = choices([("", "All accounts")] + [(str(a.id), a.code) for a in accounts])
+    filters.account.choices = account_choices()
     if not filters.status.data:
         filters.status.data = "requested"
     filters.validate()

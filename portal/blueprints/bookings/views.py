@@ -1,12 +1,10 @@
 from flask import Blueprint, current_app, request
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from portal.blueprints.bookings.forms import BookingSearchForm
-from portal.extensions import db
-from portal.forms import choices
+from portal.forms import account_choices
 from portal.htmx import page_number, render
-from portal.models import Account, Booking
+from portal.models import Booking
 from portal.models.types import utcnow
 from portal.security import one_or_404
 from portal.services.bookings import (
@@ -32,12 +30,7 @@ TABS = {
 def my_bookings():
     form = BookingSearchForm(request.args)
     if current_user.is_staff:
-        accounts = db.session.execute(
-            select(Account.id, Account.code, Account.name).order_by(Account.code)
-        ).all()
-        form.account.choices = choices(
-            [("", "All accounts")] + [(str(a.id), f"{a.code} — {a.name}") for a in accounts]
-        )
+        form.account.choices = account_choices(with_names=True)
     valid = form.validate()
     # Invalid fields are shown with their message and left out of the search; the rest still applies.
     account_filter = form.account.data if current_user.is_staff and form.account.data else None

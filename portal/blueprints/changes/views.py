@@ -2,13 +2,12 @@
 
 from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from portal.blueprints.changes.forms import ScheduleChangeFilters
 from portal.extensions import db
-from portal.forms import choices
+from portal.forms import account_choices
 from portal.htmx import is_partial, page_number, render
-from portal.models import Account, Booking
+from portal.models import Booking
 from portal.models.types import utcnow
 from portal.security import one_or_404, staff_required
 from portal.services.bookings import booking_details_query
@@ -76,8 +75,7 @@ def free_refund(order_number):
 @staff_required
 def schedule_changes():
     filters = ScheduleChangeFilters(request.args)
-    accounts = db.session.execute(select(Account.id, Account.code).order_by(Account.code)).all()
-    filters.account.choices = choices([("", "All accounts")] + [(str(a.id), a.code) for a in accounts])
+    filters.account.choices = account_choices()
     if not filters.state.data:
         filters.state.data = "open"
     filters.validate()

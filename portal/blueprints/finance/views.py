@@ -12,14 +12,13 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from portal.blueprints.finance.forms import AdjustmentForm, BatchUploadForm, RefundListForm, StatementForm
 from portal.domain.batch import MAX_BYTES, OUTCOME_LABELS, FileRefused, template_csv, template_xlsx
 from portal.domain.ledger import AdjustmentInvalid, default_period, period_bounds
 from portal.domain.spreadsheet import csv_document, xlsx_document
 from portal.extensions import db
-from portal.forms import choices
+from portal.forms import account_choices
 from portal.htmx import page_number, render
 from portal.models import Account, RefundBatch
 from portal.models.types import utcnow
@@ -60,16 +59,11 @@ def _account_arg() -> int | None:
     return current_user.account_id
 
 
-def _account_choices(first: str):
-    accounts = db.session.execute(select(Account.id, Account.code, Account.name).order_by(Account.code)).all()
-    return choices([("", first)] + [(str(a.id), f"{a.code} — {a.name}") for a in accounts])
-
-
 def _filters(tab: str) -> tuple[RefundListForm, RefundFilters]:
     form = RefundListForm(request.args)
     account_id = _account_arg()
     if current_user.is_staff:
-        form.account.choices = _account_choices("All accounts")
+        form.account.choices = account_choices(with_names=True)
     form.validate()
     # Invalid fields are shown with their message and left out; the rest still applies.
     filters = RefundFilters(
@@ -229,7 +223,7 @@ def _statement_context(adjustment_form=None):
     form = StatementForm(request.args)
     account_id = _account_arg()
     if current_user.is_staff:
-        form.account.choices = _account_choices("Choose an account")
+        form.account.choices = account_choices("Choose an account", with_names=True)
     account = db.session.get(Account, account_id) if account_id is not None else None
     if account_id is not None and account is None:
         abort(404)

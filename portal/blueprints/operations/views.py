@@ -8,10 +8,10 @@ from sqlalchemy.orm import selectinload
 from portal.blueprints.operations.forms import RefundActionForm, RefundQueueFilters
 from portal.domain.refunds import FINAL_STATUSES, RefundAction, RefundTransitionError
 from portal.extensions import db
-from portal.forms import choices
+from portal.forms import account_choices
 from portal.htmx import is_partial, page_number, render
 from portal.links import back_or
-from portal.models import Account, Booking, Refund, RefundEvent
+from portal.models import Booking, Refund, RefundEvent
 from portal.models.types import utcnow
 from portal.security import staff_required
 from portal.services.bookings import Page
@@ -49,8 +49,7 @@ def _with_row_data(stmt):
 @staff_required
 def refund_queue():
     filters = RefundQueueFilters(request.args)
-    accounts = db.session.execute(select(Account.id, Account.code).order_by(Account.code)).all()
-    filters.account.choices = choices([("", "All accounts")] + [(str(a.id), a.code) for a in accounts])
+    filters.account.choices = account_choices()
     if "status" not in request.args:
         filters.status.data = "open"
     filters.validate()

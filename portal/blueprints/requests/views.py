@@ -3,7 +3,6 @@ answers (reply, cancel, accept or decline a quote)."""
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from portal.blueprints.auth.forms import ActionForm
 from portal.blueprints.requests.forms import (
@@ -23,9 +22,9 @@ from portal.domain.requests import (
     submit_refusal,
 )
 from portal.extensions import db
-from portal.forms import choices
+from portal.forms import account_choices, choices
 from portal.htmx import is_partial, page_number, redirect_after_post, render
-from portal.models import Account, Booking, ServiceRequest
+from portal.models import Booking, ServiceRequest
 from portal.models.types import utcnow
 from portal.security import one_or_404, scoped
 from portal.services.bookings import booking_details_query
@@ -165,8 +164,7 @@ def filter_form(staff: bool) -> RequestFilterForm:
         for c in choices([(str(x.id), x.label) for x in categories], optgroup=group.label)
     ]
     if staff:
-        accounts = db.session.execute(select(Account.id, Account.code).order_by(Account.code)).all()
-        form.account.choices = choices([("", "All accounts")] + [(str(a.id), a.code) for a in accounts])
+        form.account.choices = account_choices()
     return form
 
 
