@@ -134,15 +134,21 @@ def rename_category(category_id):
     return _done(f"Renamed to {category.label}.", "request_admin.request_categories", _categories_page)
 
 
-def _category_change(category_id: int, change, message):
-    category = _category(category_id)
+def _apply_change(item, change, message, endpoint: str, page):
+    """One button on a category or reason row (reorder, (de)activate): CSRF, change, the page again."""
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        change(category)
+        change(item)
     except AdminError as exc:
-        return _failed(str(exc), "request_admin.request_categories", _categories_page)
-    return _done(message(category), "request_admin.request_categories", _categories_page)
+        return _failed(str(exc), endpoint, page)
+    return _done(message(item), endpoint, page)
+
+
+def _category_change(category_id: int, change, message):
+    return _apply_change(
+        _category(category_id), change, message, "request_admin.request_categories", _categories_page
+    )
 
 
 @bp.post("/request-categories/<int:category_id>/<any(up, down):direction>")
@@ -247,14 +253,7 @@ def rename_reason(reason_id):
 
 
 def _reason_change(reason_id: int, change, message):
-    reason = _reason(reason_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        change(reason)
-    except AdminError as exc:
-        return _failed(str(exc), "request_admin.refund_reasons", _reasons_page)
-    return _done(message(reason), "request_admin.refund_reasons", _reasons_page)
+    return _apply_change(_reason(reason_id), change, message, "request_admin.refund_reasons", _reasons_page)
 
 
 @bp.post("/refund-reasons/<int:reason_id>/<any(up, down):direction>")
