@@ -17,6 +17,7 @@ from flask import Flask, current_app
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import selectinload
 
+from portal.clock import utcnow
 from portal.domain.deadlines import AUTO_COMPLETE_AFTER, FOLLOW_UP_AFTER, OVERDUE_AFTER
 from portal.domain.refunds import OPERATOR_PATHS
 from portal.domain.requests import RequestAction
@@ -25,7 +26,6 @@ from portal.domain.requests import next_status as next_request_status
 from portal.extensions import db
 from portal.links import path_for
 from portal.models import OutboxEmail, Refund, RequestEvent, ServiceRequest
-from portal.models.types import utcnow
 from portal.services.notifications import account_agents, notify, staff_users
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,9 @@ from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.clock import utcnow
 from portal.extensions import db
-from portal.models.types import Amount, UTCDateTime, utcnow
+from portal.models.types import Amount, UTCDateTime
 
 ROLES = ("agent", "operations", "admin")
 

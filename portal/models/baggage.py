@@ -8,12 +8,13 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.clock import utcnow
 from portal.domain.baggage import SETTLEMENT_LABELS, STATUS_LABELS, BaggageStatus, Settlement
 from portal.extensions import db
 from portal.models.accounts import Account, User
 from portal.models.bookings import BaggageOption, Booking, Passenger, Segment
 from portal.models.ledger import LedgerEntry
-from portal.models.types import Amount, UTCDateTime, utcnow
+from portal.models.types import Amount, UTCDateTime
 
 _STATUSES = ", ".join(f"'{s.value}'" for s in BaggageStatus)
 _SETTLEMENTS = ", ".join(f"'{s.value}'" for s in Settlement)

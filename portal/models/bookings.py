@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.clock import utcnow
 from portal.extensions import db
 from portal.models.accounts import Account, User
-from portal.models.types import Amount, UTCDateTime, utcnow
+from portal.models.types import Amount, UTCDateTime
 
 if TYPE_CHECKING:
     from portal.models.baggage import BaggageOrder

@@ -7,11 +7,12 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.clock import utcnow
 from portal.domain.batch import OUTCOME_LABELS, BatchOutcome
 from portal.extensions import db
 from portal.models.accounts import Account, User
 from portal.models.refunds import Refund
-from portal.models.types import UTCDateTime, utcnow
+from portal.models.types import UTCDateTime
 
 _OUTCOMES = ", ".join(f"'{o.value}'" for o in BatchOutcome)
 

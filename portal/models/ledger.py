@@ -8,9 +8,10 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.clock import utcnow
 from portal.extensions import db
 from portal.models.accounts import Account
-from portal.models.types import Amount, UTCDateTime, utcnow
+from portal.models.types import Amount, UTCDateTime
 
 LEDGER_KINDS = {"refund_credit": "Refund credit", "baggage_debit": "Baggage", "adjustment": "Adjustment"}
 

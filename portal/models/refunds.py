@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.clock import utcnow
 from portal.domain.refunds import (
     FINAL_STATUSES,
     PATH_LABELS,
@@ -21,7 +22,7 @@ from portal.extensions import db
 from portal.models.accounts import Account, User
 from portal.models.bookings import Booking, Passenger, Segment
 from portal.models.documents import Document
-from portal.models.types import Amount, UTCDateTime, utcnow
+from portal.models.types import Amount, UTCDateTime
 
 _STATUSES = ", ".join(f"'{s.value}'" for s in RefundStatus)
 _PATHS = ", ".join(f"'{p.value}'" for p in RefundPath)

@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text, event
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from portal.clock import utcnow
 from portal.domain.requests import (
     BEHAVIOUR_LABELS,
     OPEN_STATUSES,
@@ -23,7 +24,7 @@ from portal.extensions import db
 from portal.models.accounts import Account, User
 from portal.models.bookings import Booking, Passenger
 from portal.models.documents import Document
-from portal.models.types import Amount, UTCDateTime, utcnow
+from portal.models.types import Amount, UTCDateTime
 
 _STATUSES = ", ".join(f"'{s.value}'" for s in RequestStatus)
 _OPEN = ", ".join(f"'{s.value}'" for s in sorted(OPEN_STATUSES))

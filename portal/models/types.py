@@ -1,6 +1,6 @@
 """Column types that keep the rules: times stored in UTC, money stored exactly."""
 
-from datetime import UTC, datetime
+from datetime import UTC
 from decimal import Decimal
 
 from sqlalchemy import BigInteger, DateTime
@@ -48,7 +48,3 @@ class Amount(TypeDecorator):
 
     def coerce_compared_value(self, op, value):
         return self
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

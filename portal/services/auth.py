@@ -11,10 +11,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import func, select
 
+from portal.clock import utcnow
 from portal.extensions import db
 from portal.models import Account, LoginAttempt, User
 from portal.models.accounts import ROLES
-from portal.models.types import utcnow
 
 _HASHERS: dict[str, PasswordHasher] = {}
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from portal.clock import utcnow
 from portal.domain.baggage import (
     LIVE_STATUSES,
     REFUSAL_MESSAGES,
@@ -29,7 +30,6 @@ from portal.domain.baggage import (
 from portal.extensions import db
 from portal.links import path_for
 from portal.models import BaggageOption, BaggageOrder, Booking, LedgerEntry, Passenger, Segment, User
-from portal.models.types import utcnow
 from portal.services.bookings import Page
 from portal.services.notifications import account_agents, notify
 from portal.services.refunds import live_refund_codes

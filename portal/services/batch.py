@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from portal.clock import utcnow
 from portal.domain.batch import (
     BatchOutcome,
     BookingFacts,
@@ -41,7 +42,6 @@ from portal.models import (
     Segment,
     User,
 )
-from portal.models.types import utcnow
 
 CHUNK = 2000  # values per IN-list: far below SQLite's and PostgreSQL's limits on bound parameters
 

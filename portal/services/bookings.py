@@ -10,6 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from portal.clock import utcnow
 from portal.domain.booking_import import BookingData, ExistingBooking, ImportFile, parse_import
 from portal.extensions import db
 from portal.links import path_for
@@ -24,7 +25,6 @@ from portal.models import (
     ScheduleChange,
     Segment,
 )
-from portal.models.types import utcnow
 
 _NOT_KEY = re.compile(r"[^A-Z0-9]")
 

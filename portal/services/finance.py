@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.orm import selectinload
 
+from portal.clock import utcnow
 from portal.domain.ledger import Statement, adjustment_amount, adjustment_reason, build_statement
 from portal.domain.refunds import (
     AGENT_PATHS,
@@ -33,7 +34,6 @@ from portal.models import (
     RefundPassenger,
     User,
 )
-from portal.models.types import utcnow
 from portal.services.bookings import Page, search_key
 from portal.services.followups import follow_up_state
 

@@ -8,12 +8,12 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from portal.clock import utcnow
 from portal.domain.deadlines import can_follow_up, follow_up_from, local_date
 from portal.domain.refunds import FINAL_STATUSES, RefundStatus
 from portal.domain.requests import OpenRequestExists, RequestAction, RequestStatus, allowed
 from portal.extensions import db
 from portal.models import Refund, RefundFollowUp, RequestCategory, ServiceRequest, User
-from portal.models.types import utcnow
 from portal.services.refunds import RefundError
 from portal.services.requests import create_request, post_message
 

@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from flask import current_app
 from sqlalchemy import func, select, update
 
+from portal.clock import utcnow
 from portal.extensions import db
 from portal.models import Notification, OutboxEmail, User
-from portal.models.types import utcnow
 
 
 def staff_users(roles=("operations", "admin")) -> list[User]:

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from portal.clock import utcnow
 from portal.domain.deadlines import local_date
 from portal.domain.money import Money, TypedAmountError, parse_typed_amount
 from portal.domain.refunds import (
@@ -52,7 +53,6 @@ from portal.models import (
     Segment,
     User,
 )
-from portal.models.types import utcnow
 from portal.services.notifications import account_agents, notify
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from portal.clock import utcnow
 from portal.domain.refunds import RefundPath
 from portal.domain.requests import (
     OPEN_STATUSES,
@@ -49,7 +50,6 @@ from portal.models import (
     ServiceRequest,
     User,
 )
-from portal.models.types import utcnow
 from portal.services.bookings import Page, search_key
 from portal.services.documents import save_document
 from portal.services.notifications import account_agents, notify, staff_users

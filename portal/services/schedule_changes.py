@@ -12,9 +12,9 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
+from portal.clock import utcnow
 from portal.extensions import db
 from portal.models import Booking, Refund, ScheduleChange, Segment, User
-from portal.models.types import utcnow
 from portal.services.bookings import Page
 from portal.services.refunds import booking_coupons, live_refund_codes
 

@@ -77,7 +77,7 @@ def test_demo_data_covers_every_case(runner, db):
     assert db.session.scalar(select(func.count()).select_from(Passenger).where(Passenger.ptype == "INF")) > 0
     assert any(len(b.passengers) >= 3 for b in bookings)
     assert any(len(b.segments) >= 4 for b in bookings)  # a multi-segment round trip
-    from portal.models.types import utcnow
+    from portal.clock import utcnow
 
     now = utcnow()
     assert any(b.departs_within(now) for b in bookings if b.is_ticketed)

@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import func, select
 
 from portal import jobs
+from portal.clock import utcnow
 from portal.domain.refunds import RefundPath
 from portal.extensions import db as _db
 from portal.models import Notification, OutboxEmail, Refund
-from portal.models.types import utcnow
 from portal.services.notifications import notify
 from portal.services.refunds import create_refund, parse_coupon_keys
 

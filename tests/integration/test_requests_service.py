@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from portal.clock import utcnow
 from portal.domain.refunds import RefundPath
 from portal.domain.requests import OpenRequestExists, QuoteError, RequestTransitionError
 from portal.models import Refund, RequestCategory, RequestEvent, ServiceRequest
 from portal.models.requests import AppendOnlyViolation
-from portal.models.types import utcnow
 from portal.services import requests as service
 from portal.services.refunds import CouponTaken, RefundError, create_refund, whole_passengers
 from portal.services.setup import seed_defaults

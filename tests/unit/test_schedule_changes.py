@@ -9,9 +9,9 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
+from portal.clock import utcnow
 from portal.domain.refunds import RefundPath
 from portal.models import Booking, ScheduleChange
-from portal.models.types import utcnow
 from portal.services.refunds import create_refund, parse_coupon_keys
 from portal.services.schedule_changes import (
     ScheduleChangeError,

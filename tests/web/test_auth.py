@@ -4,8 +4,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from portal.clock import utcnow
 from portal.models import LoginAttempt
-from portal.models.types import utcnow
 from tests.conftest import PASSWORD
 
 

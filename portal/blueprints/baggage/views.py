@@ -5,12 +5,12 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from portal.blueprints.baggage.forms import AddBaggageForm, BaggageActionForm, BaggageQueueFilters
+from portal.clock import utcnow
 from portal.domain.baggage import BaggageAction, BaggageTransitionError
 from portal.extensions import db
 from portal.forms import account_choices
 from portal.htmx import is_partial, page_number, redirect_after_post, render
 from portal.models import Booking
-from portal.models.types import utcnow
 from portal.security import one_or_404, staff_required
 from portal.services.baggage import (
     AlreadyOrdered,

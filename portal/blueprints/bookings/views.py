@@ -2,10 +2,10 @@ from flask import Blueprint, current_app, request
 from flask_login import current_user, login_required
 
 from portal.blueprints.bookings.forms import BookingSearchForm
+from portal.clock import utcnow
 from portal.forms import account_choices
 from portal.htmx import page_number, render
 from portal.models import Booking
-from portal.models.types import utcnow
 from portal.security import one_or_404
 from portal.services.bookings import (
     BookingFilters,

@@ -4,11 +4,11 @@ from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from portal.blueprints.changes.forms import ScheduleChangeFilters
+from portal.clock import utcnow
 from portal.extensions import db
 from portal.forms import account_choices
 from portal.htmx import is_partial, page_number, render
 from portal.models import Booking
-from portal.models.types import utcnow
 from portal.security import one_or_404, staff_required
 from portal.services.bookings import booking_details_query
 from portal.services.schedule_changes import (

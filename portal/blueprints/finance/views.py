@@ -14,6 +14,7 @@ from flask import (
 from flask_login import current_user, login_required
 
 from portal.blueprints.finance.forms import AdjustmentForm, BatchUploadForm, RefundListForm, StatementForm
+from portal.clock import utcnow
 from portal.domain.batch import MAX_BYTES, OUTCOME_LABELS, FileRefused, template_csv, template_xlsx
 from portal.domain.ledger import AdjustmentInvalid, default_period, period_bounds
 from portal.domain.spreadsheet import csv_document, xlsx_document
@@ -21,7 +22,6 @@ from portal.extensions import db
 from portal.forms import account_choices
 from portal.htmx import page_number, render
 from portal.models import Account, RefundBatch
-from portal.models.types import utcnow
 from portal.security import admin_required, one_or_404, roles_required
 from portal.services.batch import BatchConflict, batch_details_query, process_upload, recent_batches
 from portal.services.finance import (

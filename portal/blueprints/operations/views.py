@@ -6,13 +6,13 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import selectinload
 
 from portal.blueprints.operations.forms import RefundActionForm, RefundQueueFilters
+from portal.clock import utcnow
 from portal.domain.refunds import FINAL_STATUSES, RefundAction, RefundTransitionError
 from portal.extensions import db
 from portal.forms import account_choices
 from portal.htmx import is_partial, page_number, render
 from portal.links import back_or
 from portal.models import Booking, Refund, RefundEvent
-from portal.models.types import utcnow
 from portal.security import staff_required
 from portal.services.bookings import Page
 from portal.services.refunds import RefundError, apply_action

@@ -7,13 +7,13 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from portal.blueprints.refunds.forms import AcceptQuoteForm, RefundClaimForm
+from portal.clock import utcnow
 from portal.domain.deadlines import local_date
 from portal.domain.refunds import Quote, RefundPath, path_refusal
 from portal.extensions import db
 from portal.forms import choices
 from portal.htmx import redirect_after_post, render
 from portal.models import Booking, Document, Refund
-from portal.models.types import utcnow
 from portal.security import one_or_404
 from portal.services.bookings import booking_details_query
 from portal.services.documents import UploadRejected, document_path, save_document

@@ -12,6 +12,7 @@ from portal.blueprints.requests.forms import (
     RequestFilterForm,
     RequestForm,
 )
+from portal.clock import utcnow
 from portal.domain.requests import (
     STATUS_ACTION_LABELS,
     ActionNotPermitted,
@@ -25,7 +26,6 @@ from portal.extensions import db
 from portal.forms import account_choices, choices
 from portal.htmx import is_partial, page_number, redirect_after_post, render
 from portal.models import Booking, ServiceRequest
-from portal.models.types import utcnow
 from portal.security import one_or_404, scoped
 from portal.services.bookings import booking_details_query
 from portal.services.documents import UploadRejected
