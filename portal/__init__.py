@@ -6,7 +6,7 @@ from flask import Flask, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
-from portal import config
+from portal import config, uow
 from portal.extensions import csrf, db, login_manager, migrate
 from portal.htmx import add_vary, is_partial
 from portal.security import set_security_headers
@@ -73,6 +73,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     cli.init_app(app)
     filters.init_app(app)
     _register_error_pages(app)
+    uow.init_app(app)
     app.after_request(add_vary)
     app.after_request(set_security_headers)
 
@@ -145,7 +146,6 @@ def _register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(e):
-        db.session.rollback()
         app.logger.error("Unhandled error on %s %s", request.method, request.path, exc_info=e)
         return page(
             500, "Something went wrong", "The error was logged. Nothing was half-saved; please try again."

@@ -1,9 +1,16 @@
 """Security headers, role checks and the tenant-scoping helper every agent-facing lookup uses."""
 
 from functools import wraps
+from typing import TypeVar
 
 from flask import abort
 from flask_login import current_user, login_required
+
+from portal.models import Booking
+from portal.services.bookings import load_booking
+from portal.services.scope import Scope
+
+T = TypeVar("T")
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -45,21 +52,18 @@ staff_required = roles_required("operations", "admin")
 admin_required = roles_required("admin")
 
 
-def scoped(stmt, account_column):
-    """Limit a select to the current agent's account; staff see every account.
-
-    Every agent-facing lookup goes through here, so another account's object is simply not found.
-    """
-    if current_user.is_staff:
-        return stmt
-    return stmt.where(account_column == current_user.account_id)
+def current_scope() -> Scope:
+    """The logged-in user's tenant scope: their own account, or every account for staff."""
+    return Scope.of(current_user)
 
 
-def one_or_404(stmt, account_column):
-    """The single row `stmt` selects within the current user's scope, or 404."""
-    from portal.extensions import db
-
-    row = db.session.execute(scoped(stmt, account_column)).scalar_one_or_none()
-    if row is None:
+def found(obj: T | None) -> T:
+    """The object a scoped loader found, or 404 (unknown and another account's look the same)."""
+    if obj is None:
         abort(404)
-    return row
+    return obj
+
+
+def booking_or_404(order_number: str) -> Booking:
+    """The one scoped loader of a booking for every page that names one in its URL."""
+    return found(load_booking(order_number, current_scope()))

@@ -12,6 +12,8 @@ from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
 
+from portal.domain.errors import Conflict
+
 # --- Life of an order -----------------------------------------------------------------------------------
 
 
@@ -50,7 +52,7 @@ TRANSITIONS: Mapping[tuple[BaggageStatus, BaggageAction], BaggageStatus] = Mappi
 )
 
 
-class BaggageTransitionError(Exception):
+class BaggageTransitionError(Conflict):
     """An action the order's current status does not allow; the message is fit for a user."""
 
     def __init__(self, status: BaggageStatus, action: BaggageAction):

@@ -19,6 +19,7 @@ from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
+from portal.domain.errors import DomainError
 from portal.domain.money import Money
 from portal.domain.refunds import (
     CouponState,
@@ -91,7 +92,7 @@ def template_xlsx() -> bytes:
 # --- Reading an upload ------------------------------------------------------------------------------------
 
 
-class FileRefused(ValueError):
+class FileRefused(DomainError, ValueError):
     """The file cannot be read at all; nothing in it is processed. The message is for the user."""
 
 

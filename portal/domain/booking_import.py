@@ -18,6 +18,8 @@ from operator import itemgetter
 from types import MappingProxyType
 from typing import Any
 
+from portal.domain.errors import DomainError
+
 FORMAT = "portal-bookings/1"
 
 PAYMENT_CHANNELS = ("deposit", "vcc", "vcc_passthrough")
@@ -30,7 +32,7 @@ AIRLINE_TYPES = ("LCC", "FSC")
 _CENT = Decimal("0.01")
 
 
-class ImportRejected(Exception):
+class ImportRejected(DomainError):
     """The file was refused. `errors` lists every problem found, in document order."""
 
     def __init__(self, errors: list[str]) -> None:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from portal.domain.errors import DomainError
 from portal.domain.money import TypedAmountError, parse_typed_amount
 
 ZERO = Decimal("0.00")
@@ -20,7 +21,7 @@ MAX_ADJUSTMENT = Decimal("10000000000")  # ten digits before the point, as the i
 MAX_REASON = 500
 
 
-class AdjustmentInvalid(ValueError):
+class AdjustmentInvalid(DomainError, ValueError):
     """An adjustment that cannot be posted; the message is for the admin."""
 
 

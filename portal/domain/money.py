@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from portal.domain.errors import DomainError
+
 CENT = Decimal("0.01")
 
 
@@ -78,7 +80,7 @@ class Money:
         return f"{self.currency} {self.amount:,.2f}"
 
 
-class TypedAmountError(ValueError):
+class TypedAmountError(DomainError, ValueError):
     """What a person typed is not an amount; `reason` is 'empty', 'not_a_number' or 'too_precise'."""
 
     def __init__(self, reason: str):

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from types import MappingProxyType
 
+from portal.domain.errors import Conflict
 from portal.domain.money import CurrencyMismatch, Money
 
 # --- Life of a refund (SPEC 3.4) -------------------------------------------------------------------------
@@ -77,7 +78,7 @@ TRANSITIONS: Mapping[tuple[RefundStatus, RefundAction], RefundStatus] = MappingP
 )
 
 
-class RefundTransitionError(Exception):
+class RefundTransitionError(Conflict):
     """An action that the refund's current status does not allow; the message is fit for a user."""
 
     def __init__(self, status: RefundStatus, action: RefundAction):
@@ -240,6 +241,18 @@ INVOLUNTARY_REASONS = frozenset({"schedule_change", "airline_cancellation"})
 def is_involuntary_reason(reason_code: str | None) -> bool:
     """True for the reasons that make a refund involuntary, and so free of every fee (SPEC 3.2)."""
     return reason_code in INVOLUNTARY_REASONS
+
+
+def fulfillment_date_refusal(fulfilled_on: date, *, today: date, issued_on: date) -> str | None:
+    """Why the airline fulfillment date of a Refund Claim cannot be right, or None when it can.
+
+    The airline refunded on a day between the ticket's issue and today (both in the portal's zone).
+    """
+    if fulfilled_on > today:
+        return "The fulfillment date cannot be in the future."
+    if fulfilled_on < issued_on:
+        return f"The fulfillment date cannot be before the ticket was issued ({issued_on:%d %b %Y})."
+    return None
 
 
 # --- The instant quote (SPEC 3.3) -------------------------------------------------------------------------

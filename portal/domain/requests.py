@@ -13,6 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
+from portal.domain.errors import Conflict, DomainError, NotPermitted
 from portal.domain.money import TypedAmountError, parse_typed_amount
 from portal.domain.refunds import RefundPath, path_refusal
 
@@ -136,7 +137,7 @@ TRANSITIONS: Mapping[tuple[RequestStatus, RequestAction], RequestStatus] = Mappi
 )
 
 
-class RequestTransitionError(Exception):
+class RequestTransitionError(Conflict):
     """An action the request's status does not allow; the message is fit for a user."""
 
     def __init__(self, status: RequestStatus, action: RequestAction):
@@ -144,7 +145,7 @@ class RequestTransitionError(Exception):
         super().__init__(f"A request that is {STATUS_LABELS[status]} cannot {_ACTION_REFUSED[action]}.")
 
 
-class ActionNotPermitted(Exception):
+class ActionNotPermitted(NotPermitted):
     """The user's side (agency or operations) may not take this action."""
 
     def __init__(self, action: RequestAction, staff: bool):
@@ -185,7 +186,7 @@ def status_actions(status: RequestStatus | str) -> tuple[RequestAction, ...]:
 # --- One open request per booking and category -------------------------------------------------------
 
 
-class OpenRequestExists(Exception):
+class OpenRequestExists(Conflict):
     """The booking already has an open request of this category."""
 
     def __init__(self, number: str):
@@ -288,7 +289,7 @@ QUOTE_STATUS_LABELS: Mapping[QuoteStatus, str] = MappingProxyType(
 )
 
 
-class QuoteError(Exception):
+class QuoteError(DomainError):
     """A quote that cannot be posted or answered; the message is for the user."""
 
 

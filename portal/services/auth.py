@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from portal.clock import utcnow
+from portal.domain.errors import DomainError
 from portal.extensions import db
 from portal.models import Account, LoginAttempt, User
 from portal.models.accounts import ROLES
@@ -19,7 +20,7 @@ from portal.models.accounts import ROLES
 _HASHERS: dict[str, PasswordHasher] = {}
 
 
-class AuthError(Exception):
+class AuthError(DomainError):
     """A login or administration request that cannot be done; the message is for the user."""
 
 

@@ -27,6 +27,7 @@ from portal.domain.baggage import (
     refusal,
     settlement_for,
 )
+from portal.domain.errors import Conflict, DomainError
 from portal.extensions import db
 from portal.links import path_for
 from portal.models import BaggageOption, BaggageOrder, Booking, LedgerEntry, Passenger, Segment, User
@@ -35,11 +36,11 @@ from portal.services.notifications import account_agents, notify
 from portal.services.refunds import live_refund_codes
 
 
-class BaggageError(Exception):
+class BaggageError(DomainError):
     """A baggage order that cannot be made or moved; the message is for the user."""
 
 
-class AlreadyOrdered(BaggageError):
+class AlreadyOrdered(BaggageError, Conflict):
     """The passenger's segment already has a live baggage order (a second click, another tab)."""
 
 

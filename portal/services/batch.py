@@ -28,6 +28,7 @@ from portal.domain.batch import (
     decide,
     read_upload,
 )
+from portal.domain.errors import Conflict
 from portal.domain.refunds import PATH_LABELS, RefundPath, first_status
 from portal.extensions import db
 from portal.models import (
@@ -42,11 +43,12 @@ from portal.models import (
     Segment,
     User,
 )
+from portal.services.scope import Scope
 
 CHUNK = 2000  # values per IN-list: far below SQLite's and PostgreSQL's limits on bound parameters
 
 
-class BatchConflict(Exception):
+class BatchConflict(Conflict):
     """Another request took a coupon of this batch while it was being processed; nothing was created."""
 
 
@@ -284,3 +286,8 @@ def recent_batches(account_id: int | None, limit: int = 10) -> list[RefundBatch]
     if account_id is not None:
         stmt = stmt.where(RefundBatch.account_id == account_id)
     return list(db.session.scalars(stmt.options(selectinload(RefundBatch.uploaded_by))))
+
+
+def load_batch(batch_id: int, scope: Scope) -> RefundBatch | None:
+    """The batch with this id in the scope, with its rows and their refunds; else None."""
+    return db.session.scalar(scope.apply(batch_details_query(batch_id), RefundBatch.account_id))

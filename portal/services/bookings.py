@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -25,13 +24,9 @@ from portal.models import (
     ScheduleChange,
     Segment,
 )
-
-_NOT_KEY = re.compile(r"[^A-Z0-9]")
-
-
-def search_key(text: str) -> str:
-    """Upper-case letters and digits only: 'Tan, Wei-Ming' -> 'TANWEIMING', '618-24…' -> '61824…'."""
-    return _NOT_KEY.sub("", text.upper())
+from portal.services.paging import COUNT_CAP, Page, clamp, count
+from portal.services.scope import Scope
+from portal.services.search import bookings_matching, search_key
 
 
 def _offset_minutes(moment: datetime) -> int:
@@ -307,51 +302,13 @@ class BookingFilters:
     account_id: int | None = None  # staff only
 
 
-COUNT_CAP = 10_000
-
-
-@dataclass
-class Page:
-    items: list
-    total: int
-    page: int
-    per_page: int
-    # True when the count stopped at a cap: there are at least `total` rows ("10,000+").
-    more: bool = False
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def first_index(self) -> int:
-        return 0 if self.total == 0 else (self.page - 1) * self.per_page + 1
-
-    @property
-    def last_index(self) -> int:
-        return min(self.total, self.page * self.per_page)
-
-
 def _booking_conditions(filters: BookingFilters, account_id: int | None) -> list:
     conditions = []
     if account_id is not None:
         conditions.append(Booking.account_id == account_id)
     term = search_key(filters.q)
     if term:
-        keys = select(BookingSearchKey.booking_id).where(
-            BookingSearchKey.key >= term, BookingSearchKey.key < term + "~"
-        )
-        if account_id is not None:
-            keys = keys.where(BookingSearchKey.account_id == account_id)
-        conditions.append(Booking.id.in_(keys))
+        conditions.append(Booking.id.in_(bookings_matching(term, account_id)))
     if filters.departure_from:
         conditions.append(Booking.first_departure_date >= filters.departure_from)
     if filters.departure_to:
@@ -365,19 +322,16 @@ def _booking_conditions(filters: BookingFilters, account_id: int | None) -> list
     return conditions
 
 
-def search_bookings(filters: BookingFilters, account_id: int | None, page: int, per_page: int) -> Page:
-    """One page of bookings, newest issued first, in a fixed number of queries.
+def search_bookings(filters: BookingFilters, scope: Scope, page: int, per_page: int) -> Page:
+    """One page of bookings in the scope, newest issued first, in a fixed number of queries.
 
-    `account_id` is the tenant scope (None for staff, who may narrow with filters.account_id).
+    Staff may narrow their scope to one account with filters.account_id; an agency's scope never moves.
     """
-    scope = account_id if account_id is not None else filters.account_id
-    conditions = _booking_conditions(filters, scope)
+    conditions = _booking_conditions(filters, scope.narrowed(filters.account_id).account_id)
     # Counting stops at COUNT_CAP: at a million bookings an exact count of "everything" costs more
     # than the page itself, and "10,000+" tells the user as much. Filters narrow it to an exact count.
-    capped = select(Booking.id).where(*conditions).limit(COUNT_CAP + 1).subquery()
-    counted = db.session.scalar(select(func.count()).select_from(capped))
-    total, more = min(counted, COUNT_CAP), counted > COUNT_CAP
-    page = max(1, min(page, max(1, -(-total // per_page))))
+    total, more = count(select(Booking.id).where(*conditions), cap=COUNT_CAP)
+    page = clamp(page, total, per_page)
     items = db.session.scalars(
         select(Booking)
         .where(*conditions)
@@ -394,11 +348,10 @@ def search_bookings(filters: BookingFilters, account_id: int | None, page: int, 
     return Page(items=list(items), total=total, page=page, per_page=per_page, more=more)
 
 
-def action_required_count(account_id: int | None) -> int:
+def action_required_count(scope: Scope) -> int:
+    """How many bookings in the scope wait on the agency's answer to an airline change."""
     stmt = select(func.count()).select_from(Booking).where(Booking.action_required.is_(True))
-    if account_id is not None:
-        stmt = stmt.where(Booking.account_id == account_id)
-    return db.session.scalar(stmt)
+    return db.session.scalar(scope.apply(stmt, Booking.account_id))
 
 
 def booking_details_query(order_number: str):
@@ -417,3 +370,14 @@ def booking_details_query(order_number: str):
             selectinload(Booking.baggage_orders),
         )
     )
+
+
+def load_booking(order_number: str | None, scope: Scope) -> Booking | None:
+    """The booking with this order number in the scope, with all Booking Details shows; else None.
+
+    An unknown order number and another account's booking are the same None.
+    """
+    number = (order_number or "").strip().upper()
+    if not number or len(number) > 20:
+        return None
+    return db.session.scalar(scope.apply(booking_details_query(number), Booking.account_id))

@@ -8,11 +8,13 @@ import secrets
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from portal.domain.errors import DomainError
 from portal.extensions import db
 from portal.models import Document
+from portal.services.scope import Scope
 
 # Magic numbers of the allowed types: the file's first bytes decide, never its name.
 SIGNATURES = (
@@ -22,7 +24,7 @@ SIGNATURES = (
 )
 
 
-class UploadRejected(ValueError):
+class UploadRejected(DomainError, ValueError):
     """The file cannot be accepted; the message says why, for the user."""
 
 
@@ -97,3 +99,9 @@ def _remove_orphans(session):
     # A failed action leaves no file behind: anything written in this transaction goes.
     for path in session.info.pop("new_files", []):
         Path(path).unlink(missing_ok=True)
+
+
+def load_document(document_id: int, scope: Scope) -> Document | None:
+    """The document with this id in the scope; else None."""
+    stmt = select(Document).where(Document.id == document_id)
+    return db.session.scalar(scope.apply(stmt, Document.account_id))

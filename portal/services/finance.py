@@ -27,15 +27,15 @@ from portal.extensions import db
 from portal.models import (
     Account,
     Booking,
-    BookingSearchKey,
     LedgerEntry,
     Passenger,
     Refund,
     RefundPassenger,
     User,
 )
-from portal.services.bookings import Page, search_key
 from portal.services.followups import follow_up_state
+from portal.services.paging import Page
+from portal.services.search import bookings_matching, search_key
 
 # Tabs of Finance → Refunds: URL slug -> the paths it lists (None: every path).
 TABS = {
@@ -78,12 +78,7 @@ def refund_conditions(filters: RefundFilters, scope: int | None, zone: str) -> l
     term = search_key(filters.q)
     if term:
         # Order number, PNR, ticket number and passenger names: the bookings' indexed prefix keys.
-        keys = select(BookingSearchKey.booking_id).where(
-            BookingSearchKey.key >= term, BookingSearchKey.key < term + "~"
-        )
-        if account_id is not None:
-            keys = keys.where(BookingSearchKey.account_id == account_id)
-        matches = [Refund.booking_id.in_(keys)]
+        matches = [Refund.booking_id.in_(bookings_matching(term, account_id))]
         if term.startswith("RF") and term[2:].isdigit():
             matches.append(Refund.code == term)  # a refund code is exact (RF + its number)
         conditions.append(or_(*matches))

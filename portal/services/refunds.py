@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from portal.clock import utcnow
 from portal.domain.deadlines import local_date
+from portal.domain.errors import Conflict, DomainError
 from portal.domain.money import Money, TypedAmountError, parse_typed_amount
 from portal.domain.refunds import (
     COUPON_STATE_REASONS,
@@ -33,6 +34,7 @@ from portal.domain.refunds import (
     build_quote,
     coupon_state,
     first_status,
+    fulfillment_date_refusal,
     is_operator_path,
     next_status,
     path_refusal,
@@ -54,17 +56,18 @@ from portal.models import (
     User,
 )
 from portal.services.notifications import account_agents, notify
+from portal.services.scope import Scope
 
 
-class RefundError(Exception):
+class RefundError(DomainError):
     """A refund request that cannot be done; the message is for the user."""
 
 
-class CouponTaken(RefundError):
+class CouponTaken(RefundError, Conflict):
     """A selected coupon is already in a refund that is not rejected."""
 
 
-class QuoteChanged(RefundError):
+class QuoteChanged(RefundError, Conflict):
     """The quote computed again on accept differs from the one shown."""
 
     def __init__(self, quote: Quote):
@@ -287,6 +290,13 @@ def create_refund(
     refusal = path_refusal(path, booking.payment_channel)
     if refusal:
         raise RefundError(refusal)
+    if airline_fulfilled_on is not None:
+        zone = current_app.config["TIMEZONE"]
+        refusal = fulfillment_date_refusal(
+            airline_fulfilled_on, today=portal_today(now), issued_on=local_date(booking.issued_at, zone)
+        )
+        if refusal:
+            raise RefundError(refusal, field="airline_fulfilled_on")
     if reason is not None and reason.involuntary:
         involuntary = True
     if involuntary and is_operator_path(path) and posted_amounts is None:
@@ -568,3 +578,11 @@ __all__ = [
     "quote_fingerprint",
     "whole_passengers",
 ]
+
+
+def load_refund(code: str | None, scope: Scope) -> Refund | None:
+    """The refund with this code (RF…) in the scope; else None."""
+    code = (code or "").strip().upper()
+    if not code or len(code) > 20:
+        return None
+    return db.session.scalar(scope.apply(select(Refund).where(Refund.code == code), Refund.account_id))

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from portal.clock import utcnow
+from portal.domain.errors import DomainError
 from portal.domain.refunds import RefundPath
 from portal.domain.requests import (
     OPEN_STATUSES,
@@ -50,10 +51,12 @@ from portal.models import (
     ServiceRequest,
     User,
 )
-from portal.services.bookings import Page, search_key
 from portal.services.documents import save_document
 from portal.services.notifications import account_agents, notify, staff_users
+from portal.services.paging import Page
 from portal.services.refunds import create_refund, portal_today, whole_passengers
+from portal.services.scope import Scope
+from portal.services.search import search_key, starts_with
 
 OPEN_VALUES = sorted(s.value for s in OPEN_STATUSES)
 MAX_DESCRIPTION = 5000
@@ -61,7 +64,7 @@ MAX_MESSAGE = 5000
 MAX_ATTACHMENTS = 5
 
 
-class RequestError(Exception):
+class RequestError(DomainError):
     """A request action that cannot be done; the message is for the user."""
 
 
@@ -623,12 +626,9 @@ def _conditions(filters: RequestFilters, account_id: int | None) -> list:
     term = search_key(filters.q)
     if term:
         # Prefix ranges, served by the unique indexes on the request and order numbers.
-        bookings = select(Booking.id).where(Booking.order_number >= term, Booking.order_number < term + "~")
+        bookings = select(Booking.id).where(starts_with(Booking.order_number, term))
         conditions.append(
-            or_(
-                (ServiceRequest.number >= term) & (ServiceRequest.number < term + "~"),
-                ServiceRequest.booking_id.in_(bookings),
-            )
+            or_(starts_with(ServiceRequest.number, term), ServiceRequest.booking_id.in_(bookings))
         )
     return conditions
 
@@ -917,3 +917,11 @@ __all__ = [
     "take",
     "thread",
 ]
+
+
+def load_request(number: str | None, scope: Scope) -> ServiceRequest | None:
+    """The request with this number in the scope, with everything its page shows; else None."""
+    number = (number or "").strip().upper()
+    if not number or len(number) > 20:
+        return None
+    return db.session.scalar(scope.apply(request_query(number), ServiceRequest.account_id))

@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from portal.clock import utcnow
+from portal.domain.errors import DomainError
 from portal.extensions import db
 from portal.models import Booking, Refund, ScheduleChange, Segment, User
 from portal.services.bookings import Page
@@ -21,7 +22,7 @@ from portal.services.refunds import booking_coupons, live_refund_codes
 RESOLUTION_LABELS = {"accepted": "Accepted", "refund": "Free refund"}
 
 
-class ScheduleChangeError(Exception):
+class ScheduleChangeError(DomainError):
     """A schedule-change answer that cannot be recorded; the message is for the user."""
 
 

@@ -260,7 +260,7 @@ def test_a_failed_claim_leaves_no_orphan_file(app, client, auth, world, db):
     assert claim(client).status_code == 303
     files = stored_files(app)
     response = claim(client)  # the same coupons again: refused after the proof was written
-    assert response.status_code == 422 and "Already in a refund" in response.get_data(as_text=True)
+    assert response.status_code == 409 and "Already in a refund" in response.get_data(as_text=True)
     assert stored_files(app) == files and len(refunds(db)) == 1
 
 

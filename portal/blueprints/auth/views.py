@@ -2,10 +2,10 @@ from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.blueprints.auth.forms import ActionForm, LoginForm
-from portal.extensions import db
 from portal.htmx import render
 from portal.links import local_path
 from portal.services.auth import AuthError, authenticate
+from portal.uow import keep_on_error
 
 bp = Blueprint("auth", __name__)
 
@@ -30,10 +30,9 @@ def login():
         try:
             user = authenticate(form.email.data, form.password.data, request.remote_addr or "unknown")
         except AuthError as exc:
-            db.session.commit()  # the failed attempt counts towards throttling in every worker
+            keep_on_error()  # the failed attempt counts towards throttling in every worker
             form.password.errors.append(str(exc))
         else:
-            db.session.commit()
             # A fresh session at login: nothing from before login (fixation) survives.
             session.clear()
             login_user(user)
@@ -47,7 +46,6 @@ def login():
 def logout():
     ActionForm().validate_on_submit()  # CSRF is enforced globally; the form only documents intent
     current_user.end_sessions()  # every session of this user ends, not only this browser's
-    db.session.commit()
     logout_user()
     session.clear()
     flash("You are logged out.", "info")

@@ -11,7 +11,7 @@ from portal.extensions import db
 from portal.forms import account_choices
 from portal.htmx import is_partial, page_number, redirect_after_post, render
 from portal.models import Booking
-from portal.security import one_or_404, staff_required
+from portal.security import booking_or_404, staff_required
 from portal.services.baggage import (
     AlreadyOrdered,
     BaggageError,
@@ -24,13 +24,8 @@ from portal.services.baggage import (
     passenger_choices,
     segment_choices,
 )
-from portal.services.bookings import booking_details_query
 
 bp = Blueprint("baggage", __name__)
-
-
-def _booking(order_number: str) -> Booking:
-    return one_or_404(booking_details_query(order_number.upper()), Booking.account_id)
 
 
 def _select_choices(placeholder: str, items) -> list[SelectChoice]:
@@ -50,7 +45,7 @@ def _select_choices(placeholder: str, items) -> list[SelectChoice]:
 @bp.route("/bookings/<order_number>/baggage", methods=["GET", "POST"])
 @login_required
 def add_baggage(order_number):
-    booking = _booking(order_number)
+    booking = booking_or_404(order_number)
     now = utcnow()
     form = AddBaggageForm()
     error = None
@@ -77,7 +72,7 @@ def add_baggage(order_number):
             except BaggageError as exc:
                 db.session.rollback()
                 error, status = str(exc), 409 if isinstance(exc, AlreadyOrdered) else 422
-                booking = _booking(order_number)
+                booking = booking_or_404(order_number)
         else:
             status = 422
     passengers = passenger_choices(booking)

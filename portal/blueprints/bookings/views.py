@@ -5,12 +5,10 @@ from portal.blueprints.bookings.forms import BookingSearchForm
 from portal.clock import utcnow
 from portal.forms import account_choices
 from portal.htmx import page_number, render
-from portal.models import Booking
-from portal.security import one_or_404
+from portal.security import booking_or_404, current_scope
 from portal.services.bookings import (
     BookingFilters,
     action_required_count,
-    booking_details_query,
     search_bookings,
 )
 from portal.services.refunds import booking_refunds
@@ -42,7 +40,7 @@ def my_bookings():
         status=form.status.data or None,
         account_id=int(account_filter) if account_filter and account_filter.isdigit() else None,
     )
-    scope = None if current_user.is_staff else current_user.account_id
+    scope = current_scope()
     page = search_bookings(filters, scope, page_number(), current_app.config["PER_PAGE"])
     return render(
         "bookings/my_bookings.html",
@@ -57,7 +55,7 @@ def my_bookings():
 
 
 def _booking_page(order_number: str, tab: str):
-    booking = one_or_404(booking_details_query(order_number.upper()), Booking.account_id)
+    booking = booking_or_404(order_number)
     refunds = booking_refunds(booking) if tab == "refund_info" else []
     service_requests, history = booking_history(booking) if tab == "request_history" else ([], [])
     return render(

@@ -5,49 +5,40 @@ from flask_login import current_user, login_required
 
 from portal.blueprints.changes.forms import ScheduleChangeFilters
 from portal.clock import utcnow
-from portal.extensions import db
 from portal.forms import account_choices
 from portal.htmx import is_partial, page_number, render
-from portal.models import Booking
-from portal.security import one_or_404, staff_required
-from portal.services.bookings import booking_details_query
+from portal.security import booking_or_404, staff_required
 from portal.services.schedule_changes import (
     ChangeFilters,
-    ScheduleChangeError,
     accept_changes,
     free_refund_coupons,
     schedule_change_list,
 )
+from portal.uow import attempt
 
 bp = Blueprint("changes", __name__)
-
-
-def _booking(order_number: str) -> Booking:
-    return one_or_404(booking_details_query(order_number.upper()), Booking.account_id)
 
 
 @bp.post("/bookings/<order_number>/schedule-changes/accept")
 @login_required
 def accept_change(order_number):
     """Accept change: the agency takes the airline's new schedule for the changes shown."""
-    booking = _booking(order_number)
-    message = error = None
-    try:
+    booking = booking_or_404(order_number)
+    message = None
+    with attempt() as outcome:
         accepted = accept_changes(booking, request.form.getlist("change"), user=current_user)
-        db.session.commit()
         message = (
             "Schedule change accepted. The booking keeps the airline's new schedule."
             if accepted
             else "This schedule change was already answered; nothing more to do."
         )
-    except ScheduleChangeError as exc:
-        db.session.rollback()
-        error = str(exc)
-        booking = _booking(order_number)
+    error = outcome.message
+    if outcome.failed:
+        booking = booking_or_404(order_number)
     if is_partial():
         return render(
             "schedule/_action_required.html", booking=booking, message=message, error=error
-        ), 422 if error else 200
+        ), outcome.status
     flash(error or message, "error" if error else "success")
     return redirect(url_for("bookings.booking_details", order_number=booking.order_number), code=303)
 
@@ -56,7 +47,7 @@ def accept_change(order_number):
 @login_required
 def free_refund(order_number):
     """Free refund: Cancel & Refund's operator-refund step, involuntary, with the coupons preselected."""
-    booking = _booking(order_number)
+    booking = booking_or_404(order_number)
     keys = free_refund_coupons(booking, utcnow())
     if not keys:
         flash(

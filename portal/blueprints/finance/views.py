@@ -21,9 +21,9 @@ from portal.domain.spreadsheet import csv_document, xlsx_document
 from portal.extensions import db
 from portal.forms import account_choices
 from portal.htmx import page_number, render
-from portal.models import Account, RefundBatch
-from portal.security import admin_required, one_or_404, roles_required
-from portal.services.batch import BatchConflict, batch_details_query, process_upload, recent_batches
+from portal.models import Account
+from portal.security import admin_required, current_scope, found, roles_required
+from portal.services.batch import BatchConflict, load_batch, process_upload, recent_batches
 from portal.services.finance import (
     TABS,
     RefundFilters,
@@ -189,7 +189,7 @@ def upload_batch():
 @bp.get("/refunds/batches/<int:batch_id>")
 @login_required
 def batch_details(batch_id):
-    batch = one_or_404(batch_details_query(batch_id), RefundBatch.account_id)
+    batch = found(load_batch(batch_id, current_scope()))
     counts = {label: 0 for label in OUTCOME_LABELS.values()}
     for row in batch.rows:
         counts[row.outcome_label] += 1
@@ -199,7 +199,7 @@ def batch_details(batch_id):
 @bp.get("/refunds/batches/<int:batch_id>/outcomes.csv")
 @login_required
 def batch_outcomes(batch_id):
-    batch = one_or_404(batch_details_query(batch_id), RefundBatch.account_id)
+    batch = found(load_batch(batch_id, current_scope()))
     rows = [("Row", "Order number", "Passengers", "Note", "Outcome", "Details", "Refund code")]
     rows += [
         (

@@ -4,7 +4,6 @@ from flask import Blueprint, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from portal.blueprints.auth.forms import ActionForm
-from portal.extensions import db
 from portal.htmx import is_partial, render
 from portal.services.notifications import mark_read, recent, unread_count
 
@@ -36,7 +35,6 @@ def bell():
 def read(notification_id=None):
     if ActionForm().validate_on_submit():
         mark_read(current_user.id, notification_id)
-        db.session.commit()
     if is_partial():
         return render(
             "notifications/list.html",

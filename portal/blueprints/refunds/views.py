@@ -4,19 +4,15 @@ from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, flash, request, send_file, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from portal.blueprints.refunds.forms import AcceptQuoteForm, RefundClaimForm
 from portal.clock import utcnow
-from portal.domain.deadlines import local_date
 from portal.domain.refunds import Quote, RefundPath, path_refusal
-from portal.extensions import db
 from portal.forms import choices
 from portal.htmx import redirect_after_post, render
-from portal.models import Booking, Document, Refund
-from portal.security import one_or_404
-from portal.services.bookings import booking_details_query
-from portal.services.documents import UploadRejected, document_path, save_document
+from portal.models import Booking, Refund
+from portal.security import booking_or_404, current_scope, found
+from portal.services.documents import UploadRejected, document_path, load_document, save_document
 from portal.services.followups import follow_up, follow_up_state
 from portal.services.refunds import (
     QuoteChanged,
@@ -27,18 +23,16 @@ from portal.services.refunds import (
     compute_quote,
     create_refund,
     involuntary_refusal,
+    load_refund,
     parse_coupon_keys,
     portal_today,
     quote_fingerprint,
     whole_passengers,
 )
 from portal.services.requests import hidden_from_agents
+from portal.uow import attempt
 
 bp = Blueprint("refunds", __name__)
-
-
-def _booking(order_number: str) -> Booking:
-    return one_or_404(booking_details_query(order_number.upper()), Booking.account_id)
 
 
 def _done(booking: Booking, refund: Refund):
@@ -64,7 +58,7 @@ def _quote_or_accept(booking: Booking, select, *, involuntary: bool, now, form):
     fingerprint of the quote shown travels with the form, so a changed quote is shown again (409).
     """
     step = QuoteStep()
-    try:
+    with attempt() as outcome:
         selection = select()
         if involuntary and (refusal := involuntary_refusal(booking, selection)):
             raise RefundError(refusal)
@@ -81,14 +75,11 @@ def _quote_or_accept(booking: Booking, select, *, involuntary: bool, now, form):
                 involuntary=involuntary,
                 shown_fingerprint=request.form.get("fingerprint", ""),
             )
-            db.session.commit()
             return _done(booking, refund), step
-    except QuoteChanged as exc:
-        db.session.rollback()
-        step.quote, step.notice, step.status = exc.quote, str(exc), 409
-    except RefundError as exc:
-        db.session.rollback()
-        step.error, step.status = str(exc), 422
+    if isinstance(outcome.error, QuoteChanged):
+        step.quote, step.notice, step.status = outcome.error.quote, outcome.message, outcome.status
+    elif outcome.failed:
+        step.error, step.status = outcome.message, outcome.status
     return None, step
 
 
@@ -98,7 +89,7 @@ def _quote_or_accept(booking: Booking, select, *, involuntary: bool, now, form):
 @bp.route("/bookings/<order_number>/refund", methods=["GET", "POST"])
 @login_required
 def refund_slideout(order_number):
-    booking = _booking(order_number)
+    booking = booking_or_404(order_number)
     now = utcnow()
     coupons = booking_coupons(booking, now)
     refundable_refs = [p.ref for p, cs in coupons if any(c.selectable for c in cs)]
@@ -117,7 +108,7 @@ def refund_slideout(order_number):
     if done is not None:
         return done
     if step.error:
-        booking = _booking(order_number)
+        booking = booking_or_404(order_number)
         coupons = booking_coupons(booking, now)
     return render(
         "refunds/refund_slideout.html",
@@ -139,7 +130,7 @@ def refund_slideout(order_number):
 @bp.get("/bookings/<order_number>/cancel-refund")
 @login_required
 def cancel_refund(order_number):
-    booking = _booking(order_number)
+    booking = booking_or_404(order_number)
     now = utcnow()
     return render(
         "refunds/cancel_refund.html",
@@ -163,7 +154,7 @@ def _involuntary_allowed(booking: Booking) -> bool:
 @login_required
 def operator_refund(order_number):
     """Step two of Cancel & Refund for an operator refund: the quote of the chosen coupons, and confirm."""
-    booking = _booking(order_number)
+    booking = booking_or_404(order_number)
     now = utcnow()
     source = request.form if request.method == "POST" else request.args
     keys = source.getlist("coupon")
@@ -175,7 +166,7 @@ def operator_refund(order_number):
     if done is not None:
         return done
     if step.error:
-        booking = _booking(order_number)
+        booking = booking_or_404(order_number)
     return render(
         "refunds/operator_refund.html",
         block="next_step",
@@ -197,7 +188,7 @@ def operator_refund(order_number):
 @bp.route("/bookings/<order_number>/refund-claim", methods=["GET", "POST"])
 @login_required
 def refund_claim(order_number):
-    booking = _booking(order_number)
+    booking = booking_or_404(order_number)
     now = utcnow()
     source = request.form if request.method == "POST" else request.args
     keys = source.getlist("coupon")
@@ -215,40 +206,30 @@ def refund_claim(order_number):
     if refusal:
         error, status = refusal, 422
     elif request.method == "POST" and error is None and form.validate_on_submit():
-        fulfilled = form.airline_fulfilled_on.data
-        if fulfilled > portal_today(now):
-            form.airline_fulfilled_on.errors.append("The fulfillment date cannot be in the future.")
-        elif fulfilled < (issued := local_date(booking.issued_at, current_app.config["TIMEZONE"])):
-            form.airline_fulfilled_on.errors.append(
-                f"The fulfillment date cannot be before the ticket was issued ({issued:%d %b %Y})."
+        with attempt() as outcome:
+            reason = next(r for r in reasons if r.code == form.reason.data)
+            proof = save_document(
+                form.proof.data, account_id=booking.account_id, uploaded_by_id=current_user.id
             )
-        else:
-            try:
-                reason = next(r for r in reasons if r.code == form.reason.data)
-                proof = save_document(
-                    form.proof.data, account_id=booking.account_id, uploaded_by_id=current_user.id
-                )
-                refund = create_refund(
-                    booking,
-                    selection,
-                    path=RefundPath.REFUND_CLAIM,
-                    user=current_user,
-                    now=now,
-                    reason=reason,
-                    airline_fulfilled_on=fulfilled,
-                    proof=proof,
-                    note=form.note.data,
-                )
-                db.session.commit()
-                return _done(booking, refund)
-            except UploadRejected as exc:
-                db.session.rollback()
-                form.proof.errors.append(str(exc))
-            except RefundError as exc:
-                db.session.rollback()  # also removes the stored proof
-                error = str(exc)
-                booking = _booking(order_number)
-        status = 422
+            refund = create_refund(
+                booking,
+                selection,
+                path=RefundPath.REFUND_CLAIM,
+                user=current_user,
+                now=now,
+                reason=reason,
+                airline_fulfilled_on=form.airline_fulfilled_on.data,
+                proof=proof,
+                note=form.note.data,
+            )
+            return _done(booking, refund)
+        # The rollback also removed the stored proof.
+        if isinstance(outcome.error, UploadRejected):
+            form.proof.errors.append(outcome.message)
+        elif not outcome.to_form(form):
+            error = outcome.message
+        booking = booking_or_404(order_number)
+        status = outcome.status
     elif request.method == "POST":
         status = 422
     return render(
@@ -276,16 +257,14 @@ def _follow_up_control(refund, now):
 @login_required
 def follow_up_refund(code):
     """Follow up a refund from day 21; the server checks the date whatever the page showed."""
-    refund = one_or_404(select(Refund).where(Refund.code == code.upper()), Refund.account_id)
+    refund = found(load_refund(code, current_scope()))
     form = AcceptQuoteForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
+    with attempt() as outcome:
         req = follow_up(refund, user=current_user, message=request.form.get("message", ""))
-        db.session.commit()
-    except RefundError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if outcome.failed:
+        flash(outcome.message, "error")
         target = url_for("bookings.refund_info", order_number=refund.booking.order_number)
     else:
         flash(f"Follow-up sent on request {req.number}.", "success")
@@ -300,7 +279,7 @@ def follow_up_refund(code):
 @login_required
 def download_document(document_id):
     """Stream a document to users who may see it: its account's agents, operations and admins."""
-    document = one_or_404(select(Document).where(Document.id == document_id), Document.account_id)
+    document = found(load_document(document_id, current_scope()))
     if not current_user.is_staff and hidden_from_agents(document.id):
         abort(404)  # attached to an operations internal note
     path = document_path(document)

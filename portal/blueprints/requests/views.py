@@ -22,12 +22,11 @@ from portal.domain.requests import (
     status_actions,
     submit_refusal,
 )
-from portal.extensions import db
 from portal.forms import account_choices, choices
 from portal.htmx import is_partial, page_number, redirect_after_post, render
 from portal.models import Booking, ServiceRequest
-from portal.security import one_or_404, scoped
-from portal.services.bookings import booking_details_query
+from portal.security import booking_or_404, current_scope, found
+from portal.services.bookings import load_booking
 from portal.services.documents import UploadRejected
 from portal.services.refunds import RefundError
 from portal.services.requests import (
@@ -38,14 +37,15 @@ from portal.services.requests import (
     change_status,
     create_request,
     decline_quote,
+    load_request,
     offered_category,
     post_message,
     quote_expires_at,
     quoted_passengers,
-    request_query,
     search_requests,
     thread,
 )
+from portal.uow import attempt
 
 bp = Blueprint("requests", __name__)
 bp.add_app_template_global(STATUS_ACTION_LABELS, "status_action_labels")
@@ -55,20 +55,13 @@ UNKNOWN_ORDER = "No booking with this order number in your account. Check the nu
 REQUEST_ERRORS = (RequestError, RefundError, RequestTransitionError, ActionNotPermitted, QuoteError)
 
 
-def _booking(order_number: str) -> Booking:
-    return one_or_404(booking_details_query(order_number.upper()), Booking.account_id)
-
-
 def _find_booking(order_number: str | None) -> Booking | None:
     """The booking with this order number in the user's scope; None for unknown and other accounts'."""
-    number = (order_number or "").strip().upper()
-    if not number or len(number) > 20:
-        return None
-    return db.session.scalar(scoped(booking_details_query(number), Booking.account_id))
+    return load_booking(order_number, current_scope())
 
 
 def _request(number: str) -> ServiceRequest:
-    return one_or_404(request_query(number), ServiceRequest.account_id)
+    return found(load_request(number, current_scope()))
 
 
 def category_choices():
@@ -95,7 +88,7 @@ def _chosen(booking: Booking | None) -> list[str]:
 
 def _submit(form, booking: Booking):
     """Create the request from a validated form; returns (response, error, open_number)."""
-    try:
+    with attempt() as outcome:
         req = create_request(
             booking,
             offered_category(form.category.data),
@@ -104,17 +97,13 @@ def _submit(form, booking: Booking):
             passenger_refs=request.form.getlist("passenger"),
             files=request.files.getlist(form.attachments.name),
         )
-        db.session.commit()
-    except OpenRequestExists as exc:
-        db.session.rollback()
-        return None, str(exc), exc.number
-    except UploadRejected as exc:
-        db.session.rollback()
-        form.attachments.errors = [*form.attachments.errors, str(exc)]
+    if isinstance(outcome.error, OpenRequestExists):
+        return None, outcome.message, outcome.error.number
+    if isinstance(outcome.error, UploadRejected):
+        form.attachments.errors = [*form.attachments.errors, outcome.message]
         return None, None, None
-    except REQUEST_ERRORS as exc:
-        db.session.rollback()
-        return None, str(exc), None
+    if outcome.failed:
+        return None, outcome.message, None
     flash(f"Request {req.number} submitted. Operations will answer here.", "success")
     return redirect_after_post(url_for("requests.request_detail", number=req.number)), None, None
 
@@ -125,7 +114,7 @@ def _submit(form, booking: Booking):
 @bp.route("/bookings/<order_number>/raise-request", methods=["GET", "POST"])
 @login_required
 def raise_request(order_number):
-    booking = _booking(order_number)
+    booking = booking_or_404(order_number)
     form = RequestForm()
     form.category.choices = category_choices()
     if request.method == "GET" and request.args.get("category"):
@@ -137,7 +126,7 @@ def raise_request(order_number):
             response, error, open_number = _submit(form, booking)
             if response is not None:
                 return response
-            booking = _booking(order_number)
+            booking = booking_or_404(order_number)
         status = 422
     hint, refusal = _hint(booking, form.category.data)
     return render(
@@ -318,7 +307,7 @@ def post_request_message(number):
     form = MessageForm()
     error = None
     if form.validate_on_submit():
-        try:
+        with attempt() as outcome:
             post_message(
                 req,
                 user=current_user,
@@ -326,13 +315,10 @@ def post_request_message(number):
                 internal=form.internal.data,
                 files=request.files.getlist(form.attachments.name),
             )
-            db.session.commit()
-        except UploadRejected as exc:
-            db.session.rollback()
-            form.attachments.errors = [*form.attachments.errors, str(exc)]
-        except REQUEST_ERRORS as exc:
-            db.session.rollback()
-            error = str(exc)
+        if isinstance(outcome.error, UploadRejected):
+            form.attachments.errors = [*form.attachments.errors, outcome.message]
+        elif outcome.failed:
+            error = outcome.message
         else:
             if not is_partial():
                 flash(
@@ -356,14 +342,10 @@ def _answer(number: str, change):
         abort(403)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        outcome = change(req)
-        db.session.commit()
-    except REQUEST_ERRORS as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("requests.request_detail", number=number), code=303)
-    return outcome
+    with attempt() as outcome:
+        return change(req)
+    flash(outcome.message, "error")
+    return redirect(url_for("requests.request_detail", number=number), code=303)
 
 
 @bp.post("/requests/<number>/cancel")

@@ -1,0 +1,41 @@
+"""The tenant scope: whose objects an actor may see. Every list and every single-object lookup of an
+agency's data goes through one of these, so another account's object is simply not found."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Select
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """One agency's objects (`account_id`), or every account's (`account_id` None: the host's staff)."""
+
+    account_id: int | None
+
+    @classmethod
+    def of(cls, user) -> Scope:
+        """The scope of a logged-in user: staff see every account, anyone else only their own."""
+        return cls(None if user.is_staff else user.account_id)
+
+    @classmethod
+    def everything(cls) -> Scope:
+        return cls(None)
+
+    @property
+    def is_everything(self) -> bool:
+        return self.account_id is None
+
+    def apply(self, stmt: Select, account_column) -> Select:
+        """`stmt` limited to this scope's account (unchanged for every account)."""
+        return stmt if self.account_id is None else stmt.where(account_column == self.account_id)
+
+    def narrowed(self, account_id: int | None) -> Scope:
+        """Staff narrowing to one account by a filter; an agency's scope never widens or moves."""
+        if self.account_id is not None or account_id is None:
+            return self
+        return Scope(account_id)
+
+    def admits(self, account_id: int | None) -> bool:
+        return self.account_id is None or account_id == self.account_id
