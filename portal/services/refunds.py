@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import and_, case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -20,6 +20,7 @@ from portal.domain.errors import Conflict, DomainError
 from portal.domain.money import Money, TypedAmountError, parse_typed_amount
 from portal.domain.refunds import (
     COUPON_STATE_REASONS,
+    FINAL_STATUSES,
     STATUS_LABELS,
     CouponState,
     FareFacts,
@@ -56,6 +57,7 @@ from portal.models import (
     User,
 )
 from portal.services.notifications import account_agents, notify
+from portal.services.paging import Page, clamp, count
 from portal.services.scope import Scope
 
 
@@ -556,12 +558,6 @@ def booking_refunds(booking: Booking) -> list[Refund]:
     )
 
 
-def active_reasons() -> list[RefundReason]:
-    return list(
-        db.session.scalars(select(RefundReason).where(RefundReason.active).order_by(RefundReason.position))
-    )
-
-
 __all__ = [
     "Coupon",
     "CouponTaken",
@@ -586,3 +582,58 @@ def load_refund(code: str | None, scope: Scope) -> Refund | None:
     if not code or len(code) > 20:
         return None
     return db.session.scalar(scope.apply(select(Refund).where(Refund.code == code), Refund.account_id))
+
+
+# --- The operations refund queue ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """The queue's filters: status ('open' = not final, '' = any), path, account, overdue only."""
+
+    status: str = "open"
+    path: str | None = None
+    account_id: int | None = None
+    overdue_only: bool = False
+
+
+def _overdue():
+    """Flagged overdue by the 4-hour job and still waiting to be submitted (SQL of Refund.is_overdue)."""
+    return and_(Refund.overdue_at.is_not(None), Refund.status == RefundStatus.REQUESTED.value)
+
+
+def _with_row_data(stmt):
+    return stmt.options(
+        selectinload(Refund.booking).selectinload(Booking.airline),
+        selectinload(Refund.account),
+        selectinload(Refund.passengers),
+        selectinload(Refund.events).selectinload(RefundEvent.actor),
+    )
+
+
+def queued_refunds(filters: QueueFilters, page: int, per_page: int) -> Page:
+    """One page of every account's refunds: overdue ones still waiting first, then the oldest."""
+    stmt = select(Refund)
+    if filters.status == "open":
+        stmt = stmt.where(Refund.status.not_in([s.value for s in FINAL_STATUSES]))
+    elif filters.status:
+        stmt = stmt.where(Refund.status == filters.status)
+    if filters.path:
+        stmt = stmt.where(Refund.path == filters.path)
+    if filters.account_id is not None:
+        stmt = stmt.where(Refund.account_id == filters.account_id)
+    if filters.overdue_only:
+        stmt = stmt.where(_overdue())
+    total, _ = count(stmt)
+    page = clamp(page, total, per_page)
+    rows = db.session.scalars(
+        _with_row_data(stmt.order_by(case((_overdue(), 0), else_=1), Refund.created_at, Refund.id))
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return Page(items=list(rows), total=total, page=page, per_page=per_page)
+
+
+def queue_refund(refund_id: int) -> Refund | None:
+    """One refund with everything its queue row shows (operations see every account)."""
+    return db.session.scalar(_with_row_data(select(Refund).where(Refund.id == refund_id)))

@@ -4,8 +4,6 @@ categories and refund-claim reasons. Flushes, never commits (the view does)."""
 
 from __future__ import annotations
 
-import re
-import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -19,7 +17,6 @@ from portal.domain.errors import DomainError
 from portal.domain.refunds import RefundPath
 from portal.domain.requests import (
     OPEN_STATUSES,
-    CategoryBehaviour,
     OpenRequestExists,
     QuoteError,
     QuoteStatus,
@@ -41,7 +38,6 @@ from portal.models import (
     Passenger,
     Refund,
     RefundEvent,
-    RefundReason,
     RequestAttachment,
     RequestCategory,
     RequestEvent,
@@ -66,39 +62,6 @@ MAX_ATTACHMENTS = 5
 
 class RequestError(DomainError):
     """A request action that cannot be done; the message is for the user."""
-
-
-# --- Categories offered to agents ------------------------------------------------------------------
-
-
-def category_tree(active_only: bool) -> list[tuple[RequestCategory, list[RequestCategory]]]:
-    """Groups in order, each with its categories in order, in one query.
-
-    active_only: what agents are offered, so inactive groups and categories and empty groups drop out.
-    """
-    rows = db.session.scalars(
-        select(RequestCategory).order_by(RequestCategory.position, RequestCategory.id)
-    ).all()
-    groups = [c for c in rows if c.parent_id is None and (c.active or not active_only)]
-    children: dict[int, list[RequestCategory]] = {}
-    for c in rows:
-        if c.parent_id is not None and (c.active or not active_only):
-            children.setdefault(c.parent_id, []).append(c)
-    tree = [(g, children.get(g.id, [])) for g in groups]
-    return [(g, cs) for g, cs in tree if cs] if active_only else tree
-
-
-def offered_category(category_id) -> RequestCategory | None:
-    """The active category (in an active group) with this id, or None."""
-    try:
-        category_id = int(category_id)
-    except (TypeError, ValueError):
-        return None
-    for _, categories in category_tree(active_only=True):
-        for category in categories:
-            if category.id == category_id:
-                return category
-    return None
 
 
 # --- Raising a request -----------------------------------------------------------------------------
@@ -307,7 +270,7 @@ def take(req: ServiceRequest, *, user: User, now: datetime | None = None) -> Ser
     after = next_status(before, RequestAction.TAKE)
     if req.assigned_to_id == user.id and after.value == before:
         raise RequestError("You already have this request.")
-    req.assigned_to_id = user.id
+    req.assigned_to = user
     _move(req, before, after, RequestAction.TAKE)
     req.last_activity_at = now
     _event(req, user, now, "taken", before, note=f"Taken by {user.name}.")
@@ -721,207 +684,27 @@ def booking_history(booking: Booking) -> tuple[list[ServiceRequest], list[Histor
     return list(requests), entries
 
 
-# --- Admin: request categories ---------------------------------------------------------------------
-
-
-class AdminError(RequestError):
-    """An admin change that cannot be made; the message says why."""
-
-
-def _code(label: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")[:30] or "item"
-    return f"{slug}_{secrets.token_hex(3)}"
-
-
-def _clean_label(label: str) -> str:
-    text = " ".join((label or "").split())
-    if not text:
-        raise AdminError("Enter a name.")
-    if len(text) > 120:
-        raise AdminError("Keep the name under 120 characters.")
-    return text
-
-
-def _siblings(category: RequestCategory) -> list[RequestCategory]:
-    parent = RequestCategory.parent_id
-    where = parent.is_(None) if category.parent_id is None else parent == category.parent_id
-    return list(
-        db.session.scalars(
-            select(RequestCategory).where(where).order_by(RequestCategory.position, RequestCategory.id)
-        )
-    )
-
-
-def _group(group_id) -> RequestCategory:
-    group = db.session.get(RequestCategory, int(group_id)) if str(group_id).isdigit() else None
-    if group is None or group.parent_id is not None:
-        raise AdminError("Choose a group.")
-    return group
-
-
-def add_category(label: str, group_id, behaviour: str) -> RequestCategory:
-    """A new group (group_id empty) or a new category at the end of a group."""
-    label = _clean_label(label)
-    if group_id in (None, ""):
-        siblings_max = db.session.scalar(
-            select(func.max(RequestCategory.position)).where(RequestCategory.parent_id.is_(None))
-        )
-        category = RequestCategory(code=_code(label), label=label, position=(siblings_max or 0) + 1)
-    else:
-        group = _group(group_id)
-        try:
-            behaviour = CategoryBehaviour(behaviour).value
-        except ValueError:
-            raise AdminError("Choose a behaviour.") from None
-        siblings_max = db.session.scalar(
-            select(func.max(RequestCategory.position)).where(RequestCategory.parent_id == group.id)
-        )
-        category = RequestCategory(
-            code=_code(label),
-            label=label,
-            parent_id=group.id,
-            behaviour=behaviour,
-            position=(siblings_max or 0) + 1,
-        )
-    db.session.add(category)
-    db.session.flush()
-    return category
-
-
-def update_category(category: RequestCategory, *, label: str, behaviour: str | None = None) -> None:
-    category.label = _clean_label(label)
-    if behaviour and category.parent_id is not None:
-        try:
-            category.behaviour = CategoryBehaviour(behaviour).value
-        except ValueError:
-            raise AdminError("Choose a behaviour.") from None
-    db.session.flush()
-
-
-def move_category(category: RequestCategory, group_id) -> None:
-    if category.parent_id is None:
-        raise AdminError("A group cannot move into another group.")
-    group = _group(group_id)
-    if group.id == category.parent_id:
-        return
-    siblings_max = db.session.scalar(
-        select(func.max(RequestCategory.position)).where(RequestCategory.parent_id == group.id)
-    )
-    category.parent_id = group.id
-    category.position = (siblings_max or 0) + 1
-    db.session.flush()
-
-
-def _reorder(items: list, item, direction: str) -> None:
-    index = items.index(item)
-    target = index - 1 if direction == "up" else index + 1
-    if direction not in ("up", "down"):
-        raise AdminError("Move up or down.")
-    if 0 <= target < len(items):
-        items[index], items[target] = items[target], items[index]
-    for position, thing in enumerate(items):
-        thing.position = position
-    db.session.flush()
-
-
-def reorder_category(category: RequestCategory, direction: str) -> None:
-    _reorder(_siblings(category), category, direction)
-
-
-def set_category_active(category: RequestCategory, active: bool) -> None:
-    category.active = active
-    db.session.flush()
-
-
-def category_usage() -> dict[int, int]:
-    """Requests per category id, in one query."""
-    rows = db.session.execute(
-        select(ServiceRequest.category_id, func.count()).group_by(ServiceRequest.category_id)
-    ).all()
-    return dict(rows)
-
-
-def delete_category(category: RequestCategory) -> None:
-    """Only an unused category (or an empty group) can be deleted; the rest are deactivated."""
-    used = db.session.scalar(
-        select(func.count()).select_from(ServiceRequest).where(ServiceRequest.category_id == category.id)
-    )
-    if used:
-        raise AdminError(
-            f"{category.label} is used by {used} request{'s' if used != 1 else ''}; deactivate it instead."
-        )
-    children = db.session.scalar(
-        select(func.count()).select_from(RequestCategory).where(RequestCategory.parent_id == category.id)
-    )
-    if children:
-        raise AdminError(f"{category.label} still holds categories; move or delete them first.")
-    db.session.delete(category)
-    db.session.flush()
-
-
-# --- Admin: refund-claim reasons -------------------------------------------------------------------
-
-
-def all_reasons() -> list[RefundReason]:
-    return list(db.session.scalars(select(RefundReason).order_by(RefundReason.position, RefundReason.id)))
-
-
-def add_reason(label: str, involuntary: bool) -> RefundReason:
-    label = _clean_label(label)
-    last = db.session.scalar(select(func.max(RefundReason.position)))
-    reason = RefundReason(
-        code=_code(label), label=label, position=(last or 0) + 1, involuntary=bool(involuntary)
-    )
-    db.session.add(reason)
-    db.session.flush()
-    return reason
-
-
-def update_reason(reason: RefundReason, *, label: str, involuntary: bool | None = None) -> None:
-    reason.label = _clean_label(label)
-    if involuntary is not None:
-        reason.involuntary = involuntary
-    db.session.flush()
-
-
-def reorder_reason(reason: RefundReason, direction: str) -> None:
-    _reorder(all_reasons(), reason, direction)
-
-
-def set_reason_active(reason: RefundReason, active: bool) -> None:
-    reason.active = active
-    db.session.flush()
-
-
-def set_reason_involuntary(reason: RefundReason, involuntary: bool) -> None:
-    reason.involuntary = involuntary
-    db.session.flush()
-
-
-__all__ = [
-    "AdminError",
-    "OpenRequestExists",
-    "QuoteError",
-    "RequestError",
-    "accept_quote",
-    "booking_history",
-    "category_tree",
-    "change_status",
-    "create_request",
-    "decline_quote",
-    "hidden_from_agents",
-    "offered_category",
-    "post_message",
-    "post_quote",
-    "search_requests",
-    "take",
-    "thread",
-]
-
-
 def load_request(number: str | None, scope: Scope) -> ServiceRequest | None:
     """The request with this number in the scope, with everything its page shows; else None."""
     number = (number or "").strip().upper()
     if not number or len(number) > 20:
         return None
     return db.session.scalar(scope.apply(request_query(number), ServiceRequest.account_id))
+
+
+__all__ = [
+    "OpenRequestExists",
+    "QuoteError",
+    "RequestError",
+    "accept_quote",
+    "booking_history",
+    "change_status",
+    "create_request",
+    "decline_quote",
+    "hidden_from_agents",
+    "post_message",
+    "post_quote",
+    "search_requests",
+    "take",
+    "thread",
+]

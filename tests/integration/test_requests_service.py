@@ -13,6 +13,7 @@ from portal.domain.refunds import RefundPath
 from portal.domain.requests import OpenRequestExists, QuoteError, RequestTransitionError
 from portal.models import Refund, RequestCategory, RequestEvent, ServiceRequest
 from portal.models.requests import AppendOnlyViolation
+from portal.services import catalogues
 from portal.services import requests as service
 from portal.services.refunds import CouponTaken, RefundError, create_refund, whole_passengers
 from portal.services.setup import seed_defaults
@@ -26,7 +27,7 @@ def count(db, model):
 def test_defaults_are_seeded_once_and_grouped(db):
     seed_defaults()
     seed_defaults()
-    tree = service.category_tree(active_only=True)
+    tree = catalogues.category_tree(active_only=True)
     assert [g.label for g, _ in tree] == ["Post-Ticketing Request"]
     assert [c.label for c in tree[0][1]] == [
         "Cancel & Refund",
@@ -70,9 +71,9 @@ def test_refund_requests_need_passengers_and_a_description(db, world):
 
 def test_inactive_category_cannot_be_used(db, world):
     category = request_category(db, "other")
-    service.set_category_active(category, False)
+    catalogues.set_category_active(category, False)
     db.session.commit()
-    assert service.offered_category(category.id) is None
+    assert catalogues.offered_category(category.id) is None
     with pytest.raises(service.RequestError, match="Choose a category"):
         raise_service_request(db, world.booking, world.agent, "other")
 
@@ -372,37 +373,37 @@ def test_search_and_filters(db, world, make):
 
 
 def test_admin_category_changes(db, world):
-    group = service.add_category("Group Bookings", "", "general")
-    child = service.add_category("Split PNR", str(group.id), "general")
+    group = catalogues.add_category("Group Bookings", "", "general")
+    child = catalogues.add_category("Split PNR", str(group.id), "general")
     db.session.commit()
     # An empty group is not offered; with an active child it is.
-    assert "Group Bookings" in [g.label for g, _ in service.category_tree(active_only=True)]
+    assert "Group Bookings" in [g.label for g, _ in catalogues.category_tree(active_only=True)]
     other = request_category(db, "other")
-    service.move_category(other, str(group.id))
-    service.reorder_category(other, "up")
+    catalogues.move_category(other, str(group.id))
+    catalogues.reorder_category(other, "up")
     db.session.commit()
-    tree = dict((g.label, [c.label for c in cs]) for g, cs in service.category_tree(active_only=True))
+    tree = dict((g.label, [c.label for c in cs]) for g, cs in catalogues.category_tree(active_only=True))
     assert tree["Group Bookings"] == ["Other", "Split PNR"]
-    service.update_category(child, label="  Split   a PNR ", behaviour="baggage")
+    catalogues.update_category(child, label="  Split   a PNR ", behaviour="baggage")
     assert child.label == "Split a PNR" and child.behaviour == "baggage"
-    with pytest.raises(service.AdminError, match="holds categories"):
-        service.delete_category(group)
+    with pytest.raises(catalogues.AdminError, match="holds categories"):
+        catalogues.delete_category(group)
     raise_service_request(db, world.booking, world.agent, "other")
-    with pytest.raises(service.AdminError, match="deactivate it instead"):
-        service.delete_category(other)
-    service.delete_category(child)
+    with pytest.raises(catalogues.AdminError, match="deactivate it instead"):
+        catalogues.delete_category(other)
+    catalogues.delete_category(child)
     db.session.commit()
-    with pytest.raises(service.AdminError, match="Enter a name"):
-        service.update_category(other, label=" ")
+    with pytest.raises(catalogues.AdminError, match="Enter a name"):
+        catalogues.update_category(other, label=" ")
 
 
 def test_admin_reason_changes(db):
-    reason = service.add_reason("Strike at the airport", involuntary=True)
+    reason = catalogues.add_reason("Strike at the airport", involuntary=True)
     db.session.commit()
-    assert service.all_reasons()[-1] is reason and reason.involuntary
-    service.reorder_reason(reason, "up")
-    service.update_reason(reason, label="Airport strike", involuntary=False)
-    service.set_reason_active(reason, False)
+    assert catalogues.all_reasons()[-1] is reason and reason.involuntary
+    catalogues.reorder_reason(reason, "up")
+    catalogues.update_reason(reason, label="Airport strike", involuntary=False)
+    catalogues.set_reason_active(reason, False)
     db.session.commit()
-    labels = [r.label for r in service.all_reasons()]
+    labels = [r.label for r in catalogues.all_reasons()]
     assert labels[-2] == "Airport strike" and not reason.active and not reason.involuntary

@@ -263,7 +263,7 @@ def test_confirming_a_deposit_order_debits_the_balance_once(client, auth, world,
     )
 
     again = client.post(f"/operations/baggage/{order.id}/confirm", headers=HX)
-    assert again.status_code == 422 and "already confirmed" in again.get_data(as_text=True)
+    assert again.status_code == 409 and "already confirmed" in again.get_data(as_text=True)
     assert len(ledger(db)) == 1
 
     auth.logout()

@@ -1,18 +1,15 @@
 from flask import Blueprint, flash, redirect, url_for
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from portal.blueprints.admin.forms import NO_ACCOUNT, AccountForm, ImportForm, UserForm
 from portal.blueprints.auth.forms import ActionForm
-from portal.domain.booking_import import ImportRejected
-from portal.extensions import db
 from portal.forms import choices
 from portal.htmx import render
-from portal.models import Account, User
-from portal.security import admin_required
-from portal.services.auth import AuthError, create_account, create_user, set_account_active, set_user_active
+from portal.security import admin_required, found
+from portal.services.accounts import all_accounts, all_users, get_account, get_user
+from portal.services.auth import create_account, create_user, set_account_active, set_user_active
 from portal.services.bookings import import_bookings
+from portal.uow import attempt
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -20,7 +17,7 @@ MAX_IMPORT_BYTES = 10 * 1024 * 1024
 
 
 def _account_choices():
-    accounts = db.session.execute(select(Account.code, Account.name).order_by(Account.code)).all()
+    accounts = all_accounts()
     return choices([("", NO_ACCOUNT)] + [(a.code, f"{a.code} — {a.name}") for a in accounts])
 
 
@@ -30,20 +27,16 @@ def users():
     form = UserForm()
     form.account.choices = _account_choices()
     if form.validate_on_submit():
-        try:
+        with attempt() as outcome:
             user = create_user(
                 form.email.data, form.name.data, form.role.data, form.password.data, form.account.data or None
             )
-        except AuthError as exc:
-            db.session.rollback()
-            form.email.errors.append(str(exc))
+        if outcome.failed:
+            form.email.errors.append(outcome.message)
         else:
-            db.session.commit()
             flash(f"User {user.email} created.", "success")
             return redirect(url_for("admin.users"), code=303)
-    rows = db.session.scalars(
-        select(User).options(selectinload(User.account)).order_by(User.role, User.email)
-    ).all()
+    rows = all_users()
     status = 422 if form.errors else 200
     return render("admin/users.html", form=form, users=rows, action=ActionForm()), status
 
@@ -51,14 +44,13 @@ def users():
 @bp.post("/users/<int:user_id>/<any(disable, enable):change>")
 @admin_required
 def set_user_status(user_id, change):
-    user = db.get_or_404(User, user_id)
+    user = found(get_user(user_id))
     if ActionForm().validate_on_submit():
-        try:
+        with attempt() as outcome:
             set_user_active(user, change == "enable", by=current_user)
-        except AuthError as exc:
-            flash(str(exc), "error")
+        if outcome.failed:
+            flash(outcome.message, "error")
         else:
-            db.session.commit()
             flash(f"User {user.email} {'enabled' if user.active else 'disabled'}.", "success")
     return redirect(url_for("admin.users"), code=303)
 
@@ -68,18 +60,16 @@ def set_user_status(user_id, change):
 def accounts():
     form = AccountForm()
     if form.validate_on_submit():
-        try:
+        with attempt() as outcome:
             account = create_account(
                 form.code.data, form.name.data, form.currency.data, form.service_fee.data
             )
-        except AuthError as exc:
-            db.session.rollback()
-            form.code.errors.append(str(exc))
+        if outcome.failed:
+            form.code.errors.append(outcome.message)
         else:
-            db.session.commit()
             flash(f"Account {account.code} created.", "success")
             return redirect(url_for("admin.accounts"), code=303)
-    rows = db.session.scalars(select(Account).order_by(Account.code)).all()
+    rows = all_accounts()
     status = 422 if form.errors else 200
     return render("admin/accounts.html", form=form, accounts=rows, action=ActionForm()), status
 
@@ -87,10 +77,9 @@ def accounts():
 @bp.post("/accounts/<int:account_id>/<any(disable, enable):change>")
 @admin_required
 def set_account_status(account_id, change):
-    account = db.get_or_404(Account, account_id)
+    account = found(get_account(account_id))
     if ActionForm().validate_on_submit():
         set_account_active(account, change == "enable")
-        db.session.commit()
         flash(f"Account {account.code} {'enabled' if account.active else 'disabled'}.", "success")
     return redirect(url_for("admin.accounts"), code=303)
 
@@ -108,12 +97,9 @@ def import_file():
         elif not raw:
             errors = ["file: is empty"]
         else:
-            try:
+            with attempt() as outcome:
                 result = import_bookings(raw)
-            except ImportRejected as exc:
-                db.session.rollback()
-                errors = exc.errors
-            else:
-                db.session.commit()
+            if outcome.failed:
+                errors = outcome.error.errors
     status = 422 if (errors or form.errors) else 200
     return render("admin/import.html", form=form, errors=errors, result=result), status

@@ -6,15 +6,12 @@ from wtforms.fields.choices import SelectChoice
 
 from portal.blueprints.baggage.forms import AddBaggageForm, BaggageActionForm, BaggageQueueFilters
 from portal.clock import utcnow
-from portal.domain.baggage import BaggageAction, BaggageTransitionError
-from portal.extensions import db
+from portal.domain.baggage import BaggageAction
 from portal.forms import account_choices
 from portal.htmx import is_partial, page_number, redirect_after_post, render
 from portal.models import Booking
 from portal.security import booking_or_404, staff_required
 from portal.services.baggage import (
-    AlreadyOrdered,
-    BaggageError,
     QueueFilters,
     apply_baggage_action,
     baggage_queue,
@@ -24,6 +21,7 @@ from portal.services.baggage import (
     passenger_choices,
     segment_choices,
 )
+from portal.uow import attempt
 
 bp = Blueprint("baggage", __name__)
 
@@ -52,7 +50,7 @@ def add_baggage(order_number):
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
-            try:
+            with attempt() as outcome:
                 order = create_baggage_order(
                     booking,
                     passenger_ref=form.passenger.data,
@@ -61,7 +59,6 @@ def add_baggage(order_number):
                     user=current_user,
                     now=now,
                 )
-                db.session.commit()
                 flash(
                     f"Baggage {order.code} requested: {order.description} for {order.passenger.full_name} "
                     f"on {order.segment.flight_number}. {current_app.config['OPERATOR_NAME']} operations "
@@ -69,10 +66,8 @@ def add_baggage(order_number):
                     "success",
                 )
                 return _done(booking)
-            except BaggageError as exc:
-                db.session.rollback()
-                error, status = str(exc), 409 if isinstance(exc, AlreadyOrdered) else 422
-                booking = booking_or_404(order_number)
+            error, status = outcome.message, outcome.status
+            booking = booking_or_404(order_number)
         else:
             status = 422
     passengers = passenger_choices(booking)
@@ -132,21 +127,18 @@ def baggage_action(order_id, action):
     except ValueError:
         abort(404)
     form = BaggageActionForm()
-    error = None
     if form.validate_on_submit():
-        try:
+        with attempt() as outcome:
             apply_baggage_action(order, action, user=current_user, reason=form.reason.data)
-            db.session.commit()
-        except (BaggageError, BaggageTransitionError) as exc:
-            db.session.rollback()
-            error = str(exc)
+        error, status = outcome.message, outcome.status
         order = get_order(order_id)
     else:
-        error = "; ".join(e for errors in form.errors.values() for e in errors) or "Check the form."
+        error, status = (
+            "; ".join(e for errors in form.errors.values() for e in errors) or "Check the form.",
+            422,
+        )
     if is_partial():
-        return render(
-            "baggage/_order_row.html", o=order, form=BaggageActionForm(), error=error
-        ), 422 if error else 200
+        return render("baggage/_order_row.html", o=order, form=BaggageActionForm(), error=error), status
     if error:
         flash(f"{order.code}: {error}", "error")
     else:

@@ -16,14 +16,13 @@ from flask_login import current_user, login_required
 from portal.blueprints.finance.forms import AdjustmentForm, BatchUploadForm, RefundListForm, StatementForm
 from portal.clock import utcnow
 from portal.domain.batch import MAX_BYTES, OUTCOME_LABELS, FileRefused, template_csv, template_xlsx
-from portal.domain.ledger import AdjustmentInvalid, default_period, period_bounds
+from portal.domain.ledger import default_period, period_bounds
 from portal.domain.spreadsheet import csv_document, xlsx_document
-from portal.extensions import db
 from portal.forms import account_choices
 from portal.htmx import page_number, render
-from portal.models import Account
 from portal.security import admin_required, current_scope, found, roles_required
-from portal.services.batch import BatchConflict, load_batch, process_upload, recent_batches
+from portal.services.accounts import get_account
+from portal.services.batch import load_batch, process_upload, recent_batches
 from portal.services.finance import (
     TABS,
     RefundFilters,
@@ -35,6 +34,7 @@ from portal.services.finance import (
     statement,
     statement_rows,
 )
+from portal.uow import attempt
 
 bp = Blueprint("finance", __name__, url_prefix="/finance")
 
@@ -166,15 +166,12 @@ def upload_batch():
         data = upload.stream.read(MAX_BYTES + 1)
     finally:
         upload.close()
-    try:
+    with attempt() as outcome:
         result = process_upload(upload.filename, data, user=current_user)
-        db.session.commit()
-    except FileRefused as exc:
-        db.session.rollback()
-        return _refunds_page("agent", form, f"The file was not processed: {exc}", 422)
-    except BatchConflict as exc:
-        db.session.rollback()
-        return _refunds_page("agent", form, str(exc), 409)
+    if isinstance(outcome.error, FileRefused):
+        return _refunds_page("agent", form, f"The file was not processed: {outcome.message}", outcome.status)
+    if outcome.failed:
+        return _refunds_page("agent", form, outcome.message, outcome.status)
     batch = result.batch
     message = (
         f"Batch {batch.code}: {batch.created_count} refund{'s' if batch.created_count != 1 else ''} created"
@@ -224,7 +221,7 @@ def _statement_context(adjustment_form=None):
     account_id = _account_arg()
     if current_user.is_staff:
         form.account.choices = account_choices("Choose an account", with_names=True)
-    account = db.session.get(Account, account_id) if account_id is not None else None
+    account = get_account(account_id)
     if account_id is not None and account is None:
         abort(404)
     form.validate()
@@ -291,20 +288,17 @@ def statement_xlsx():
 def post_adjustment_view():
     form = AdjustmentForm()
     account_id = _account_arg()
-    account = db.session.get(Account, account_id) if account_id is not None else None
+    account = get_account(account_id)
     if account is None:
         abort(404)
     error = None
     if form.validate_on_submit():
-        try:
+        with attempt() as outcome:
             entry = post_adjustment(
                 account, amount=form.amount.data, reason=form.reason.data, user=current_user
             )
-            db.session.commit()
-        except AdjustmentInvalid as exc:
-            db.session.rollback()
-            error = str(exc)
-        else:
+        error = outcome.message
+        if not outcome.failed:
             flash(f"Adjustment of {entry.currency} {entry.amount:,.2f} posted to {account.code}.", "success")
             args = {k: v for k, v in request.args.items() if k in ("account", "date_from", "date_to")}
             return redirect(url_for("finance.statement_page", **args), code=303)

@@ -12,12 +12,12 @@ from portal.forms import choices
 from portal.htmx import redirect_after_post, render
 from portal.models import Booking, Refund
 from portal.security import booking_or_404, current_scope, found
+from portal.services.catalogues import active_reasons
 from portal.services.documents import UploadRejected, document_path, load_document, save_document
 from portal.services.followups import follow_up, follow_up_state
 from portal.services.refunds import (
     QuoteChanged,
     RefundError,
-    active_reasons,
     booking_coupons,
     booking_refunds,
     compute_quote,

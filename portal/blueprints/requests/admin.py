@@ -3,23 +3,23 @@ place, regroup, reorder, deactivate and reactivate, delete when unused. Every ch
 agents' forms at once: the forms read the table on every request."""
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
-from sqlalchemy import select
 
 from portal.blueprints.auth.forms import ActionForm
 from portal.blueprints.requests.forms import CategoryForm, MoveForm, ReasonForm, RenameForm
-from portal.extensions import db
 from portal.forms import choices
 from portal.htmx import is_partial, render
 from portal.models import RefundReason, RequestCategory
-from portal.security import admin_required
-from portal.services.requests import (
-    AdminError,
+from portal.security import admin_required, found
+from portal.services.catalogues import (
     add_category,
     add_reason,
     all_reasons,
+    category_groups,
     category_tree,
     category_usage,
     delete_category,
+    get_category,
+    get_reason,
     move_category,
     reorder_category,
     reorder_reason,
@@ -28,6 +28,7 @@ from portal.services.requests import (
     update_category,
     update_reason,
 )
+from portal.uow import attempt
 
 bp = Blueprint("request_admin", __name__, url_prefix="/admin")
 
@@ -35,17 +36,9 @@ bp = Blueprint("request_admin", __name__, url_prefix="/admin")
 # --- Request categories ---------------------------------------------------------------------------
 
 
-def _groups():
-    return db.session.execute(
-        select(RequestCategory.id, RequestCategory.label)
-        .where(RequestCategory.parent_id.is_(None))
-        .order_by(RequestCategory.position, RequestCategory.id)
-    ).all()
-
-
 def _categories_page(form=None, editing: int | None = None, rename_form=None, error=None, status=200):
     form = form or CategoryForm(formdata=None)
-    groups = _groups()
+    groups = category_groups()
     form.group.choices = choices([("", "— None: a new group —")] + [(str(g.id), g.label) for g in groups])
     move = MoveForm(formdata=None)
     move.group.choices = choices([(str(g.id), g.label) for g in groups])
@@ -64,12 +57,11 @@ def _categories_page(form=None, editing: int | None = None, rename_form=None, er
 
 
 def _category(category_id: int) -> RequestCategory:
-    return db.get_or_404(RequestCategory, category_id)
+    return found(get_category(category_id))
 
 
 def _done(message: str, endpoint: str, page):
     """htmx: the list again, in place; otherwise a flash and a 303 back to the page."""
-    db.session.commit()
     if is_partial():
         return page()
     flash(message, "success")
@@ -77,7 +69,6 @@ def _done(message: str, endpoint: str, page):
 
 
 def _failed(error: str, endpoint: str, page):
-    db.session.rollback()
     if is_partial():
         return page(error=error, status=422)
     flash(error, "error")
@@ -89,15 +80,13 @@ def _failed(error: str, endpoint: str, page):
 def request_categories():
     form = CategoryForm()
     if request.method == "POST":
-        form.group.choices = choices([("", "")] + [(str(g.id), g.label) for g in _groups()])
+        form.group.choices = choices([("", "")] + [(str(g.id), g.label) for g in category_groups()])
         if form.validate_on_submit():
-            try:
+            with attempt() as outcome:
                 category = add_category(form.label.data, form.group.data, form.behaviour.data)
-            except AdminError as exc:
-                db.session.rollback()
-                form.label.errors = [*form.label.errors, str(exc)]
+            if outcome.failed:
+                form.label.errors = [*form.label.errors, outcome.message]
             else:
-                db.session.commit()
                 flash(f"{'Group' if category.is_group else 'Category'} {category.label} added.", "success")
                 return redirect(url_for("request_admin.request_categories"), code=303)
         return _categories_page(form=form, status=422)
@@ -125,11 +114,10 @@ def rename_category(category_id):
     rename = RenameForm()
     if not rename.validate_on_submit():
         return _categories_page(editing=category.id, rename_form=rename, status=422)
-    try:
+    with attempt() as outcome:
         update_category(category, label=rename.label.data, behaviour=rename.behaviour.data)
-    except AdminError as exc:
-        db.session.rollback()
-        rename.label.errors = [*rename.label.errors, str(exc)]
+    if outcome.failed:
+        rename.label.errors = [*rename.label.errors, outcome.message]
         return _categories_page(editing=category.id, rename_form=rename, status=422)
     return _done(f"Renamed to {category.label}.", "request_admin.request_categories", _categories_page)
 
@@ -138,10 +126,10 @@ def _apply_change(item, change, message, endpoint: str, page):
     """One button on a category or reason row (reorder, (de)activate): CSRF, change, the page again."""
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
+    with attempt() as outcome:
         change(item)
-    except AdminError as exc:
-        return _failed(str(exc), endpoint, page)
+    if outcome.failed:
+        return _failed(outcome.message, endpoint, page)
     return _done(message(item), endpoint, page)
 
 
@@ -203,7 +191,7 @@ def _reasons_page(form=None, editing: int | None = None, rename_form=None, error
 
 
 def _reason(reason_id: int) -> RefundReason:
-    return db.get_or_404(RefundReason, reason_id)
+    return found(get_reason(reason_id))
 
 
 @bp.route("/refund-reasons", methods=["GET", "POST"])
@@ -212,13 +200,11 @@ def refund_reasons():
     form = ReasonForm()
     if request.method == "POST":
         if form.validate_on_submit():
-            try:
+            with attempt() as outcome:
                 reason = add_reason(form.label.data, form.involuntary.data)
-            except AdminError as exc:
-                db.session.rollback()
-                form.label.errors = [*form.label.errors, str(exc)]
+            if outcome.failed:
+                form.label.errors = [*form.label.errors, outcome.message]
             else:
-                db.session.commit()
                 flash(f"Reason {reason.label} added.", "success")
                 return redirect(url_for("request_admin.refund_reasons"), code=303)
         return _reasons_page(form=form, status=422)
@@ -243,11 +229,10 @@ def rename_reason(reason_id):
     rename = RenameForm()
     if not rename.validate_on_submit():
         return _reasons_page(editing=reason.id, rename_form=rename, status=422)
-    try:
+    with attempt() as outcome:
         update_reason(reason, label=rename.label.data, involuntary=rename.involuntary.data)
-    except AdminError as exc:
-        db.session.rollback()
-        rename.label.errors = [*rename.label.errors, str(exc)]
+    if outcome.failed:
+        rename.label.errors = [*rename.label.errors, outcome.message]
         return _reasons_page(editing=reason.id, rename_form=rename, status=422)
     return _done(f"Saved {reason.label}.", "request_admin.refund_reasons", _reasons_page)
 

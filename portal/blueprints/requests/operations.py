@@ -1,23 +1,24 @@
 """The operations request queue: every account's requests; take, change status, reply and quote."""
 
-from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from portal.blueprints.auth.forms import ActionForm
 from portal.blueprints.requests.forms import QuoteForm
 from portal.blueprints.requests.views import (
-    REQUEST_ERRORS,
     _detail_context,
     _request,
     filter_form,
     filters_from,
 )
 from portal.domain.requests import STATUS_ACTION_LABELS, RequestAction
-from portal.extensions import db
 from portal.htmx import is_partial, page_number, render
 from portal.links import back_or
 from portal.security import staff_required
 from portal.services.requests import change_status, post_quote, quoted_passengers, search_requests, take
+from portal.uow import attempt
+
+EXPIRED = "The form expired; reload the page."
 
 bp = Blueprint("request_ops", __name__, url_prefix="/operations/requests")
 
@@ -35,13 +36,11 @@ def request_queue():
     )
 
 
-def _after_row_action(number: str, error: str | None, done: str):
+def _after_row_action(number: str, error: str | None, done: str, status: int):
     """The queue row again for htmx (in place); otherwise a flash and back where the user was."""
     if is_partial():
         req = _request(number)
-        return render("requests/_queue_row.html", r=req, action=ActionForm(), error=error), (
-            422 if error else 200
-        )
+        return render("requests/_queue_row.html", r=req, action=ActionForm(), error=error), status
     flash(f"{number}: {error}" if error else done, "error" if error else "success")
     return redirect(back_or(url_for("request_ops.request_queue")), code=303)
 
@@ -50,17 +49,11 @@ def _after_row_action(number: str, error: str | None, done: str):
 @staff_required
 def take_request(number):
     req = _request(number)
-    error = None
     if not ActionForm().validate_on_submit():
-        error = "The form expired; reload the page."
-    else:
-        try:
-            take(req, user=current_user)
-            db.session.commit()
-        except REQUEST_ERRORS as exc:
-            db.session.rollback()
-            error = str(exc)
-    return _after_row_action(number, error, f"{number} is yours.")
+        return _after_row_action(number, EXPIRED, "", 422)
+    with attempt() as outcome:
+        take(req, user=current_user)
+    return _after_row_action(number, outcome.message, f"{number} is yours.", outcome.status)
 
 
 @bp.post("/<number>/status/<action>")
@@ -72,20 +65,12 @@ def change_request_status(number, action):
     except ValueError:
         action = None
     if action not in STATUS_ACTION_LABELS:
-        from flask import abort
-
         abort(404)
-    error = None
     if not ActionForm().validate_on_submit():
-        error = "The form expired; reload the page."
-    else:
-        try:
-            change_status(req, action, user=current_user)
-            db.session.commit()
-        except REQUEST_ERRORS as exc:
-            db.session.rollback()
-            error = str(exc)
-    return _after_row_action(number, error, f"{number}: {req.status_label}.")
+        return _after_row_action(number, EXPIRED, "", 422)
+    with attempt() as outcome:
+        change_status(req, action, user=current_user)
+    return _after_row_action(number, outcome.message, f"{number}: {req.status_label}.", outcome.status)
 
 
 @bp.post("/<number>/quote")
@@ -95,8 +80,9 @@ def post_request_quote(number):
     form = QuoteForm()
     amounts = {p.ref: request.form.get(f"amount-{p.ref}", "") for p in quoted_passengers(req)}
     error = None
+    status = 422
     if form.validate_on_submit():
-        try:
+        with attempt() as outcome:
             quote = post_quote(
                 req,
                 user=current_user,
@@ -104,11 +90,8 @@ def post_request_quote(number):
                 valid_until=form.valid_until.data,
                 note=form.note.data,
             )
-            db.session.commit()
-        except REQUEST_ERRORS as exc:
-            db.session.rollback()
-            error = str(exc)
-        else:
+        error, status = outcome.message, outcome.status
+        if not outcome.failed:
             flash(
                 f"Quote posted: {quote.currency} {quote.total:,.2f}. The agency can accept or decline it.",
                 "success",
@@ -118,4 +101,4 @@ def post_request_quote(number):
         error = "; ".join(e for errors in form.errors.values() for e in errors) or "Check the quote."
     req = _request(number)
     context = _detail_context(req, quote_form=form, quote_amounts=amounts, quote_error=error)
-    return render("requests/request.html", **context), 422
+    return render("requests/request.html", **context), status

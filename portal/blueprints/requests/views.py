@@ -15,10 +15,7 @@ from portal.blueprints.requests.forms import (
 from portal.clock import utcnow
 from portal.domain.requests import (
     STATUS_ACTION_LABELS,
-    ActionNotPermitted,
     OpenRequestExists,
-    QuoteError,
-    RequestTransitionError,
     status_actions,
     submit_refusal,
 )
@@ -27,18 +24,15 @@ from portal.htmx import is_partial, page_number, redirect_after_post, render
 from portal.models import Booking, ServiceRequest
 from portal.security import booking_or_404, current_scope, found
 from portal.services.bookings import load_booking
+from portal.services.catalogues import category_tree, offered_category
 from portal.services.documents import UploadRejected
-from portal.services.refunds import RefundError
 from portal.services.requests import (
-    RequestError,
     RequestFilters,
     accept_quote,
-    category_tree,
     change_status,
     create_request,
     decline_quote,
     load_request,
-    offered_category,
     post_message,
     quote_expires_at,
     quoted_passengers,
@@ -52,7 +46,6 @@ bp.add_app_template_global(STATUS_ACTION_LABELS, "status_action_labels")
 bp.add_app_template_global(status_actions, "status_actions_for")
 
 UNKNOWN_ORDER = "No booking with this order number in your account. Check the number and try again."
-REQUEST_ERRORS = (RequestError, RefundError, RequestTransitionError, ActionNotPermitted, QuoteError)
 
 
 def _find_booking(order_number: str | None) -> Booking | None:

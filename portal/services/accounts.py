@@ -1,0 +1,30 @@
+"""Reading client accounts and users for the staff pages (their changes are in services.auth)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from portal.extensions import db
+from portal.models import Account, User
+
+
+def all_accounts() -> list[Account]:
+    """Every client account, by code."""
+    return list(db.session.scalars(select(Account).order_by(Account.code)))
+
+
+def get_account(account_id: int | None) -> Account | None:
+    """The account with this id, or None."""
+    return db.session.get(Account, account_id) if account_id is not None else None
+
+
+def all_users() -> list[User]:
+    """Every user with their account, grouped by role."""
+    return list(
+        db.session.scalars(select(User).options(selectinload(User.account)).order_by(User.role, User.email))
+    )
+
+
+def get_user(user_id: int) -> User | None:
+    return db.session.get(User, user_id)
