@@ -477,7 +477,7 @@ def test_take_in_place(client, auth, world, db):
     db.session.refresh(req)
     assert req.assigned_to_id == world.ops.id and req.status == "in_process"
     again = client.post(f"/operations/requests/{req.number}/status/complete", headers=HX)
-    assert again.status_code == 422 and "cannot be completed" in again.get_data(as_text=True)
+    assert again.status_code == 409 and "cannot be completed" in again.get_data(as_text=True)
 
 
 # --- admin ---------------------------------------------------------------------------------------
