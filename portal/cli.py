@@ -9,8 +9,10 @@ from flask import current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
+from portal.demo import is_empty, load_demo_data
 from portal.domain.booking_import import ImportRejected
 from portal.extensions import db
+from portal.jobs import configure_scheduler, run_all
 from portal.services.auth import AuthError, create_account, create_user
 from portal.services.bookings import import_bookings
 from portal.services.setup import seed_defaults
@@ -103,8 +105,6 @@ def print_demo_logins() -> None:
 @click.option("--if-empty", is_flag=True, help="Only when the database has no bookings yet.")
 def demo_data_command(if_empty):
     """Load demo accounts, users and bookings, and print the demo logins."""
-    from portal.demo import is_empty, load_demo_data
-
     if not is_empty():
         if if_empty:
             print_demo_logins()
@@ -120,8 +120,6 @@ def demo_data_command(if_empty):
 @with_appcontext
 def run_jobs_command():
     """Run every scheduled job once and print what it changed (for cron)."""
-    from portal.jobs import run_all
-
     for name, result in run_all().items():
         if isinstance(result, list):
             codes = ", ".join(getattr(r, "code", None) or r.number for r in result) or "nothing"
@@ -135,8 +133,6 @@ def run_jobs_command():
 def scheduler_command():
     """Run the job scheduler in the foreground (one per deployment)."""
     from apscheduler.schedulers.blocking import BlockingScheduler
-
-    from portal.jobs import configure_scheduler
 
     app = current_app._get_current_object()
     scheduler = BlockingScheduler(timezone="UTC")

@@ -15,10 +15,14 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import func, select
 
+from portal.domain.refunds import RefundPath
 from portal.extensions import db
 from portal.models import Account, Airline, Booking, RequestCategory, User
 from portal.services.auth import create_account, create_user
+from portal.services.baggage import catalogue, create_baggage_order
 from portal.services.bookings import import_bookings
+from portal.services.refunds import apply_action, create_refund, whole_passengers
+from portal.services.requests import change_status, create_request, post_message, post_quote, take
 
 EXAMPLE = Path(__file__).parent / "demo_bookings.example.json"
 
@@ -323,11 +327,6 @@ def _demo_bookings(airline: str) -> list[Booking]:
 
 def _work_in_progress(document: dict, now: datetime) -> None:
     """Refunds, requests, baggage and a schedule change in every state, so each screen has something."""
-    from portal.domain.refunds import RefundPath
-    from portal.services.baggage import catalogue, create_baggage_order
-    from portal.services.refunds import apply_action, create_refund, whole_passengers
-    from portal.services.requests import change_status, create_request, post_message, post_quote, take
-
     agent = db.session.scalar(select(User).where(User.email == DEMO_USERS[0][0]))
     ops = db.session.scalar(select(User).where(User.email == DEMO_USERS[2][0]))
     fsc, lcc = _demo_bookings("SQ"), _demo_bookings("TR")

@@ -14,6 +14,7 @@ from portal.domain.refunds import (
     PATH_LABELS,
     QUOTE_CASE_LABELS,
     STATUS_LABELS,
+    QuoteCase,
     RefundPath,
     RefundStatus,
     is_operator_path,
@@ -177,8 +178,6 @@ class RefundPassenger(db.Model):
 
     @property
     def case_label(self) -> str:
-        from portal.domain.refunds import QuoteCase
-
         return QUOTE_CASE_LABELS[QuoteCase(self.quote_case)]
 
 

@@ -31,9 +31,9 @@ from portal.domain.errors import Conflict, DomainError
 from portal.extensions import db
 from portal.links import path_for
 from portal.models import BaggageOption, BaggageOrder, Booking, LedgerEntry, Passenger, Segment, User
-from portal.services.bookings import Page
+from portal.services.coupons import live_refund_codes
 from portal.services.notifications import account_agents, notify
-from portal.services.refunds import live_refund_codes
+from portal.services.paging import Page
 
 
 class BaggageError(DomainError):

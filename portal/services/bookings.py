@@ -24,6 +24,7 @@ from portal.models import (
     ScheduleChange,
     Segment,
 )
+from portal.services.notifications import account_agents, notify
 from portal.services.paging import COUNT_CAP, Page, clamp, count
 from portal.services.scope import Scope
 from portal.services.search import bookings_matching, search_key
@@ -219,8 +220,6 @@ def _apply(booking: Booking, data: BookingData, account: Account, airlines, now)
         segment.status = s.status
     if changes:
         booking.action_required = True
-        from portal.services.notifications import account_agents, notify
-
         flights = ", ".join(sorted({c.segment.flight_number for c in changes}))
         notify(
             account_agents(account.id),

@@ -19,7 +19,6 @@ from portal.domain.deadlines import local_date
 from portal.domain.errors import Conflict, DomainError
 from portal.domain.money import Money, TypedAmountError, parse_typed_amount
 from portal.domain.refunds import (
-    COUPON_STATE_REASONS,
     FINAL_STATUSES,
     STATUS_LABELS,
     CouponState,
@@ -33,7 +32,6 @@ from portal.domain.refunds import (
     RefundTransitionError,
     balance_credit,
     build_quote,
-    coupon_state,
     first_status,
     fulfillment_date_refusal,
     is_operator_path,
@@ -56,8 +54,10 @@ from portal.models import (
     Segment,
     User,
 )
+from portal.services.coupons import Coupon, booking_coupons
 from portal.services.notifications import account_agents, notify
 from portal.services.paging import Page, clamp, count
+from portal.services.schedule_changes import resolve_by_refund
 from portal.services.scope import Scope
 
 
@@ -78,59 +78,6 @@ class QuoteChanged(RefundError, Conflict):
 
 
 # --- Coupons ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Coupon:
-    passenger: Passenger
-    segment: Segment
-    state: CouponState
-    refund_code: str | None = None
-
-    @property
-    def key(self) -> str:
-        return f"{self.passenger.ref}.{self.segment.ref}"
-
-    @property
-    def selectable(self) -> bool:
-        return self.state is CouponState.REFUNDABLE
-
-    @property
-    def reason(self) -> str | None:
-        reason = COUPON_STATE_REASONS[self.state]
-        if self.state is CouponState.IN_REFUND and self.refund_code:
-            return f"{reason} ({self.refund_code})"
-        return reason
-
-
-def live_refund_codes(booking: Booking) -> dict[tuple[int, int], str]:
-    """(passenger id, segment id) -> code of the live refund holding that coupon, in one query."""
-    rows = db.session.execute(
-        select(RefundCoupon.passenger_id, RefundCoupon.segment_id, Refund.code)
-        .join(Refund, Refund.id == RefundCoupon.refund_id)
-        .where(Refund.booking_id == booking.id, RefundCoupon.live.is_(True))
-    ).all()
-    return {(p, s): code for p, s, code in rows}
-
-
-def booking_coupons(booking: Booking, now: datetime) -> list[tuple[Passenger, list[Coupon]]]:
-    """Every coupon of the booking with its state, grouped by passenger in booking order."""
-    taken = live_refund_codes(booking)
-    result = []
-    for passenger in booking.passengers:
-        coupons = []
-        for segment in booking.segments:
-            code = taken.get((passenger.id, segment.id))
-            state = coupon_state(
-                booking_status=booking.status,
-                segment_status=segment.status,
-                departure_utc=segment.departure_at,
-                now=now,
-                in_live_refund=code is not None,
-            )
-            coupons.append(Coupon(passenger, segment, state, code))
-        result.append((passenger, coupons))
-    return result
 
 
 def parse_coupon_keys(booking: Booking, keys: list[str]) -> list[tuple[Passenger, Segment]]:
@@ -363,9 +310,7 @@ def create_refund(
     refund.code = f"RF{refund.id:08d}"
     db.session.flush()
     if refund.involuntary:
-        # A free refund answers the airline's schedule changes it covers (issue 7).
-        from portal.services.schedule_changes import resolve_by_refund
-
+        # A free refund answers the airline's schedule changes it covers.
         resolve_by_refund(refund, user, now)
     return refund
 

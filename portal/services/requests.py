@@ -37,7 +37,6 @@ from portal.models import (
     Booking,
     Passenger,
     Refund,
-    RefundEvent,
     RequestAttachment,
     RequestCategory,
     RequestEvent,
@@ -628,62 +627,6 @@ def search_requests(
     return Page(items=list(items), total=total, page=page, per_page=per_page)
 
 
-@dataclass
-class HistoryEntry:
-    at: datetime
-    kind: str  # request | refund | change (baggage and schedule changes)
-    reference: str  # SR… or RF…
-    what: str
-    status_label: str
-    status: str
-    actor: User | None
-    note: str | None
-
-
-def booking_history(booking: Booking) -> tuple[list[ServiceRequest], list[HistoryEntry]]:
-    """The booking's requests (newest first) and every request and refund event in time order."""
-    requests = db.session.scalars(
-        select(ServiceRequest)
-        .where(ServiceRequest.booking_id == booking.id)
-        .order_by(ServiceRequest.created_at.desc(), ServiceRequest.id.desc())
-        .options(
-            selectinload(ServiceRequest.category).selectinload(RequestCategory.parent),
-            selectinload(ServiceRequest.events).selectinload(RequestEvent.actor),
-        )
-    ).all()
-    refunds = db.session.scalars(
-        select(Refund)
-        .where(Refund.booking_id == booking.id)
-        .options(selectinload(Refund.events).selectinload(RefundEvent.actor))
-    ).all()
-    entries = []
-    for req in requests:
-        for e in req.events:
-            what = {
-                "created": f"Request raised: {req.category.full_label}",
-                "taken": "Taken by operations",
-                "quote": "Quote posted",
-                "quote_accepted": "Quote accepted",
-                "quote_declined": "Quote declined",
-                "refund": "Refund submitted",
-            }.get(e.kind, "Status changed")
-            entries.append(
-                HistoryEntry(e.at, "request", req.number, what, e.to_label, e.to_status, e.actor, e.note)
-            )
-    for refund in refunds:
-        for e in refund.events:
-            what = "Refund started" if e.from_status is None else "Refund status changed"
-            entries.append(
-                HistoryEntry(e.at, "refund", refund.code, what, e.to_label, e.to_status, e.actor, e.note)
-            )
-    from portal.services.schedule_changes import booking_change_events
-
-    for at, text in booking_change_events(booking):
-        entries.append(HistoryEntry(at, "change", "", text, "", "", None, None))
-    entries.sort(key=lambda h: (h.at, h.kind != "request"))
-    return list(requests), entries
-
-
 def load_request(number: str | None, scope: Scope) -> ServiceRequest | None:
     """The request with this number in the scope, with everything its page shows; else None."""
     number = (number or "").strip().upper()
@@ -697,7 +640,6 @@ __all__ = [
     "QuoteError",
     "RequestError",
     "accept_quote",
-    "booking_history",
     "change_status",
     "create_request",
     "decline_quote",

@@ -16,8 +16,8 @@ from portal.clock import utcnow
 from portal.domain.errors import DomainError
 from portal.extensions import db
 from portal.models import Booking, Refund, ScheduleChange, Segment, User
-from portal.services.bookings import Page
-from portal.services.refunds import booking_coupons, live_refund_codes
+from portal.services.coupons import booking_coupons, live_refund_codes
+from portal.services.paging import Page
 
 RESOLUTION_LABELS = {"accepted": "Accepted", "refund": "Free refund"}
 
@@ -169,11 +169,3 @@ def schedule_change_events(booking: Booking) -> list[tuple[datetime, str]]:
                 answer = f"Change to {_flight(c.segment)} accepted{who}."
             events.append((c.acknowledged_at, answer))
     return events
-
-
-def booking_change_events(booking: Booking) -> list[tuple[datetime, str]]:
-    """Every post-booking change of the booking (baggage orders, schedule changes and their answers)
-    as (UTC time, text), oldest first: for Request History and for notifications."""
-    from portal.services.baggage import baggage_events
-
-    return sorted(schedule_change_events(booking) + baggage_events(booking), key=lambda e: e[0])

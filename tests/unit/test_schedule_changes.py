@@ -12,11 +12,11 @@ from sqlalchemy import select
 from portal.clock import utcnow
 from portal.domain.refunds import RefundPath
 from portal.models import Booking, ScheduleChange
+from portal.services.history import change_events
 from portal.services.refunds import create_refund, parse_coupon_keys
 from portal.services.schedule_changes import (
     ScheduleChangeError,
     accept_changes,
-    booking_change_events,
     free_refund_coupons,
     open_changes,
 )
@@ -222,7 +222,7 @@ def test_change_events_read_in_order(db, make, doc, world_users):
     order_baggage(db, b, world_users.agent, segment="S2")
     accept_changes(booking(db), [c.id for c in changes(db)], user=world_users.agent)
     db.session.commit()
-    events = booking_change_events(booking(db))
+    events = change_events(booking(db))
     texts = [text for _, text in events]
     assert [at for at, _ in events] == sorted(at for at, _ in events)
     assert texts[0].startswith("Schedule change: SQ978 SIN→BKK now departs")

@@ -11,8 +11,8 @@ from portal.services.bookings import (
     action_required_count,
     search_bookings,
 )
+from portal.services.history import booking_history
 from portal.services.refunds import booking_refunds
-from portal.services.requests import booking_history
 
 bp = Blueprint("bookings", __name__, url_prefix="/bookings")
 
