@@ -6,10 +6,12 @@ adjustments (either sign, with a reason). A correction is a new entry, never an 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +21,36 @@ from portal.domain.money import TypedAmountError, parse_typed_amount
 ZERO = Decimal("0.00")
 MAX_ADJUSTMENT = Decimal("10000000000")  # ten digits before the point, as the import allows
 MAX_REASON = 500
+
+
+class EntryKind(StrEnum):
+    """What moved the balance. Every ledger entry is one of these, written by one service."""
+
+    REFUND_CREDIT = "refund_credit"
+    BAGGAGE_DEBIT = "baggage_debit"
+    ADJUSTMENT = "adjustment"
+
+
+ENTRY_KIND_LABELS: Mapping[EntryKind, str] = MappingProxyType(
+    {
+        EntryKind.REFUND_CREDIT: "Refund credit",
+        EntryKind.BAGGAGE_DEBIT: "Baggage",
+        EntryKind.ADJUSTMENT: "Adjustment",
+    }
+)
+
+
+def entry_sign_refusal(kind: EntryKind | str, amount: Decimal) -> str | None:
+    """None when an entry of this kind may carry this amount: credits are positive, debits negative,
+    adjustments either but never zero. Otherwise why not (a programming error, not a user's)."""
+    kind = EntryKind(kind)
+    if kind is EntryKind.REFUND_CREDIT and amount <= 0:
+        return "a refund credit is positive"
+    if kind is EntryKind.BAGGAGE_DEBIT and amount >= 0:
+        return "a baggage debit is negative"
+    if kind is EntryKind.ADJUSTMENT and amount == 0:
+        return "an adjustment is never zero"
+    return None
 
 
 class AdjustmentInvalid(DomainError, ValueError):

@@ -9,17 +9,18 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.clock import utcnow
+from portal.domain.ledger import ENTRY_KIND_LABELS, EntryKind
 from portal.extensions import db
 from portal.models.accounts import Account
 from portal.models.types import Amount, UTCDateTime
 
-LEDGER_KINDS = {"refund_credit": "Refund credit", "baggage_debit": "Baggage", "adjustment": "Adjustment"}
+_KINDS = ", ".join(f"'{kind.value}'" for kind in EntryKind)
 
 
 class LedgerEntry(db.Model):
     __tablename__ = "ledger_entry"
     __table_args__ = (
-        CheckConstraint("kind in ('refund_credit', 'baggage_debit', 'adjustment')", name="kind_known"),
+        CheckConstraint(f"kind in ({_KINDS})", name="kind_known"),
         CheckConstraint("kind != 'refund_credit' OR amount > 0", name="refund_credit_positive"),
         Index("ix_ledger_entry_account_time", "account_id", "created_at", "id"),
     )
@@ -39,4 +40,4 @@ class LedgerEntry(db.Model):
 
     @property
     def kind_label(self) -> str:
-        return LEDGER_KINDS[self.kind]
+        return ENTRY_KIND_LABELS[EntryKind(self.kind)]

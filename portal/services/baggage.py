@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -28,12 +28,16 @@ from portal.domain.baggage import (
     settlement_for,
 )
 from portal.domain.errors import Conflict, DomainError
+from portal.domain.ledger import EntryKind
+from portal.domain.money import Money
 from portal.extensions import db
 from portal.links import path_for
-from portal.models import BaggageOption, BaggageOrder, Booking, LedgerEntry, Passenger, Segment, User
+from portal.models import BaggageOption, BaggageOrder, Booking, Passenger, Segment, User
 from portal.services.coupons import live_refund_codes
+from portal.services.ledger import post_entry
 from portal.services.notifications import account_agents, notify
 from portal.services.paging import Page
+from portal.services.transitions import claim
 
 
 class BaggageError(DomainError):
@@ -279,27 +283,18 @@ def apply_baggage_action(
         values["failure_reason"] = reason[:2000]
     else:
         values["settlement"] = settlement_for(order.booking.payment_channel).value
-    moved = db.session.execute(
-        update(BaggageOrder)
-        .where(BaggageOrder.id == order.id, BaggageOrder.status == BaggageStatus.REQUESTED.value)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.refresh(order)
-    if moved != 1:
+    if not claim(order, expected={"status": BaggageStatus.REQUESTED.value}, values=values):
         raise BaggageTransitionError(BaggageStatus(order.status), action)
+    db.session.refresh(order, ["decided_by"])
     if action is BaggageAction.CONFIRM and order.settlement == Settlement.BALANCE and order.price > 0:
-        entry = LedgerEntry(
+        entry = post_entry(
             account_id=order.account_id,
-            currency=order.currency,
-            amount=-order.price,
-            kind="baggage_debit",
+            amount=-Money(order.price, order.currency),
+            kind=EntryKind.BAGGAGE_DEBIT,
             description=_debit_description(order),
-            created_by_id=user.id,
-            created_at=now,
+            user=user,
+            now=now,
         )
-        db.session.add(entry)
-        db.session.flush()
         order.ledger_entry_id = entry.id
         db.session.flush()
     outcome = (

@@ -15,7 +15,8 @@ from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.orm import selectinload
 
 from portal.clock import utcnow
-from portal.domain.ledger import Statement, adjustment_amount, adjustment_reason, build_statement
+from portal.domain.ledger import EntryKind, Statement, adjustment_amount, adjustment_reason, build_statement
+from portal.domain.money import Money
 from portal.domain.refunds import (
     AGENT_PATHS,
     OPERATOR_PATHS,
@@ -34,6 +35,7 @@ from portal.models import (
     User,
 )
 from portal.services.followups import follow_up_state
+from portal.services.ledger import post_entry
 from portal.services.paging import Page
 from portal.services.search import bookings_matching, search_key
 
@@ -303,18 +305,14 @@ def post_adjustment(account: Account, *, amount: str, reason: str, user: User, n
         raise PermissionError("only admins post adjustments")
     value = adjustment_amount(amount)
     text = adjustment_reason(reason)
-    entry = LedgerEntry(
+    return post_entry(
         account_id=account.id,
-        currency=account.currency,
-        amount=value,
-        kind="adjustment",
+        amount=Money(value, account.currency),
+        kind=EntryKind.ADJUSTMENT,
         description=text,
-        created_by_id=user.id,
-        created_at=now or utcnow(),
+        user=user,
+        now=now,
     )
-    db.session.add(entry)
-    db.session.flush()
-    return entry
 
 
 def ledger_check(account_id: int) -> dict[str, tuple[Decimal, Decimal]]:

@@ -10,13 +10,14 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import and_, case, select, update
+from sqlalchemy import and_, case, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from portal.clock import utcnow
 from portal.domain.deadlines import local_date
 from portal.domain.errors import Conflict, DomainError
+from portal.domain.ledger import EntryKind
 from portal.domain.money import Money, TypedAmountError, parse_typed_amount
 from portal.domain.refunds import (
     FINAL_STATUSES,
@@ -44,7 +45,6 @@ from portal.links import path_for
 from portal.models import (
     Booking,
     Document,
-    LedgerEntry,
     Passenger,
     Refund,
     RefundCoupon,
@@ -55,10 +55,12 @@ from portal.models import (
     User,
 )
 from portal.services.coupons import Coupon, booking_coupons
+from portal.services.ledger import post_entry
 from portal.services.notifications import account_agents, notify
 from portal.services.paging import Page, clamp, count
 from portal.services.schedule_changes import resolve_by_refund
 from portal.services.scope import Scope
+from portal.services.transitions import claim
 
 
 class RefundError(DomainError):
@@ -368,49 +370,26 @@ def apply_action(
     """Move a refund one step (SPEC 3.4), append the event, and credit the ledger when crediting.
 
     data: reference (mark submitted); amount, refunded_on, reference (record airline refund);
-    reason (reject). Raises RefundError / RefundTransitionError with a message for the user.
+    reason (reject). The input is checked first, then the row is claimed with a conditional UPDATE, so
+    two operators acting at once (Credit in one tab, Reject in another) cannot both succeed.
+    Raises RefundError (input) or RefundTransitionError (the status does not allow it, or changed).
     """
     now = now or utcnow()
     action = RefundAction(action)
     before = refund.status
     after = next_status(before, action)  # RefundTransitionError when not allowed
-    _claim_transition(refund, before, after, action, now)
-    note = None
-    if action is RefundAction.MARK_SUBMITTED_TO_AIRLINE:
-        reference = (data.get("reference") or "").strip()
-        if not reference:
-            raise RefundError("Enter the airline's reference for the submission.")
-        refund.airline_submission_reference = reference[:80]
-        note = f"Airline reference {refund.airline_submission_reference}."
-    elif action is RefundAction.RECORD_AIRLINE_REFUND:
-        amount = _clean_amount(data.get("amount", ""))
-        refunded_on = data.get("refunded_on")
-        if not isinstance(refunded_on, date):
-            raise RefundError("Enter the date the airline refunded.")
-        if refunded_on > portal_today(now):
-            raise RefundError("The airline refund date cannot be in the future.")
-        reference = (data.get("reference") or "").strip()
-        if not reference:
-            raise RefundError("Enter the airline's refund reference.")
-        refund.airline_amount = amount
-        refund.airline_refunded_on = refunded_on
-        refund.airline_refund_reference = reference[:80]
-        note = (
-            f"Airline refunded {refund.currency} {amount:,.2f} on {refunded_on:%d %b %Y}, "
-            f"reference {reference}."
-        )
-    elif action is RefundAction.CREDIT_BALANCE:
+    values, note = _action_input(refund, action, data, now)
+    if not claim(
+        refund,
+        expected={"status": before},
+        values={"status": after.value, "updated_at": now, **values},
+    ):
+        raise RefundTransitionError(RefundStatus(refund.status), action)
+    if action is RefundAction.CREDIT_BALANCE:
         note = _credit(refund, user, now)
     elif action is RefundAction.REJECT:
-        reason = (data.get("reason") or "").strip()
-        if not reason:
-            raise RefundError("Enter the reason for rejecting the refund; the agency will see it.")
-        refund.rejection_reason = reason
         for coupon in refund.coupons:
             coupon.live = False  # the coupons may be refunded again
-        note = reason
-    refund.status = after.value
-    refund.updated_at = now
     _tell_agency(refund, note, now)
     refund.events.append(
         RefundEvent(actor_id=user.id, at=now, from_status=before, to_status=after.value, note=note)
@@ -419,18 +398,42 @@ def apply_action(
     return refund
 
 
-def _claim_transition(refund: Refund, before: str, after: RefundStatus, action: RefundAction, now) -> None:
-    """Move the status with a conditional UPDATE, so two operators acting at once (Credit in one tab,
-    Reject in another) cannot both succeed: the second finds the status changed and is refused."""
-    moved = db.session.execute(
-        update(Refund)
-        .where(Refund.id == refund.id, Refund.status == before)
-        .values(status=after.value, updated_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if moved != 1:
-        db.session.refresh(refund)
-        raise RefundTransitionError(RefundStatus(refund.status), action)
+def _action_input(refund: Refund, action: RefundAction, data: dict, now: datetime) -> tuple[dict, str | None]:
+    """The columns an action sets from what the operator typed, and the event's note; RefundError if the
+    input is incomplete or wrong. Checked before the row is claimed."""
+    if action is RefundAction.MARK_SUBMITTED_TO_AIRLINE:
+        reference = (data.get("reference") or "").strip()[:80]
+        if not reference:
+            raise RefundError("Enter the airline's reference for the submission.", field="reference")
+        return {"airline_submission_reference": reference}, f"Airline reference {reference}."
+    if action is RefundAction.RECORD_AIRLINE_REFUND:
+        amount = _clean_amount(data.get("amount", ""))
+        refunded_on = data.get("refunded_on")
+        if not isinstance(refunded_on, date):
+            raise RefundError("Enter the date the airline refunded.", field="refunded_on")
+        if refunded_on > portal_today(now):
+            raise RefundError("The airline refund date cannot be in the future.", field="refunded_on")
+        reference = (data.get("reference") or "").strip()
+        if not reference:
+            raise RefundError("Enter the airline's refund reference.", field="reference")
+        values = {
+            "airline_amount": amount,
+            "airline_refunded_on": refunded_on,
+            "airline_refund_reference": reference[:80],
+        }
+        note = (
+            f"Airline refunded {refund.currency} {amount:,.2f} on {refunded_on:%d %b %Y}, "
+            f"reference {reference}."
+        )
+        return values, note
+    if action is RefundAction.REJECT:
+        reason = (data.get("reason") or "").strip()
+        if not reason:
+            raise RefundError(
+                "Enter the reason for rejecting the refund; the agency will see it.", field="reason"
+            )
+        return {"rejection_reason": reason}, reason
+    return {}, None
 
 
 def portal_today(now: datetime) -> date:
@@ -467,17 +470,14 @@ def _credit(refund: Refund, user: User, now: datetime) -> str:
     refund.credited_amount = credit.amount
     if credit.is_zero:
         return "Nothing to credit after the service fee."
-    db.session.add(
-        LedgerEntry(
-            account_id=refund.account_id,
-            currency=refund.currency,
-            amount=credit.amount,
-            kind="refund_credit",
-            refund_id=refund.id,
-            description=f"Refund {refund.code} for order {booking.order_number}",
-            created_by_id=user.id,
-            created_at=now,
-        )
+    post_entry(
+        account_id=refund.account_id,
+        amount=credit,
+        kind=EntryKind.REFUND_CREDIT,
+        description=f"Refund {refund.code} for order {booking.order_number}",
+        user=user,
+        now=now,
+        refund_id=refund.id,
     )
     return f"Credited {credit} to the account balance."
 

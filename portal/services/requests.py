@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -52,6 +52,7 @@ from portal.services.paging import Page
 from portal.services.refunds import create_refund, portal_today, whole_passengers
 from portal.services.scope import Scope
 from portal.services.search import search_key, starts_with
+from portal.services.transitions import claim
 
 OPEN_VALUES = sorted(s.value for s in OPEN_STATUSES)
 MAX_DESCRIPTION = 5000
@@ -245,16 +246,8 @@ def _move(req: ServiceRequest, before: str, after: RequestStatus, action: Reques
     agency Cancel and an operations Take, two tabs) cannot both win: the later one is refused."""
     if after.value == before:
         return
-    moved = db.session.execute(
-        update(ServiceRequest)
-        .where(ServiceRequest.id == req.id, ServiceRequest.status == before)
-        .values(status=after.value)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if moved != 1:
-        db.session.refresh(req)
+    if not claim(req, expected={"status": before}, values={"status": after.value}):
         raise RequestTransitionError(RequestStatus(req.status), action)
-    req.status = after.value
 
 
 def _tell(users, kind: str, text: str, req: ServiceRequest, now: datetime) -> None:
@@ -385,14 +378,7 @@ def _answerable(req: ServiceRequest, quote: RequestQuote, user: User, action: Re
 def _claim_quote(quote: RequestQuote, answer: QuoteStatus) -> None:
     """Answer the quote with a conditional UPDATE: Accept in one tab and Decline in another (or a second
     click) cannot both succeed; the later one finds it answered and is refused."""
-    moved = db.session.execute(
-        update(RequestQuote)
-        .where(RequestQuote.id == quote.id, RequestQuote.status == QuoteStatus.OPEN.value)
-        .values(status=answer.value)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if moved != 1:
-        db.session.refresh(quote)
+    if not claim(quote, expected={"status": QuoteStatus.OPEN.value}, values={"status": answer.value}):
         raise QuoteError("This quote was already answered; reload the request to see its state.")
 
 

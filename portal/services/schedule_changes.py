@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from portal.clock import utcnow
@@ -18,6 +18,7 @@ from portal.extensions import db
 from portal.models import Booking, Refund, ScheduleChange, Segment, User
 from portal.services.coupons import booking_coupons, live_refund_codes
 from portal.services.paging import Page
+from portal.services.transitions import claim, claim_rows
 
 RESOLUTION_LABELS = {"accepted": "Accepted", "refund": "Free refund"}
 
@@ -56,16 +57,13 @@ def accept_changes(
         raise ScheduleChangeError(
             "The change to accept is not on this booking. Reload the page and try again."
         )
-    accepted = db.session.execute(
-        update(ScheduleChange)
-        .where(
-            ScheduleChange.id.in_(ids),
-            ScheduleChange.booking_id == booking.id,
-            ScheduleChange.acknowledged_at.is_(None),
-        )
-        .values(acknowledged_at=now, acknowledged_by_id=user.id, resolution="accepted")
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    # Only this booking's changes (checked above), and only those nobody answered yet.
+    accepted = claim_rows(
+        ScheduleChange,
+        ids,
+        expected={"acknowledged_at": None},
+        values={"acknowledged_at": now, "acknowledged_by_id": user.id, "resolution": "accepted"},
+    )
     for change in booking.schedule_changes:
         db.session.refresh(change)
     _refresh_action_required(booking)
@@ -91,11 +89,12 @@ def resolve_by_refund(refund: Refund, user: User, now: datetime) -> list[Schedul
     for change in booking.schedule_changes:
         if change.acknowledged_at is not None:
             continue
-        if all((p.id, change.segment_id) in taken for p in booking.passengers):
-            change.acknowledged_at = now
-            change.acknowledged_by_id = user.id
-            change.resolution = "refund"
-            change.refund_id = refund.id
+        covered = all((p.id, change.segment_id) in taken for p in booking.passengers)
+        values = {"acknowledged_at": now, "acknowledged_by_id": user.id, "resolution": "refund"}
+        # An Accept change in another tab may have answered it meanwhile: then it stays accepted.
+        if covered and claim(
+            change, expected={"acknowledged_at": None}, values={**values, "refund_id": refund.id}
+        ):
             resolved.append(change)
     if resolved:
         db.session.flush()
