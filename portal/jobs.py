@@ -1,9 +1,5 @@
-"""The scheduled jobs (SPEC 3.5) and the scheduler process.
-
-Each job is one conditional UPDATE that flags a row exactly once and returns the rows it changed;
-notifications are driven only from those rows. Two processes running a job at the same moment
-therefore flag and notify each row once: the second UPDATE finds the flag already set.
-"""
+"""The scheduler process, and the jobs it runs: the deadlines (portal/services/deadlines.py) and the
+e-mail outbox. Each job is a unit of work of its own: it commits once, or rolls back."""
 
 from __future__ import annotations
 
@@ -14,140 +10,14 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 from flask import Flask, current_app
-from sqlalchemy import select, text, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy import select, update
 
 from portal.clock import utcnow
-from portal.domain.deadlines import AUTO_COMPLETE_AFTER, FOLLOW_UP_AFTER, OVERDUE_AFTER
-from portal.domain.refunds import OPERATOR_PATHS
-from portal.domain.requests import RequestAction
-from portal.domain.requests import RequestStatus as RequestStatus_
-from portal.domain.requests import next_status as next_request_status
 from portal.extensions import db
-from portal.links import path_for
-from portal.models import OutboxEmail, Refund, RequestEvent, ServiceRequest
-from portal.services.notifications import account_agents, notify, staff_users
+from portal.models import OutboxEmail
+from portal.services.deadlines import auto_complete_requests, flag_follow_up_eligible, flag_overdue_refunds
 
 log = logging.getLogger(__name__)
-
-# Written out as in the partial indexes' WHERE clauses (portal/models/refunds.py), with literals rather
-# than bound parameters, so the planner can prove the index applies and reads only candidate rows.
-OVERDUE_CANDIDATE = text("refund.status = 'requested' AND refund.overdue_at IS NULL")
-FOLLOW_UP_CANDIDATE = text(
-    "refund.status IN ('requested', 'submitted', 'received') AND refund.follow_up_eligible_at IS NULL"
-)
-
-
-def flag_overdue_refunds(now: datetime | None = None) -> list[Refund]:
-    """Operator refunds still `requested` 4 hours after receipt: flag once, notify operations."""
-    now = now or utcnow()
-    ids = db.session.scalars(
-        update(Refund)
-        .where(
-            OVERDUE_CANDIDATE,
-            Refund.created_at <= now - OVERDUE_AFTER,
-            Refund.path.in_([p.value for p in OPERATOR_PATHS]),
-        )
-        .values(overdue_at=now)
-        .returning(Refund.id)
-        .execution_options(synchronize_session=False)
-    ).all()
-    refunds = _load(ids)
-    if refunds:
-        staff = staff_users(("operations",)) or staff_users(("admin",))  # once, not per refund
-        for refund in refunds:
-            notify(
-                staff,
-                "refund_overdue",
-                f"Refund {refund.code} ({refund.account.code}) is overdue: not submitted to the airline "
-                "within 4 hours.",
-                path_for("operations.refund_queue", status="requested"),
-                now=now,
-            )
-    return refunds
-
-
-def flag_follow_up_eligible(now: datetime | None = None) -> list[Refund]:
-    """Refunds not final 21 days after submission: mark once, notify the account's agents."""
-    now = now or utcnow()
-    ids = db.session.scalars(
-        update(Refund)
-        .where(FOLLOW_UP_CANDIDATE, Refund.created_at <= now - FOLLOW_UP_AFTER)
-        .values(follow_up_eligible_at=now)
-        .returning(Refund.id)
-        .execution_options(synchronize_session=False)
-    ).all()
-    refunds = _load(ids)
-    agents: dict[int, list] = {}
-    for refund in refunds:
-        if refund.account_id not in agents:
-            agents[refund.account_id] = account_agents(refund.account_id)
-        notify(
-            agents[refund.account_id],
-            "follow_up_eligible",
-            f"Refund {refund.code} for order {refund.booking.order_number} can now be followed up.",
-            path_for("bookings.refund_info", order_number=refund.booking.order_number),
-            now=now,
-        )
-    return refunds
-
-
-def auto_complete_requests(now: datetime | None = None) -> list[ServiceRequest]:
-    """Requests left Processed 72 hours with no agency reply (a reply reopens them): complete them once."""
-    now = now or utcnow()
-    before = RequestStatus_.PROCESSED
-    after = next_request_status(before, RequestAction.COMPLETE)  # the workflow table decides
-    ids = db.session.scalars(
-        update(ServiceRequest)
-        .where(
-            ServiceRequest.status == before.value, ServiceRequest.processed_at <= now - AUTO_COMPLETE_AFTER
-        )
-        .values(status=after.value, last_activity_at=now)
-        .returning(ServiceRequest.id)
-        .execution_options(synchronize_session=False)
-    ).all()
-    if not ids:
-        return []
-    requests = list(
-        db.session.scalars(
-            select(ServiceRequest).where(ServiceRequest.id.in_(ids)).order_by(ServiceRequest.id)
-        )
-    )
-    for req in requests:
-        db.session.add(
-            RequestEvent(
-                request_id=req.id,
-                actor_id=None,
-                at=now,
-                kind="status",
-                from_status=before.value,
-                to_status=after.value,
-                note="Completed automatically: no reply within 72 hours of being processed.",
-            )
-        )
-        notify(
-            account_agents(req.account_id),
-            "request_completed",
-            f"Request {req.number} was completed (no reply within 72 hours).",
-            path_for("requests.request_detail", number=req.number),
-            now=now,
-        )
-    return requests
-
-
-def _load(ids: list[int]) -> list[Refund]:
-    if not ids:
-        return []
-    # The flagged rows with what their notifications name, in a fixed number of queries.
-    return list(
-        db.session.scalars(
-            select(Refund)
-            .where(Refund.id.in_(ids))
-            .order_by(Refund.id)
-            .options(selectinload(Refund.account), selectinload(Refund.booking))
-        )
-    )
-
 
 # --- E-mail outbox ---------------------------------------------------------------------------------
 

@@ -271,10 +271,16 @@ def take(req: ServiceRequest, *, user: User, now: datetime | None = None) -> Ser
 
 
 def change_status(
-    req: ServiceRequest, action: RequestAction | str, *, user: User | None, now: datetime | None = None
+    req: ServiceRequest,
+    action: RequestAction | str,
+    *,
+    user: User | None,
+    now: datetime | None = None,
+    note: str | None = None,
 ) -> ServiceRequest:
     """Move the request by an explicit status action: Start, Mark processed, Complete (operations),
-    Cancel (the agency, while New). user None is the scheduler (auto-completion)."""
+    Cancel (the agency, while New). user None is the scheduler (auto-completion). The agency hears of
+    every change it did not make itself."""
     now = now or utcnow()
     action = RequestAction(action)
     if action not in (
@@ -292,7 +298,10 @@ def change_status(
     if after is RequestStatus.PROCESSED:
         req.processed_at = now
     req.last_activity_at = now
-    _event(req, user, now, "status", before)
+    _event(req, user, now, "status", before, note=note)
+    if user is None or user.is_staff:
+        text = f"Request {req.number}: {req.status_label}." + (f" {note}" if note else "")
+        _tell(account_agents(req.account_id), "request_status", text, req, now)
     db.session.flush()
     return req
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal import jobs
-from portal.clock import utcnow
+from portal.clock import frozen, utcnow
 from portal.domain.refunds import RefundPath
 from portal.extensions import db as _db
 from portal.models import Notification, OutboxEmail, Refund
@@ -177,11 +177,10 @@ def test_two_senders_never_send_the_same_email_twice(app, db, world, smtp):
     assert len(sent) == 6 and len(set(sent)) == 6
 
 
-def test_run_jobs_command_prints_what_changed(app, db, world, runner, monkeypatch):
+def test_run_jobs_command_prints_what_changed(app, db, world, runner):
     refund = make_refund(world, db)
-    later = refund.created_at + timedelta(hours=5)
-    monkeypatch.setattr(jobs, "utcnow", lambda: later)
-    result = runner.invoke(args=["run-jobs"])
+    with frozen(refund.created_at + timedelta(hours=5)):
+        result = runner.invoke(args=["run-jobs"])
     assert result.exit_code == 0, result.output
     assert f"overdue-refunds: 1 flagged ({refund.code})" in result.output
     assert "follow-up-eligible: 0 flagged" in result.output
