@@ -23,14 +23,13 @@ from portal.domain.errors import DomainError
 from portal.domain.money import Money
 from portal.domain.refunds import (
     CouponState,
-    FareFacts,
     PassengerQuote,
     QuoteCase,
     RefundPath,
-    build_quote,
     coupon_state,
+    fare_facts,
     path_refusal,
-    quote_passenger,
+    quote_refund,
 )
 from portal.domain.spreadsheet import csv_document, xlsx_document
 
@@ -499,31 +498,21 @@ def _decide_row(row, bookings, account_id, now, planned) -> RowDecision:
 def _plan(booking, chosen, coupons, selected, unflown, note) -> PlannedRefund:
     """The quote exactly as create_refund() computes it for an agent & passenger initiated refund."""
     currency = booking.currency
-    no_fee = Money.zero(currency)
-    items = []
-    for passenger in chosen:
-        if passenger.id not in selected:
-            continue
-        fare = FareFacts(
-            base=Money(passenger.base, currency),
-            taxes=Money(passenger.taxes, currency),
-            refundable_taxes=Money(passenger.refundable_taxes, currency),
-            refundable=passenger.refundable,
-            cancellation_fee=Money(passenger.cancellation_fee, currency),
-        )
-        quote = quote_passenger(
-            fare,
-            selected_segments=frozenset(selected[passenger.id]),
-            unflown_segments=frozenset(unflown[passenger.id]),
-            service_fee=no_fee,
-            involuntary=False,
-        )
-        items.append((passenger, quote))
-    total = build_quote(((p.ref, q) for p, q in items), currency).total
+    passengers = [p for p in chosen if p.id in selected]
+    quote = quote_refund(
+        (
+            (p.ref, fare_facts(p, currency), frozenset(selected[p.id]), frozenset(unflown[p.id]))
+            for p in passengers
+        ),
+        currency=currency,
+        service_fee=Money.zero(currency),  # not an operator path: no service fee
+        involuntary=False,
+    )
+    total = quote.total
     return PlannedRefund(
         booking=booking,
         coupons=tuple(coupons),
-        lines=tuple(items),
+        lines=tuple(zip(passengers, (q for _, q in quote.passengers), strict=True)),
         estimated_amount=None if total is None else total.amount,
         note=note,
     )

@@ -407,6 +407,46 @@ def build_quote(items: Iterable[tuple[str, PassengerQuote]], currency: str) -> Q
     return Quote(passengers, currency)
 
 
+def fare_facts(passenger, currency: str) -> FareFacts:
+    """A passenger's fare and fare rule as FareFacts: anything with base, taxes, refundable_taxes,
+    refundable and cancellation_fee (a stored passenger, or the batch's plain facts)."""
+    return FareFacts(
+        base=Money(passenger.base, currency),
+        taxes=Money(passenger.taxes, currency),
+        refundable_taxes=Money(passenger.refundable_taxes, currency),
+        refundable=passenger.refundable,
+        cancellation_fee=Money(passenger.cancellation_fee, currency),
+    )
+
+
+def quote_refund(
+    passengers: Iterable[tuple[str, FareFacts, frozenset[str], frozenset[str]]],
+    *,
+    currency: str,
+    service_fee: Money,
+    involuntary: bool,
+) -> Quote:
+    """The quote of one refund, the same for every path that creates one (Refund button, Cancel &
+    Refund, claims, requests, batch rows, the API): each (passenger ref, fare, selected segment refs,
+    unflown segment refs), in order, quoted by quote_passenger()."""
+    return build_quote(
+        (
+            (
+                ref,
+                quote_passenger(
+                    fare,
+                    selected_segments=selected,
+                    unflown_segments=unflown,
+                    service_fee=service_fee,
+                    involuntary=involuntary,
+                ),
+            )
+            for ref, fare, selected, unflown in passengers
+        ),
+        currency,
+    )
+
+
 def quote_changed(old: Quote, new: Quote) -> bool:
     """True when the quote computed again on accept differs from the one shown: any passenger's case or
     figures, a passenger added or dropped, or the currency."""

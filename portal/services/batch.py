@@ -1,9 +1,9 @@
 """Batch refunds: read an uploaded template, decide every row, create the refunds in bulk, keep the batch.
 
 Built for 10,000 rows in one request: the bookings named in the file are loaded in a few IN-queries as
-plain facts, every row is decided in memory (portal.domain.batch), and refunds, quote lines, coupons,
-events and batch rows are written with bulk Core inserts, all in the caller's one transaction. Flushes,
-never commits (the view does).
+plain facts, every row is decided and quoted in memory (portal.domain.batch, with the same quote as
+every other path), and the refunds are written by the one writer of refunds (insert_refunds), in bulk,
+in the caller's one transaction. Flushes, never commits.
 """
 
 from __future__ import annotations
@@ -12,10 +12,8 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import insert, select
 from sqlalchemy.orm import selectinload
 
 from portal.clock import utcnow
@@ -29,7 +27,7 @@ from portal.domain.batch import (
     read_upload,
 )
 from portal.domain.errors import Conflict
-from portal.domain.refunds import PATH_LABELS, RefundPath, first_status
+from portal.domain.refunds import PATH_LABELS, RefundPath
 from portal.extensions import db
 from portal.models import (
     Booking,
@@ -38,11 +36,10 @@ from portal.models import (
     RefundBatch,
     RefundBatchRow,
     RefundCoupon,
-    RefundEvent,
-    RefundPassenger,
     Segment,
     User,
 )
+from portal.services.refunds import CouponTaken, RefundDraft, insert_refunds
 from portal.services.scope import Scope
 
 CHUNK = 2000  # values per IN-list: far below SQLite's and PostgreSQL's limits on bound parameters
@@ -183,87 +180,28 @@ def process_upload(filename: str, data: bytes, *, user: User, now: datetime | No
 
 
 def _insert_refunds(batch: RefundBatch, plans: list[RowDecision], user: User, now) -> dict[int, int]:
-    """Bulk-insert the planned refunds; returns file line -> refund id."""
-    if not plans:
-        return {}
-    status = first_status(RefundPath.AGENT_BATCH).value
-    refund_table = Refund.__table__
-    # Each refund is inserted with a provisional code unique to this batch, read back with its id, then
-    # given its real code (RF + id): plain executemany on every database, no per-row RETURNING.
-    provisional = [f"~{batch.id}.{index}" for index in range(len(plans))]
-    db.session.execute(
-        insert(refund_table),
-        [
-            {
-                "code": code,
-                "booking_id": d.plan.booking.id,
-                "account_id": d.plan.booking.account_id,
-                "path": RefundPath.AGENT_BATCH.value,
-                "status": status,
-                "currency": d.plan.booking.currency,
-                "involuntary": False,
-                "estimated_amount": d.plan.estimated_amount,
-                "service_fee": Decimal("0.00"),
-                "note": d.plan.note,
-                "created_by_id": user.id,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for code, d in zip(provisional, plans, strict=True)
-        ],
-    )
-    id_by_code: dict[str, int] = {}
-    for chunk in _chunks(provisional):
-        rows = db.session.execute(
-            select(refund_table.c.code, refund_table.c.id).where(refund_table.c.code.in_(chunk))
-        )
-        id_by_code.update((code, refund_id) for code, refund_id in rows)
-    ids = [id_by_code[code] for code in provisional]
-    db.session.execute(
-        update(refund_table).where(refund_table.c.id == bindparam("rid")).values(code=bindparam("new_code")),
-        [{"rid": refund_id, "new_code": f"RF{refund_id:08d}"} for refund_id in ids],
-    )
-    lines, coupons, events = [], [], []
+    """Write the planned refunds through the one writer of refunds; returns file line -> refund id."""
     created_note = f"Started by {PATH_LABELS[RefundPath.AGENT_BATCH]} (batch {batch.code}, row %d)."
-    for refund_id, d in zip(ids, plans, strict=True):
-        for passenger, quote in d.plan.lines:
-            lines.append(
-                {
-                    "refund_id": refund_id,
-                    "passenger_id": passenger.id,
-                    "quote_case": quote.case.value,
-                    "fare": quote.fare.amount,
-                    "cancellation_fee": quote.cancellation_fee.amount,
-                    "refundable_taxes": quote.refundable_taxes.amount,
-                    "service_fee": quote.service_fee.amount,
-                    "amount": None if quote.amount is None else quote.amount.amount,
-                }
-            )
-        coupons.extend(
-            {"refund_id": refund_id, "passenger_id": p, "segment_id": s, "live": True}
-            for p, s in d.plan.coupons
+    drafts = [
+        RefundDraft(
+            booking_id=d.plan.booking.id,
+            account_id=d.plan.booking.account_id,
+            path=RefundPath.AGENT_BATCH,
+            currency=d.plan.booking.currency,
+            lines=tuple((passenger.id, quote) for passenger, quote in d.plan.lines),
+            coupons=d.plan.coupons,
+            note=d.plan.note,
+            created_note=created_note % d.row.line,
         )
-        events.append(
-            {
-                "refund_id": refund_id,
-                "actor_id": user.id,
-                "at": now,
-                "from_status": None,
-                "to_status": status,
-                "note": created_note % d.row.line,
-            }
-        )
+        for d in plans
+    ]
     try:
-        # The live-coupon unique index is the last word on a coupon raced by another request.
-        db.session.execute(insert(RefundCoupon.__table__), coupons)
-    except IntegrityError:
-        db.session.rollback()
+        ids = insert_refunds(drafts, user=user, now=now)
+    except CouponTaken:
         raise BatchConflict(
             "Another refund for some of these tickets was submitted while your file was being processed. "
             "Nothing from this file was saved; upload it again to see the up-to-date outcomes."
         ) from None
-    db.session.execute(insert(RefundPassenger.__table__), lines)
-    db.session.execute(insert(RefundEvent.__table__), events)
     return {d.row.line: refund_id for refund_id, d in zip(ids, plans, strict=True)}
 
 

@@ -63,13 +63,15 @@ def follow_up(
         post_message(req, user=user, body=body, now=now)
     else:
         req = _new_request(refund, user, body, now)
-    db.session.add(
-        RefundFollowUp(refund_id=refund.id, user_id=user.id, request_id=req.id, local_date=today, at=now)
-    )
     try:
-        db.session.flush()
+        # Once a day: the unique (refund, day) decides two clicks at once; the caller undoes the message.
+        with db.session.begin_nested():
+            db.session.add(
+                RefundFollowUp(
+                    refund_id=refund.id, user_id=user.id, request_id=req.id, local_date=today, at=now
+                )
+            )
     except IntegrityError:
-        db.session.rollback()
         raise RefundError(
             f"Refund {refund.code} was already followed up today; try again tomorrow."
         ) from None

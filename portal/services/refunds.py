@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import and_, case, select
+from sqlalchemy import and_, bindparam, case, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -21,9 +23,9 @@ from portal.domain.ledger import EntryKind
 from portal.domain.money import Money, TypedAmountError, parse_typed_amount
 from portal.domain.refunds import (
     FINAL_STATUSES,
+    PATH_LABELS,
     STATUS_LABELS,
     CouponState,
-    FareFacts,
     PassengerQuote,
     Quote,
     QuoteCase,
@@ -33,12 +35,13 @@ from portal.domain.refunds import (
     RefundTransitionError,
     balance_credit,
     build_quote,
+    fare_facts,
     first_status,
     fulfillment_date_refusal,
     is_operator_path,
     next_status,
     path_refusal,
-    quote_passenger,
+    quote_refund,
 )
 from portal.extensions import db
 from portal.links import path_for
@@ -61,6 +64,8 @@ from portal.services.paging import Page, clamp, count
 from portal.services.schedule_changes import resolve_by_refund
 from portal.services.scope import Scope
 from portal.services.transitions import claim
+
+CHUNK = 2000  # values per IN-list: far below SQLite's and PostgreSQL's limits on bound parameters
 
 
 class RefundError(DomainError):
@@ -159,38 +164,23 @@ def compute_quote(
     check_selection(booking, selection, now)
     currency = booking.currency
     fee = booking.account.service_fee if is_operator_path(path) and not involuntary else Decimal("0")
-    service_fee = _money(fee, currency)
-    unflown_by_passenger = {
+    unflown = {
         passenger.id: frozenset(c.segment.ref for c in coupons if c.state is not CouponState.FLOWN)
         for passenger, coupons in booking_coupons(booking, now)
     }
     selected: dict[int, set[str]] = {}
     for passenger, segment in selection:
         selected.setdefault(passenger.id, set()).add(segment.ref)
-    items = []
-    for passenger in booking.passengers:
-        if passenger.id not in selected:
-            continue
-        fare = FareFacts(
-            base=_money(passenger.base, currency),
-            taxes=_money(passenger.taxes, currency),
-            refundable_taxes=_money(passenger.refundable_taxes, currency),
-            refundable=passenger.refundable,
-            cancellation_fee=_money(passenger.cancellation_fee, currency),
-        )
-        items.append(
-            (
-                passenger.ref,
-                quote_passenger(
-                    fare,
-                    selected_segments=frozenset(selected[passenger.id]),
-                    unflown_segments=unflown_by_passenger[passenger.id],
-                    service_fee=service_fee,
-                    involuntary=involuntary,
-                ),
-            )
-        )
-    return build_quote(items, currency)
+    return quote_refund(
+        (
+            (p.ref, fare_facts(p, currency), frozenset(selected[p.id]), unflown[p.id])
+            for p in booking.passengers
+            if p.id in selected
+        ),
+        currency=currency,
+        service_fee=Money(fee, currency),
+        involuntary=involuntary,
+    )
 
 
 def quote_fingerprint(quote: Quote) -> str:
@@ -227,12 +217,12 @@ def create_refund(
     note: str | None = None,
     shown_fingerprint: str | None = None,
     posted_amounts: dict[str, Decimal] | None = None,
+    request_id: int | None = None,
 ) -> Refund:
     """Create a refund of the selected coupons on `path`, with its quote lines, coupons and first event.
 
     Refuses what the rules refuse (payment channel, flown or taken coupons, a non-refundable operator
-    quote, a changed quote). The live-coupon unique index is the last word: if another request took a
-    coupon first, the session is rolled back and CouponTaken raised.
+    quote, a changed quote), then writes it through insert_refunds(), the one writer of refunds.
 
     posted_amounts (passenger ref -> amount), only on REQUEST_QUOTE: the quote operations posted on the
     request replaces the fare-rule quote; every coupon and channel check still applies.
@@ -262,55 +252,24 @@ def create_refund(
     if is_operator_path(path) and not quote.acceptable and posted_amounts is None:
         raise RefundError(quote.refusal)
 
-    total = quote.total
-    refund = Refund(
-        booking=booking,
-        account_id=booking.account_id,
-        path=path.value,
-        status=first_status(path).value,
-        currency=booking.currency,
-        involuntary=involuntary,
-        reason=reason,
-        estimated_amount=None if total is None else total.amount,
-        service_fee=sum((q.service_fee.amount for _, q in quote.passengers), Decimal("0.00")),
-        airline_fulfilled_on=airline_fulfilled_on,
-        proof=proof,
-        note=(note or "").strip() or None,
-        created_by_id=user.id,
-        created_at=now,
-        updated_at=now,
-    )
     by_ref = {p.ref: p for p in booking.passengers}
-    for ref, q in quote.passengers:
-        refund.passengers.append(
-            RefundPassenger(
-                passenger=by_ref[ref],
-                quote_case=q.case.value,
-                fare=q.fare.amount,
-                cancellation_fee=q.cancellation_fee.amount,
-                refundable_taxes=q.refundable_taxes.amount,
-                service_fee=q.service_fee.amount,
-                amount=None if q.amount is None else q.amount.amount,
-            )
-        )
-    for passenger, segment in selection:
-        refund.coupons.append(RefundCoupon(passenger=passenger, segment=segment, live=True))
-    refund.events.append(
-        RefundEvent(
-            actor_id=user.id, at=now, from_status=None, to_status=refund.status, note=_created_note(refund)
-        )
+    draft = RefundDraft(
+        booking_id=booking.id,
+        account_id=booking.account_id,
+        path=path,
+        currency=booking.currency,
+        lines=tuple((by_ref[ref].id, q) for ref, q in quote.passengers),
+        coupons=tuple((passenger.id, segment.id) for passenger, segment in selection),
+        involuntary=involuntary,
+        reason_id=reason.id if reason is not None else None,
+        airline_fulfilled_on=airline_fulfilled_on,
+        proof_document_id=proof.id if proof is not None else None,
+        note=note,
+        request_id=request_id,
+        created_note=_created_note(path, involuntary, reason),
     )
-    db.session.add(refund)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise CouponTaken(
-            "Another refund for these passengers and segments was just submitted (a second click or another "
-            "tab?). Nothing new was created; see Refund Info for the refund that exists."
-        ) from None
-    refund.code = f"RF{refund.id:08d}"
-    db.session.flush()
+    (refund_id,) = insert_refunds([draft], user=user, now=now)
+    refund = db.session.get(Refund, refund_id)
     if refund.involuntary:
         # A free refund answers the airline's schedule changes it covers.
         resolve_by_refund(refund, user, now)
@@ -340,13 +299,146 @@ def _posted_quote(quote: Quote, path: RefundPath, amounts: dict[str, Decimal]) -
     return build_quote(items, quote.currency)
 
 
-def _created_note(refund: Refund) -> str:
-    parts = [f"Started by {refund.path_label}"]
-    if refund.involuntary:
+def _created_note(path: RefundPath, involuntary: bool, reason: RefundReason | None) -> str:
+    parts = [f"Started by {PATH_LABELS[path]}"]
+    if involuntary:
         parts.append("involuntary: no fees")
-    if refund.reason is not None:
-        parts.append(f"reason: {refund.reason.label}")
+    if reason is not None:
+        parts.append(f"reason: {reason.label}")
     return "; ".join(parts) + "."
+
+
+# --- The one writer of refunds ------------------------------------------------------------------
+
+TAKEN = (
+    "Another refund for these passengers and segments was just submitted (a second click or another "
+    "tab?). Nothing new was created; see Refund Info for the refund that exists."
+)
+
+
+@dataclass(frozen=True)
+class RefundDraft:
+    """A refund decided and quoted, ready to be written: what every path hands to insert_refunds()."""
+
+    booking_id: int
+    account_id: int
+    path: RefundPath
+    currency: str
+    lines: tuple[tuple[int, PassengerQuote], ...]  # (passenger id, its quote), in quote order
+    coupons: tuple[tuple[int, int], ...]  # (passenger id, segment id)
+    created_note: str
+    involuntary: bool = False
+    reason_id: int | None = None
+    airline_fulfilled_on: date | None = None
+    proof_document_id: int | None = None
+    note: str | None = None
+    request_id: int | None = None
+
+    @property
+    def estimated_amount(self) -> Decimal | None:
+        """The quote's total, or None when a line cannot be quoted (the airline's amount applies)."""
+        if any(q.amount is None for _, q in self.lines):
+            return None
+        return sum((q.amount.amount for _, q in self.lines), Decimal("0.00"))
+
+
+def insert_refunds(drafts: Sequence[RefundDraft], *, user: User, now: datetime) -> list[int]:
+    """Write refunds with their quote lines, coupons and first event; their ids, in order.
+
+    The one place a refund row is created: the Refund button, Cancel & Refund, Refund Claim, service
+    requests, batch uploads and the API all come here, one refund or ten thousand. Bulk inserts, a fixed
+    number of statements whatever the count. The live-coupon unique index is the last word on a coupon
+    taken meanwhile: the whole write is undone (a savepoint) and CouponTaken raised.
+    """
+    if not drafts:
+        return []
+    table = Refund.__table__
+    try:
+        with db.session.begin_nested():
+            # A provisional code unique to this write, read back with its id, then the real code
+            # (RF + id): plain executemany on every database, no per-row RETURNING.
+            stamp = secrets.token_hex(4)
+            provisional = [f"~{stamp}.{index}" for index in range(len(drafts))]
+            db.session.execute(
+                insert(table),
+                [
+                    {
+                        "code": code,
+                        "booking_id": d.booking_id,
+                        "account_id": d.account_id,
+                        "path": d.path.value,
+                        "status": first_status(d.path).value,
+                        "currency": d.currency,
+                        "involuntary": d.involuntary,
+                        "reason_id": d.reason_id,
+                        "estimated_amount": d.estimated_amount,
+                        "service_fee": sum((q.service_fee.amount for _, q in d.lines), Decimal("0.00")),
+                        "airline_fulfilled_on": d.airline_fulfilled_on,
+                        "proof_document_id": d.proof_document_id,
+                        "note": (d.note or "").strip() or None,
+                        "request_id": d.request_id,
+                        "created_by_id": user.id,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for code, d in zip(provisional, drafts, strict=True)
+                ],
+            )
+            id_by_code: dict[str, int] = {}
+            for start in range(0, len(provisional), CHUNK):
+                rows = db.session.execute(
+                    select(table.c.code, table.c.id).where(
+                        table.c.code.in_(provisional[start : start + CHUNK])
+                    )
+                )
+                id_by_code.update((code, refund_id) for code, refund_id in rows)
+            ids = [id_by_code[code] for code in provisional]
+            db.session.execute(
+                update(table).where(table.c.id == bindparam("rid")).values(code=bindparam("new_code")),
+                [{"rid": refund_id, "new_code": f"RF{refund_id:08d}"} for refund_id in ids],
+            )
+            db.session.execute(
+                insert(RefundCoupon.__table__),
+                [
+                    {"refund_id": refund_id, "passenger_id": p, "segment_id": s, "live": True}
+                    for refund_id, d in zip(ids, drafts, strict=True)
+                    for p, s in d.coupons
+                ],
+            )
+            db.session.execute(
+                insert(RefundPassenger.__table__),
+                [
+                    {
+                        "refund_id": refund_id,
+                        "passenger_id": passenger_id,
+                        "quote_case": q.case.value,
+                        "fare": q.fare.amount,
+                        "cancellation_fee": q.cancellation_fee.amount,
+                        "refundable_taxes": q.refundable_taxes.amount,
+                        "service_fee": q.service_fee.amount,
+                        "amount": None if q.amount is None else q.amount.amount,
+                    }
+                    for refund_id, d in zip(ids, drafts, strict=True)
+                    for passenger_id, q in d.lines
+                ],
+            )
+            db.session.execute(
+                insert(RefundEvent.__table__),
+                [
+                    {
+                        "refund_id": refund_id,
+                        "actor_id": user.id,
+                        "at": now,
+                        "from_status": None,
+                        "to_status": first_status(d.path).value,
+                        "note": d.created_note,
+                    }
+                    for refund_id, d in zip(ids, drafts, strict=True)
+                ],
+            )
+    except IntegrityError:
+        raise CouponTaken(TAKEN) from None
+    return ids
 
 
 # --- Operations actions -------------------------------------------------------------------------

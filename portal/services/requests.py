@@ -167,11 +167,12 @@ def create_request(
         last_activity_at=now,
     )
     req.passengers.extend(passengers)
-    db.session.add(req)
     try:
-        db.session.flush()
+        # One open request per booking and category: the partial unique index decides a race, inside
+        # a savepoint so that the caller's work so far survives the refusal.
+        with db.session.begin_nested():
+            db.session.add(req)
     except IntegrityError:
-        db.session.rollback()
         number = _open_request_number(booking.id, category.id)
         if number is None:
             raise
@@ -181,9 +182,14 @@ def create_request(
     _attach(req, files, user)
     if rule.refund_on_submit is not None:
         refund = create_refund(
-            booking, selection, path=rule.refund_on_submit, user=user, now=now, note=text[:2000]
+            booking,
+            selection,
+            path=rule.refund_on_submit,
+            user=user,
+            now=now,
+            note=text[:2000],
+            request_id=req.id,
         )
-        refund.request_id = req.id
         _event(
             req, user, now, "refund", req.status, note=f"Refund {refund.code} submitted.", refund_id=refund.id
         )
@@ -414,8 +420,8 @@ def accept_quote(
         now=now,
         posted_amounts=amounts,
         note=f"Quote accepted on request {req.number}.",
+        request_id=req.id,
     )
-    refund.request_id = req.id
     quote.status = QuoteStatus.ACCEPTED.value
     quote.answered_by_id = user.id
     quote.answered_at = now
