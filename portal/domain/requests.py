@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
-from portal.domain.money import TypedAmountError, parse_typed_amount
+from portal.domain.money import TypedAmountError, decimals_phrase, parse_typed_amount
 from portal.domain.refunds import RefundPath, path_refusal
 
 # --- Statuses and transitions ------------------------------------------------------------------------
@@ -177,6 +177,20 @@ def is_open(status: RequestStatus | str) -> bool:
     return RequestStatus(status) in OPEN_STATUSES
 
 
+def agency_may_cancel(status: RequestStatus | str) -> bool:
+    """Whether the agency may cancel a request in this status (only while New)."""
+    return allowed(status, RequestAction.CANCEL)
+
+
+def agency_reply_reopens(status: RequestStatus | str) -> bool:
+    """Whether an agency reply moves the request back (Processed -> In process): the form says so."""
+    status = RequestStatus(status)
+    return (
+        allowed(status, RequestAction.AGENCY_REPLY)
+        and next_status(status, RequestAction.AGENCY_REPLY) != status
+    )
+
+
 def status_actions(status: RequestStatus | str) -> tuple[RequestAction, ...]:
     """The status changes operations may pick for a request in this status."""
     return tuple(a for a in STATUS_ACTION_LABELS if allowed(status, a))
@@ -295,15 +309,16 @@ class QuoteError(Exception):
 MAX_AMOUNT = Decimal("9999999999.99")
 
 
-def parse_amount(raw: str | None, who: str) -> Decimal:
-    """A non-negative amount with at most two decimals, from what a user typed."""
+def parse_amount(raw: str | None, who: str, currency: str) -> Decimal:
+    """A non-negative amount with at most the currency's decimals, from what a user typed."""
     try:
-        amount = parse_typed_amount(raw)
+        amount = parse_typed_amount(raw, currency)
     except TypedAmountError as exc:
         message = {
             "empty": f"Enter the refund amount for {who}.",
             "not_a_number": f"Enter the amount for {who} as a number such as 315.00.",
-            "too_precise": f"Enter the amount for {who} with at most two decimals.",
+            "too_precise": f"Enter the amount for {who} with {decimals_phrase(currency)}.",
+            "too_large": f"Enter a non-negative amount for {who}.",
         }[exc.reason]
         raise QuoteError(message) from None
     if amount < 0 or amount > MAX_AMOUNT:
@@ -317,6 +332,16 @@ def check_valid_until(valid_until: date | None, today: date) -> date:
     if valid_until < today:
         raise QuoteError("The quote's validity date cannot be in the past.")
     return valid_until
+
+
+def quote_expires_at(valid_until: date) -> datetime:
+    """A quote is good through its whole last day, wherever the agency is (the day's end at UTC−12)."""
+    return datetime.combine(valid_until + timedelta(days=1), time.min, UTC) + timedelta(hours=12)
+
+
+def quote_expired(valid_until: date, now: datetime) -> bool:
+    """True once a quote valid until `valid_until` can no longer be answered."""
+    return now > quote_expires_at(valid_until)
 
 
 def quote_answerable(status: QuoteStatus | str, valid_until_end: datetime, now: datetime) -> None:

@@ -9,9 +9,10 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.clock import utcnow
+from portal.domain.money import Money
 from portal.extensions import db
 from portal.models.accounts import Account
-from portal.models.types import Amount, UTCDateTime
+from portal.models.types import Amount, UTCDateTime, currency_check
 
 LEDGER_KINDS = {"refund_credit": "Refund credit", "baggage_debit": "Baggage", "adjustment": "Adjustment"}
 
@@ -21,6 +22,7 @@ class LedgerEntry(db.Model):
     __table_args__ = (
         CheckConstraint("kind in ('refund_credit', 'baggage_debit', 'adjustment')", name="kind_known"),
         CheckConstraint("kind != 'refund_credit' OR amount > 0", name="refund_credit_positive"),
+        currency_check(),
         Index("ix_ledger_entry_account_time", "account_id", "created_at", "id"),
     )
 
@@ -40,3 +42,8 @@ class LedgerEntry(db.Model):
     @property
     def kind_label(self) -> str:
         return LEDGER_KINDS[self.kind]
+
+    @property
+    def money(self) -> Money:
+        """The entry's amount with its currency (credit > 0, debit < 0)."""
+        return Money(self.amount, self.currency)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from portal.clock import utcnow
 from portal.domain.deadlines import local_date
-from portal.domain.money import Money, TypedAmountError, parse_typed_amount
+from portal.domain.money import Money, TypedAmountError, decimals_phrase, parse_typed_amount
 from portal.domain.refunds import (
     COUPON_STATE_REASONS,
     STATUS_LABELS,
@@ -393,15 +393,17 @@ def _created_note(refund: Refund) -> str:
 # --- Operations actions -------------------------------------------------------------------------
 
 
-def _clean_amount(raw) -> Decimal:
+def _clean_amount(raw, currency: str) -> Decimal:
     try:
-        amount = parse_typed_amount(str(raw))
+        amount = parse_typed_amount(str(raw), currency)
     except TypedAmountError as exc:
         if exc.reason == "too_precise":
-            raise RefundError("Enter a non-negative amount with at most two decimals.") from None
+            raise RefundError(f"Enter a non-negative amount with {decimals_phrase(currency)}.") from None
+        if exc.reason == "too_large":
+            raise RefundError(exc.message) from None
         raise RefundError("Enter the amount as a number such as 315.00.") from None
     if amount < 0:
-        raise RefundError("Enter a non-negative amount with at most two decimals.")
+        raise RefundError(f"Enter a non-negative amount with {decimals_phrase(currency)}.")
     return amount
 
 
@@ -426,7 +428,7 @@ def apply_action(
         refund.airline_submission_reference = reference[:80]
         note = f"Airline reference {refund.airline_submission_reference}."
     elif action is RefundAction.RECORD_AIRLINE_REFUND:
-        amount = _clean_amount(data.get("amount", ""))
+        amount = _clean_amount(data.get("amount", ""), refund.currency)
         refunded_on = data.get("refunded_on")
         if not isinstance(refunded_on, date):
             raise RefundError("Enter the date the airline refunded.")

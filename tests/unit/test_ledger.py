@@ -26,7 +26,7 @@ from portal.domain.ledger import (
     [("150", "150.00"), ("+150.5", "150.50"), ("-25.50", "-25.50"), (" 1,200.00 ", "1200.00")],
 )
 def test_adjustment_amounts(raw, amount):
-    assert adjustment_amount(raw) == Decimal(amount)
+    assert adjustment_amount(raw, "SGD") == Decimal(amount)
 
 
 @pytest.mark.parametrize(
@@ -44,7 +44,7 @@ def test_adjustment_amounts(raw, amount):
 )
 def test_bad_adjustment_amounts(raw, message):
     with pytest.raises(AdjustmentInvalid, match=message):
-        adjustment_amount(raw)
+        adjustment_amount(raw, "SGD")
 
 
 def test_adjustment_reason_is_required_and_tidied():

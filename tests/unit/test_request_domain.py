@@ -164,13 +164,13 @@ def test_agent_refund_requests_are_allowed_for_deposit_orders():
     ("raw", "amount"), [("315", "315.00"), ("1,250.5", "1250.50"), (" 0 ", "0.00"), ("99.99", "99.99")]
 )
 def test_amounts_parse_exactly(raw, amount):
-    assert parse_amount(raw, "TAN") == Decimal(amount)
+    assert parse_amount(raw, "TAN", "SGD") == Decimal(amount)
 
 
 @pytest.mark.parametrize("raw", ["", "abc", "-1", "1.234", "NaN", "Infinity", "1e20"])
 def test_bad_amounts_say_why(raw):
     with pytest.raises(QuoteError, match="TAN"):
-        parse_amount(raw, "TAN")
+        parse_amount(raw, "TAN", "SGD")
 
 
 def test_validity_cannot_be_in_the_past():

@@ -27,7 +27,6 @@ from portal.services.batch import BatchConflict, batch_details_query, process_up
 from portal.services.finance import (
     TABS,
     RefundFilters,
-    actual_amount,
     export_rows,
     list_refunds,
     passenger_names,
@@ -100,7 +99,6 @@ def _refunds_page(tab: str, upload_form=None, upload_error=None, status=200):
         page=page,
         now=utcnow(),
         zone=zone,
-        actual_amount=actual_amount,
         passenger_names=passenger_names,
         batches=batches,
         upload_form=upload_form or BatchUploadForm(),
