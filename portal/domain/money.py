@@ -91,13 +91,13 @@ def _decimal(value: str | int | Decimal) -> Decimal:
 
 def _exact(amount: Decimal, places: int, what: str) -> Decimal:
     """amount with exactly `places` decimals, or AmountOutOfRange when that would change its value."""
+    # Size first: quantizing a huge number would overflow the decimal context.
+    if amount != 0 and amount.adjusted() >= MAX_INTEGER_DIGITS:
+        raise AmountOutOfRange(f"amount too large (more than {MAX_INTEGER_DIGITS} digits): {amount}")
     step = Decimal(1).scaleb(-places)
     if amount != amount.quantize(step, rounding=ROUND_DOWN):
         raise AmountOutOfRange(f"{what} amounts have {'no' if places == 0 else places} decimals: {amount}")
-    exact = amount.quantize(step)
-    if exact.adjusted() >= MAX_INTEGER_DIGITS:
-        raise AmountOutOfRange(f"amount too large (more than {MAX_INTEGER_DIGITS} digits): {amount}")
-    return exact
+    return amount.quantize(step)
 
 
 def to_amount(value: str | int | Decimal, currency: str) -> Decimal:
@@ -210,9 +210,9 @@ def parse_typed_amount(raw: str | None, currency: str) -> Decimal:
         raise TypedAmountError("empty", currency)
     if not _TYPED.fullmatch(text):
         raise TypedAmountError("not_a_number", currency)
+    if len(text.lstrip("+-").split(".")[0].lstrip("0")) > MAX_INTEGER_DIGITS:
+        raise TypedAmountError("too_large", currency)
     amount = Decimal(text)
     if amount != amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN):
         raise TypedAmountError("too_precise", currency)
-    if len(text.lstrip("+-").split(".")[0].lstrip("0")) > MAX_INTEGER_DIGITS:
-        raise TypedAmountError("too_large", currency)
     return to_amount(amount, currency)
