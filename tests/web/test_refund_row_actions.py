@@ -68,9 +68,8 @@ def test_every_status_is_covered():
 @pytest.mark.parametrize("channel", ["deposit", "vcc"])
 def test_the_row_offers_exactly_the_allowed_actions(client, auth, db, world, make, status, channel):
     booking = make.booking(order_number="AT30000001", account="DEMO", payment_channel=channel)
-    refund = create_refund(
-        booking, parse_coupon_keys(booking, ["P1.S1", "P1.S2"]), path=RefundPath.INSTANT_QUOTE, user=world.agent
-    )
+    coupons = parse_coupon_keys(booking, ["P1.S1", "P1.S2"])
+    refund = create_refund(booking, coupons, path=RefundPath.INSTANT_QUOTE, user=world.agent)
     for action in STEPS[status]:
         apply_action(refund, action, user=world.ops, **DATA[action])
     db.session.commit()
