@@ -51,10 +51,6 @@ def can_follow_up(submitted_at: datetime, now: datetime) -> bool:
     return _aware(now) >= follow_up_from(submitted_at)
 
 
-def auto_complete_at(processed_at: datetime) -> datetime:
-    return _aware(processed_at) + AUTO_COMPLETE_AFTER
-
-
 def local_date(moment: datetime, zone: str) -> date:
     """The calendar date of `moment` in `zone` (what 'available from <date>' shows)."""
     return _aware(moment).astimezone(ZoneInfo(zone)).date()

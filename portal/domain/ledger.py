@@ -129,10 +129,3 @@ def build_statement(currency: str, opening: Decimal, entries: Iterable[Any]) -> 
         balance += entry.amount
         lines.append(StatementLine(entry, entry.amount, balance, currency))
     return Statement(currency, opening, tuple(lines))
-
-
-def expected_balance(refunded_credits: Iterable[Decimal], debits: Iterable[Decimal], adjustments) -> Decimal:
-    """What the balance must be: credits of refunded refunds − debits + adjustments (the invariant)."""
-    return (
-        sum(refunded_credits, ZERO) - sum((abs(d) for d in debits), ZERO) + sum(adjustments, ZERO)
-    ).quantize(Decimal("0.01"))

@@ -257,14 +257,6 @@ def segment_state(*, segment_status: str, departure_utc: datetime, now: datetime
     return SegmentState.CONFIRMED
 
 
-INVOLUNTARY_REASONS = frozenset({"schedule_change", "airline_cancellation"})
-
-
-def is_involuntary_reason(reason_code: str | None) -> bool:
-    """True for the reasons that make a refund involuntary, and so free of every fee (SPEC 3.2)."""
-    return reason_code in INVOLUNTARY_REASONS
-
-
 # --- The instant quote (SPEC 3.3) -------------------------------------------------------------------------
 
 
@@ -415,12 +407,6 @@ def build_quote(items: Iterable[tuple[str, PassengerQuote]], currency: str) -> Q
         figures = (quote.fare, quote.cancellation_fee, quote.refundable_taxes, quote.service_fee)
         _same_currency(currency, *figures, *(() if quote.amount is None else (quote.amount,)))
     return Quote(passengers, currency)
-
-
-def quote_changed(old: Quote, new: Quote) -> bool:
-    """True when the quote computed again on accept differs from the one shown: any passenger's case or
-    figures, a passenger added or dropped, or the currency."""
-    return old.currency != new.currency or dict(old.passengers) != dict(new.passengers)
 
 
 # --- Money at the end (SPEC 3.4, 5) ------------------------------------------------------------------------

@@ -6,7 +6,7 @@ Pure Python: callers pass plain values and get values or typed errors back.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -208,14 +208,6 @@ class OpenRequestExists(Exception):
             f"This booking already has an open request of this category ({number}). "
             "Add to that request instead of raising a second one."
         )
-
-
-def open_request_conflict(existing: Iterable[tuple[int, str, str]], category_id: int) -> str | None:
-    """The number of an open request of `category_id` among (category id, status, number), or None."""
-    for existing_category, status, number in existing:
-        if existing_category == category_id and is_open(status):
-            return number
-    return None
 
 
 # --- Category behaviours -----------------------------------------------------------------------------

@@ -23,7 +23,6 @@ class Account(db.Model):
 
     __tablename__ = "account"
     __table_args__ = (
-        CheckConstraint("length(currency) = 3", name="currency_iso"),
         currency_check(),
         CheckConstraint("service_fee >= 0", name="service_fee_not_negative"),
     )

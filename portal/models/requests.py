@@ -22,6 +22,7 @@ from portal.domain.requests import (
     agency_may_cancel,
     agency_reply_reopens,
     behaviour_rule,
+    is_open,
     quote_expired,
 )
 from portal.extensions import db
@@ -147,7 +148,7 @@ class ServiceRequest(db.Model):
 
     @property
     def is_open(self) -> bool:
-        return RequestStatus(self.status) in OPEN_STATUSES
+        return is_open(self.status)
 
     @property
     def agency_may_cancel(self) -> bool:

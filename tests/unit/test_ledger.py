@@ -16,7 +16,6 @@ from portal.domain.ledger import (
     adjustment_reason,
     build_statement,
     default_period,
-    expected_balance,
     period_bounds,
 )
 
@@ -91,7 +90,3 @@ amounts = st.decimals(min_value=Decimal("-10000"), max_value=Decimal("10000"), p
 def test_closing_is_opening_plus_every_entry(opening, moves):
     s = build_statement("SGD", opening, [Entry(m) for m in moves])
     assert s.closing == opening + sum(moves, Decimal("0")) == s.opening + s.credits + s.debits
-
-
-def test_expected_balance():
-    assert expected_balance([Decimal("285.00")], [Decimal("-38.00")], [Decimal("10.00")]) == Decimal("257.00")

@@ -22,7 +22,6 @@ from portal.domain.requests import (
     check_valid_until,
     is_open,
     next_status,
-    open_request_conflict,
     parse_amount,
     quote_answerable,
     status_actions,
@@ -116,18 +115,6 @@ def test_status_actions_offered_to_operations():
     assert status_actions(S.IN_PROCESS) == (A.MARK_PROCESSED,)
     assert status_actions(S.PROCESSED) == (A.COMPLETE,)
     assert status_actions(S.COMPLETED) == ()
-
-
-# --- one open request per booking and category ---------------------------------------------------
-
-
-def test_one_open_request_per_booking_and_category():
-    existing = [(1, "completed", "SR1"), (2, "new", "SR2"), (1, "cancelled", "SR3")]
-    assert open_request_conflict(existing, 1) is None  # closed ones do not count
-    assert open_request_conflict(existing, 2) == "SR2"
-    assert open_request_conflict(existing, 3) is None
-    for status in ("new", "in_process", "processed"):
-        assert open_request_conflict([(7, status, "SR9")], 7) == "SR9"
 
 
 # --- behaviours ----------------------------------------------------------------------------------

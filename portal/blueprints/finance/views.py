@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 
 from portal.blueprints.finance.forms import AdjustmentForm, BatchUploadForm, RefundListForm, StatementForm
 from portal.clock import utcnow
-from portal.domain.batch import MAX_BYTES, OUTCOME_LABELS, FileRefused, template_csv, template_xlsx
+from portal.domain.batch import MAX_BYTES, FileRefused, template_csv, template_xlsx
 from portal.domain.ledger import AdjustmentInvalid, default_period, period_bounds
 from portal.domain.spreadsheet import csv_document, xlsx_document
 from portal.extensions import db
@@ -188,10 +188,7 @@ def upload_batch():
 @login_required
 def batch_details(batch_id):
     batch = one_or_404(batch_details_query(batch_id), RefundBatch.account_id)
-    counts = {label: 0 for label in OUTCOME_LABELS.values()}
-    for row in batch.rows:
-        counts[row.outcome_label] += 1
-    return render("finance/batch.html", batch=batch, counts=counts, tabs=tab_labels())
+    return render("finance/batch.html", batch=batch, counts=batch.outcome_counts, tabs=tab_labels())
 
 
 @bp.get("/refunds/batches/<int:batch_id>/outcomes.csv")

@@ -31,6 +31,8 @@ TABLES = ('account', 'baggage_option', 'baggage_order', 'booking', 'ledger_entry
 def upgrade():
     for table in TABLES:
         with op.batch_alter_table(table, schema=None) as batch_op:
+            if table == 'account':  # its length-only check is part of the new one
+                batch_op.drop_constraint(batch_op.f('ck_account_currency_iso'), type_='check')
             batch_op.create_check_constraint('currency_supported', CURRENCY_CHECK)
 
 
@@ -38,3 +40,5 @@ def downgrade():
     for table in reversed(TABLES):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_constraint(batch_op.f(f'ck_{table}_currency_supported'), type_='check')
+            if table == 'account':
+                batch_op.create_check_constraint('currency_iso', 'length(currency) = 3')
