@@ -78,9 +78,11 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.after_request(set_security_headers)
 
     from portal.domain.deadlines import describe_duration, overdue_for
-    from portal.domain.refunds import QUOTE_CASE_LABELS
+    from portal.domain.money import Money
+    from portal.domain.refunds import ACTION_LABELS, QUOTE_CASE_LABELS
 
     app.jinja_env.globals["quote_case_labels"] = QUOTE_CASE_LABELS
+    app.jinja_env.globals["refund_action_labels"] = ACTION_LABELS
     app.jinja_env.globals["overdue_by"] = lambda received, now: describe_duration(overdue_for(received, now))
 
     @app.context_processor
@@ -88,11 +90,14 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         from portal.services.finance import balances
         from portal.services.notifications import unread_count
 
-        header = {"operator_name": app.config["OPERATOR_NAME"], "header_balances": {}, "header_unread": 0}
+        header = {"operator_name": app.config["OPERATOR_NAME"], "header_balances": [], "header_unread": 0}
         if current_user.is_authenticated and not is_partial():
             header["header_unread"] = unread_count(current_user.id)
             if current_user.is_agent:
-                header["header_balances"] = balances(current_user.account_id)
+                balance = balances(current_user.account_id)
+                header["header_balances"] = [Money(amount, cur) for cur, amount in balance.items()] or [
+                    Money.zero(current_user.account.currency)
+                ]
         return header
 
     if app.config["SCHEDULER"] == "inprocess" and not app.testing:

@@ -1,17 +1,24 @@
 """Jinja filters: money and times shown the way the trade reads them."""
 
 from datetime import datetime
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 
+from portal.domain.money import Money
 
-def money(amount: Decimal | None, currency: str | None = None) -> str:
-    if amount is None:
+
+def money(value: Money | None) -> str:
+    """'SGD 1,234.50', 'JPY 15,000': an amount is always printed with its currency.
+
+    Only Money is accepted: a bare Decimal raises TypeError, so an amount about to be shown without its
+    currency fails loudly (and in tests) instead.
+    """
+    if value is None:
         return "—"
-    text = f"{amount:,.2f}"
-    return f"{currency} {text}" if currency else text
+    if not isinstance(value, Money):
+        raise TypeError(f"the money filter takes Money, not {type(value).__name__}: {value!r}")
+    return str(value)
 
 
 def offset_label(moment: datetime) -> str:

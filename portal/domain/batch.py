@@ -519,10 +519,11 @@ def _plan(booking, chosen, coupons, selected, unflown, note) -> PlannedRefund:
 
 
 def outcome_counts(decisions: Iterable[RowDecision]) -> dict[BatchOutcome, int]:
-    """How many rows had each outcome, in the order outcomes are listed."""
+    """How many rows had each outcome, in the order outcomes are listed (decisions, or stored rows:
+    anything with an `outcome`)."""
     counts = dict.fromkeys(BatchOutcome, 0)
     for decision in decisions:
-        counts[decision.outcome] += 1
+        counts[BatchOutcome(decision.outcome)] += 1
     return counts
 
 

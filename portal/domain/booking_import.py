@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from portal.domain.errors import DomainError
+from portal.domain.money import AmountOutOfRange, UnsupportedCurrency, decimals_phrase, minor_units, to_amount
 
 FORMAT = "portal-bookings/1"
 
@@ -342,7 +343,34 @@ _order_number = _pattern(_ORDER_NUMBER, "must be 6-20 uppercase letters or digit
 _pnr = _pattern(r"[A-Z0-9]{5,8}", "must be 5-8 uppercase letters or digits")
 _airline_code = _pattern(r"[A-Z0-9]{2}", "must be 2 uppercase letters or digits (IATA airline code)")
 _airport = _pattern(r"[A-Z]{3}", "must be a 3-letter IATA airport code in capitals")
-_currency = _pattern(r"[A-Z]{3}", 'must be a 3-letter ISO 4217 currency code such as "SGD"')
+_currency_code = _pattern(r"[A-Z]{3}", 'must be a 3-letter ISO 4217 currency code such as "SGD"')
+
+
+def _currency(value: Any, spot: _Spot) -> str | None:
+    """An ISO 4217 code the portal can hold (not one with 3 decimals: portal.domain.money)."""
+    code = _currency_code(value, spot)
+    if code is not None:
+        try:
+            minor_units(code)
+        except UnsupportedCurrency as exc:
+            spot.fail(str(exc))
+            return None
+    return code
+
+
+def _check_decimals(amounts: Mapping[str, Decimal | None], currency: str | None, spot: _Spot) -> None:
+    """Each amount has at most the currency's decimals (JPY none): refused, never rounded."""
+    if currency is None:
+        return
+    for name, amount in amounts.items():
+        if amount is None:
+            continue
+        try:
+            to_amount(amount, currency)
+        except AmountOutOfRange:
+            spot.fail(f"{name} {amount}: {currency} amounts have {decimals_phrase(currency)}")
+
+
 _flight_number = _pattern(r"[A-Z0-9]{2}[0-9]{1,4}[A-Z]?", 'must be a flight number such as "SQ978"')
 _ticket_number = _pattern(r"[0-9]{3}-[0-9]{10}", 'must be a ticket number such as "618-2400000001"')
 _email_shape = _pattern(
@@ -476,6 +504,7 @@ def _baggage_option(value: Any, spot: _Spot, seen_codes: set[str]) -> BaggageOpt
         price=fields.required("price", _amount),
         currency=fields.required("currency", _currency),
     )
+    _check_decimals({"price": option.price}, option.currency, fields.at("price"))
     fields.finish()
     return option
 
@@ -571,6 +600,13 @@ def _booking(value: Any, spot: _Spot, index: int, context: _Context) -> BookingD
     ancillaries = fields.optional(
         "ancillaries", _list_of(lambda v, at: _ancillary(v, at, passenger_refs, segment_refs)), ()
     )
+    for i, p in enumerate(passengers or ()):
+        if p is not None:
+            figures = ("base", "taxes", "refundable_taxes", "cancellation_fee", "change_fee")
+            _check_decimals({f: getattr(p, f) for f in figures}, currency, fields.at("passengers").item(i))
+    for i, a in enumerate(ancillaries or ()):
+        if a is not None:
+            _check_decimals({"price": a.price}, currency, fields.at("ancillaries").item(i))
     fields.finish()
     return BookingData(
         index=index,

@@ -1,5 +1,6 @@
 """The deadlines that drive the work (SPEC 3.5), computed from stored UTC times.
 
+- 24 hours: a flight departing that soon gets the urgent notice on Booking Details.
 - 4 hours: an operator refund still `requested` that long after the host received it is overdue.
 - 21 days: a refund may be followed up from 21 days after it was submitted to the host.
 - 72 hours: a request left `Processed` that long with no agency reply is completed.
@@ -12,6 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+URGENT_NOTICE_WITHIN = timedelta(hours=24)
 OVERDUE_AFTER = timedelta(hours=4)
 FOLLOW_UP_AFTER = timedelta(days=21)
 AUTO_COMPLETE_AFTER = timedelta(hours=72)
@@ -21,6 +23,12 @@ def _aware(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("deadlines are computed from aware (UTC) times")
     return moment
+
+
+def needs_urgent_notice(departure_utc: datetime, now: datetime) -> bool:
+    """True while a flight departs within the next 24 hours: Booking Details then advises the airline's
+    own manage-booking service for urgent changes (SPEC 2)."""
+    return _aware(now) <= _aware(departure_utc) <= now + URGENT_NOTICE_WITHIN
 
 
 def overdue_at(received_at: datetime) -> datetime:
@@ -41,10 +49,6 @@ def follow_up_from(submitted_at: datetime) -> datetime:
 def can_follow_up(submitted_at: datetime, now: datetime) -> bool:
     """True from day 21 (exactly 21 x 24 hours after submission)."""
     return _aware(now) >= follow_up_from(submitted_at)
-
-
-def auto_complete_at(processed_at: datetime) -> datetime:
-    return _aware(processed_at) + AUTO_COMPLETE_AFTER
 
 
 def local_date(moment: datetime, zone: str) -> date:

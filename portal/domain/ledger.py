@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from portal.domain.errors import DomainError
-from portal.domain.money import TypedAmountError, parse_typed_amount
+from portal.domain.money import Money, TypedAmountError, decimals_phrase, parse_typed_amount
 
 ZERO = Decimal("0.00")
 MAX_ADJUSTMENT = Decimal("10000000000")  # ten digits before the point, as the import allows
@@ -57,15 +57,17 @@ class AdjustmentInvalid(DomainError, ValueError):
     """An adjustment that cannot be posted; the message is for the admin."""
 
 
-def adjustment_amount(raw: str | None) -> Decimal:
-    """Parse an adjustment typed by an admin: '+150', '-25.50', '1,200.00'. Never zero, two places."""
+def adjustment_amount(raw: str | None, currency: str) -> Decimal:
+    """Parse an adjustment typed by an admin: '+150', '-25.50', '1,200.00'. Never zero; at most the
+    currency's decimals."""
     try:
-        amount = parse_typed_amount(raw)
+        amount = parse_typed_amount(raw, currency)
     except TypedAmountError as exc:
         message = {
             "empty": "Enter the amount: positive to credit the account, negative to debit it.",
             "not_a_number": "Enter the amount as a number such as 150.00 or -25.50.",
-            "too_precise": "Enter the amount with at most two decimals.",
+            "too_precise": f"Enter the amount with {decimals_phrase(currency)}.",
+            "too_large": "That amount is too large for one adjustment.",
         }[exc.reason]
         raise AdjustmentInvalid(message) from None
     if amount == 0:
@@ -112,6 +114,15 @@ class StatementLine:
     entry: Any  # the ledger entry (or any object with .amount), shown as it is
     amount: Decimal
     balance: Decimal  # after this entry
+    currency: str
+
+    @property
+    def amount_money(self) -> Money:
+        return Money(self.amount, self.currency)
+
+    @property
+    def balance_money(self) -> Money:
+        return Money(self.balance, self.currency)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +145,14 @@ class Statement:
     def closing(self) -> Decimal:
         return self.lines[-1].balance if self.lines else self.opening
 
+    @property
+    def opening_money(self) -> Money:
+        return Money(self.opening, self.currency)
+
+    @property
+    def closing_money(self) -> Money:
+        return Money(self.closing, self.currency)
+
 
 def build_statement(currency: str, opening: Decimal, entries: Iterable[Any]) -> Statement:
     """A statement from the opening balance and the period's entries in posting order (each has .amount)."""
@@ -141,12 +160,5 @@ def build_statement(currency: str, opening: Decimal, entries: Iterable[Any]) -> 
     lines = []
     for entry in entries:
         balance += entry.amount
-        lines.append(StatementLine(entry, entry.amount, balance))
+        lines.append(StatementLine(entry, entry.amount, balance, currency))
     return Statement(currency, opening, tuple(lines))
-
-
-def expected_balance(refunded_credits: Iterable[Decimal], debits: Iterable[Decimal], adjustments) -> Decimal:
-    """What the balance must be: credits of refunded refunds − debits + adjustments (the invariant)."""
-    return (
-        sum(refunded_credits, ZERO) - sum((abs(d) for d in debits), ZERO) + sum(adjustments, ZERO)
-    ).quantize(Decimal("0.01"))

@@ -235,12 +235,27 @@ def coupon_state(
     return CouponState.REFUNDABLE
 
 
-INVOLUNTARY_REASONS = frozenset({"schedule_change", "airline_cancellation"})
+class SegmentState(StrEnum):
+    CONFIRMED = "confirmed"
+    FLOWN = "flown"
+    CANCELLED = "cancelled"
 
 
-def is_involuntary_reason(reason_code: str | None) -> bool:
-    """True for the reasons that make a refund involuntary, and so free of every fee (SPEC 3.2)."""
-    return reason_code in INVOLUNTARY_REASONS
+SEGMENT_STATE_LABELS: Mapping[SegmentState, str] = MappingProxyType(
+    {SegmentState.CONFIRMED: "Confirmed", SegmentState.FLOWN: "Flown", SegmentState.CANCELLED: "Cancelled"}
+)
+
+
+def segment_state(*, segment_status: str, departure_utc: datetime, now: datetime) -> SegmentState:
+    """A segment as Booking Details shows it: cancelled by the airline (never flown), flown once a
+    confirmed segment's departure has passed, else confirmed."""
+    if segment_status not in SEGMENT_STATUSES:
+        raise ValueError(f"unknown segment status: {segment_status!r}")
+    if segment_status == "cancelled":
+        return SegmentState.CANCELLED
+    if _aware("departure_utc", departure_utc) <= _aware("now", now):
+        return SegmentState.FLOWN
+    return SegmentState.CONFIRMED
 
 
 def fulfillment_date_refusal(fulfilled_on: date, *, today: date, issued_on: date) -> str | None:
@@ -447,12 +462,6 @@ def quote_refund(
     )
 
 
-def quote_changed(old: Quote, new: Quote) -> bool:
-    """True when the quote computed again on accept differs from the one shown: any passenger's case or
-    figures, a passenger added or dropped, or the currency."""
-    return old.currency != new.currency or dict(old.passengers) != dict(new.passengers)
-
-
 # --- Money at the end (SPEC 3.4, 5) ------------------------------------------------------------------------
 
 # Whether a refunded order is credited to the account's ledger; card orders are paid back to the card.
@@ -480,3 +489,91 @@ def balance_credit(
         return None
     charges_fee = is_operator_path(path) and not involuntary
     return (airline_amount - service_fee).at_least_zero() if charges_fee else airline_amount
+
+
+def credit_note(
+    *,
+    path: RefundPath | str,
+    payment_channel: str,
+    airline_amount: Money,
+    service_fee: Money,
+    involuntary: bool,
+) -> str:
+    """What Credit balance will do, in a few words for the operations queue (from balance_credit)."""
+    credit = balance_credit(
+        path=path,
+        payment_channel=payment_channel,
+        airline_amount=airline_amount,
+        service_fee=service_fee,
+        involuntary=involuntary,
+    )
+    if credit is None:
+        return "Card order: closes as paid to the card."
+    if credit != airline_amount:
+        return f"Less service fee {service_fee}."
+    return ""
+
+
+# --- The amount a refund shows (SPEC 3.4, 5) --------------------------------------------------------------
+
+
+class AmountBasis(StrEnum):
+    ESTIMATE = "estimate"  # the quote as accepted
+    AIRLINE_DECIDES = "airline_decides"  # no estimate (partial refund) and nothing recorded yet
+    FROM_AIRLINE = "from_airline"  # the airline's refund, recorded, not credited yet
+    CREDITED = "credited"  # credited to the account's balance
+    TO_CARD = "to_card"  # a card order, closed as paid to the card
+
+
+AMOUNT_BASIS_LABELS: Mapping[AmountBasis, str] = MappingProxyType(
+    {
+        AmountBasis.ESTIMATE: "est.",
+        AmountBasis.AIRLINE_DECIDES: "Decided by the airline",
+        AmountBasis.FROM_AIRLINE: "from airline",
+        AmountBasis.CREDITED: "credited",
+        AmountBasis.TO_CARD: "to card",
+    }
+)
+
+# How the amount is titled on a refund's card (Refund Info).
+AMOUNT_BASIS_TITLES: Mapping[AmountBasis, str] = MappingProxyType(
+    {
+        AmountBasis.ESTIMATE: "Estimated amount",
+        AmountBasis.AIRLINE_DECIDES: "Estimated amount",
+        AmountBasis.FROM_AIRLINE: "Airline refund amount",
+        AmountBasis.CREDITED: "Refunded amount",
+        AmountBasis.TO_CARD: "Refunded amount",
+    }
+)
+
+
+def actual_amount(
+    status: RefundStatus | str, *, airline_amount: Money | None, credited_amount: Money | None
+) -> tuple[Money | None, AmountBasis | None]:
+    """The actual amount and its basis: credited (or paid to the card) once refunded, the airline's
+    recorded amount before that, nothing for a rejected refund or one the airline has not refunded."""
+    status = RefundStatus(status)
+    if status is RefundStatus.REFUNDED:
+        if credited_amount is not None:
+            return credited_amount, AmountBasis.CREDITED
+        return airline_amount, AmountBasis.TO_CARD
+    if airline_amount is not None and status is not RefundStatus.REJECTED:
+        return airline_amount, AmountBasis.FROM_AIRLINE
+    return None, None
+
+
+def shown_amount(
+    status: RefundStatus | str,
+    *,
+    estimate: Money | None,
+    airline_amount: Money | None,
+    credited_amount: Money | None,
+) -> tuple[Money | None, AmountBasis]:
+    """The one amount a refund shows: the actual amount once known, else the estimate (None when the
+    airline decides)."""
+    actual, basis = actual_amount(status, airline_amount=airline_amount, credited_amount=credited_amount)
+    if basis is not None:
+        return actual, basis
+    if estimate is not None:
+        return estimate, AmountBasis.ESTIMATE
+    return None, AmountBasis.AIRLINE_DECIDES

@@ -6,15 +6,15 @@ Pure Python: callers pass plain values and get values or typed errors back.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
 from portal.domain.errors import Conflict, DomainError, NotPermitted
-from portal.domain.money import TypedAmountError, parse_typed_amount
+from portal.domain.money import TypedAmountError, decimals_phrase, parse_typed_amount
 from portal.domain.refunds import RefundPath, path_refusal
 
 # --- Statuses and transitions ------------------------------------------------------------------------
@@ -178,6 +178,20 @@ def is_open(status: RequestStatus | str) -> bool:
     return RequestStatus(status) in OPEN_STATUSES
 
 
+def agency_may_cancel(status: RequestStatus | str) -> bool:
+    """Whether the agency may cancel a request in this status (only while New)."""
+    return allowed(status, RequestAction.CANCEL)
+
+
+def agency_reply_reopens(status: RequestStatus | str) -> bool:
+    """Whether an agency reply moves the request back (Processed -> In process): the form says so."""
+    status = RequestStatus(status)
+    return (
+        allowed(status, RequestAction.AGENCY_REPLY)
+        and next_status(status, RequestAction.AGENCY_REPLY) != status
+    )
+
+
 def status_actions(status: RequestStatus | str) -> tuple[RequestAction, ...]:
     """The status changes operations may pick for a request in this status."""
     return tuple(a for a in STATUS_ACTION_LABELS if allowed(status, a))
@@ -195,14 +209,6 @@ class OpenRequestExists(Conflict):
             f"This booking already has an open request of this category ({number}). "
             "Add to that request instead of raising a second one."
         )
-
-
-def open_request_conflict(existing: Iterable[tuple[int, str, str]], category_id: int) -> str | None:
-    """The number of an open request of `category_id` among (category id, status, number), or None."""
-    for existing_category, status, number in existing:
-        if existing_category == category_id and is_open(status):
-            return number
-    return None
 
 
 # --- Category behaviours -----------------------------------------------------------------------------
@@ -296,15 +302,16 @@ class QuoteError(DomainError):
 MAX_AMOUNT = Decimal("9999999999.99")
 
 
-def parse_amount(raw: str | None, who: str) -> Decimal:
-    """A non-negative amount with at most two decimals, from what a user typed."""
+def parse_amount(raw: str | None, who: str, currency: str) -> Decimal:
+    """A non-negative amount with at most the currency's decimals, from what a user typed."""
     try:
-        amount = parse_typed_amount(raw)
+        amount = parse_typed_amount(raw, currency)
     except TypedAmountError as exc:
         message = {
             "empty": f"Enter the refund amount for {who}.",
             "not_a_number": f"Enter the amount for {who} as a number such as 315.00.",
-            "too_precise": f"Enter the amount for {who} with at most two decimals.",
+            "too_precise": f"Enter the amount for {who} with {decimals_phrase(currency)}.",
+            "too_large": f"Enter a non-negative amount for {who}.",
         }[exc.reason]
         raise QuoteError(message) from None
     if amount < 0 or amount > MAX_AMOUNT:
@@ -318,6 +325,16 @@ def check_valid_until(valid_until: date | None, today: date) -> date:
     if valid_until < today:
         raise QuoteError("The quote's validity date cannot be in the past.")
     return valid_until
+
+
+def quote_expires_at(valid_until: date) -> datetime:
+    """A quote is good through its whole last day, wherever the agency is (the day's end at UTC−12)."""
+    return datetime.combine(valid_until + timedelta(days=1), time.min, UTC) + timedelta(hours=12)
+
+
+def quote_expired(valid_until: date, now: datetime) -> bool:
+    """True once a quote valid until `valid_until` can no longer be answered."""
+    return now > quote_expires_at(valid_until)
 
 
 def quote_answerable(status: QuoteStatus | str, valid_until_end: datetime, now: datetime) -> None:

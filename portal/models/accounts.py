@@ -11,8 +11,9 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.clock import utcnow
+from portal.domain.money import Money
 from portal.extensions import db
-from portal.models.types import Amount, UTCDateTime
+from portal.models.types import Amount, UTCDateTime, currency_check
 
 ROLES = ("agent", "operations", "admin")
 
@@ -22,7 +23,7 @@ class Account(db.Model):
 
     __tablename__ = "account"
     __table_args__ = (
-        CheckConstraint("length(currency) = 3", name="currency_iso"),
+        currency_check(),
         CheckConstraint("service_fee >= 0", name="service_fee_not_negative"),
     )
 
@@ -36,6 +37,11 @@ class Account(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="account")
+
+    @property
+    def service_fee_money(self) -> Money:
+        """The per-passenger service fee on operator refunds, in the account's currency."""
+        return Money(self.service_fee, self.currency)
 
     def __repr__(self) -> str:
         return f"<Account {self.code}>"

@@ -10,11 +10,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.clock import utcnow
 from portal.domain.baggage import SETTLEMENT_LABELS, STATUS_LABELS, BaggageStatus, Settlement
+from portal.domain.money import Money
 from portal.extensions import db
 from portal.models.accounts import Account, User
 from portal.models.bookings import BaggageOption, Booking, Passenger, Segment
 from portal.models.ledger import LedgerEntry
-from portal.models.types import Amount, UTCDateTime
+from portal.models.types import Amount, UTCDateTime, currency_check
 
 _STATUSES = ", ".join(f"'{s.value}'" for s in BaggageStatus)
 _SETTLEMENTS = ", ".join(f"'{s.value}'" for s in Settlement)
@@ -26,6 +27,7 @@ class BaggageOrder(db.Model):
         CheckConstraint(f"status in ({_STATUSES})", name="status_known"),
         CheckConstraint(f"settlement IS NULL OR settlement in ({_SETTLEMENTS})", name="settlement_known"),
         CheckConstraint("price >= 0", name="price_not_negative"),
+        currency_check(),
         CheckConstraint("status != 'failed' OR failure_reason IS NOT NULL", name="failure_has_reason"),
         # One purchase per passenger and segment: double clicks, two tabs and two agents at once create
         # one order. A failed order frees the slot, so the agent can try again (another option, say).
@@ -82,3 +84,8 @@ class BaggageOrder(db.Model):
     @property
     def is_open(self) -> bool:
         return self.status == BaggageStatus.REQUESTED
+
+    @property
+    def price_money(self) -> Money:
+        """The price as offered when ordered."""
+        return Money(self.price, self.currency)

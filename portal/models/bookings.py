@@ -10,9 +10,13 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.clock import utcnow
+from portal.domain.baggage import Settlement, settlement_for
+from portal.domain.deadlines import needs_urgent_notice
+from portal.domain.money import Money
+from portal.domain.refunds import SEGMENT_STATE_LABELS, SegmentState, segment_state
 from portal.extensions import db
 from portal.models.accounts import Account, User
-from portal.models.types import Amount, UTCDateTime
+from portal.models.types import Amount, UTCDateTime, currency_check
 
 if TYPE_CHECKING:
     from portal.models.baggage import BaggageOrder
@@ -53,7 +57,7 @@ class BaggageOption(db.Model):
     """One entry of an airline's baggage catalogue, as imported."""
 
     __tablename__ = "baggage_option"
-    __table_args__ = (UniqueConstraint("airline_id", "code"),)
+    __table_args__ = (UniqueConstraint("airline_id", "code"), currency_check())
 
     id: Mapped[int] = mapped_column(primary_key=True)
     airline_id: Mapped[int] = mapped_column(ForeignKey("airline.id"))
@@ -66,6 +70,10 @@ class BaggageOption(db.Model):
 
     airline: Mapped[Airline] = relationship(back_populates="baggage_options")
 
+    @property
+    def price_money(self) -> Money:
+        return Money(self.price, self.currency)
+
 
 class Booking(db.Model):
     __tablename__ = "booking"
@@ -74,6 +82,7 @@ class Booking(db.Model):
             "payment_channel in ('deposit', 'vcc', 'vcc_passthrough')", name="payment_channel_known"
         ),
         CheckConstraint("status in ('ticketed', 'cancelled')", name="status_known"),
+        currency_check(),
         # My Bookings: newest first within an account, and the departure-date filter.
         Index("ix_booking_account_issued", "account_id", "issued_at", "id"),
         Index("ix_booking_account_departure", "account_id", "first_departure_date"),
@@ -132,8 +141,19 @@ class Booking(db.Model):
     def is_ticketed(self) -> bool:
         return self.status == "ticketed"
 
-    def total_fare(self) -> Decimal:
-        return sum((p.base + p.taxes for p in self.passengers), Decimal("0.00"))
+    def total_fare(self) -> Money:
+        """Base fares and taxes of every passenger, in the booking's currency."""
+        return sum((p.base_money + p.taxes_money for p in self.passengers), Money.zero(self.currency))
+
+    @property
+    def settlement(self) -> Settlement:
+        """How the order is paid and refunded: through the account's balance or the card (domain table)."""
+        return settlement_for(self.payment_channel)
+
+    @property
+    def pays_by_card(self) -> bool:
+        """VCC and VCC Passthrough: the airline charges and refunds the card; the balance never moves."""
+        return self.settlement is Settlement.CARD
 
     def first_segment(self) -> Segment | None:
         return self.segments[0] if self.segments else None
@@ -150,12 +170,17 @@ class Booking(db.Model):
             points.append(seg.destination)
         return "–".join(points).replace("–/–", " / ")
 
-    def departs_within(self, now: datetime, hours: int = 24) -> Segment | None:
-        """The first unflown, confirmed segment departing within the next `hours`, if any."""
+    def departs_within(self, now: datetime) -> Segment | None:
+        """The first confirmed segment departing within the next 24 hours (domain.deadlines), if any."""
         for seg in self.segments:
-            if seg.status == "confirmed" and now <= seg.departure_at <= now + timedelta(hours=hours):
+            if seg.status == "confirmed" and needs_urgent_notice(seg.departure_at, now):
                 return seg
         return None
+
+    def urgent_segment(self, now: datetime) -> Segment | None:
+        """The flight the 24-hour notice on Booking Details is about: a ticketed booking's next flight
+        departing within 24 hours, else None."""
+        return self.departs_within(now) if self.is_ticketed else None
 
 
 class Passenger(db.Model):
@@ -185,6 +210,30 @@ class Passenger(db.Model):
     change_fee: Mapped[Decimal] = mapped_column(Amount)
 
     booking: Mapped[Booking] = relationship(back_populates="passengers")
+
+    # The fare figures as Money, in the booking's currency.
+    def _money(self, amount: Decimal) -> Money:
+        return Money(amount, self.booking.currency)
+
+    @property
+    def base_money(self) -> Money:
+        return self._money(self.base)
+
+    @property
+    def taxes_money(self) -> Money:
+        return self._money(self.taxes)
+
+    @property
+    def refundable_taxes_money(self) -> Money:
+        return self._money(self.refundable_taxes)
+
+    @property
+    def cancellation_fee_money(self) -> Money:
+        return self._money(self.cancellation_fee)
+
+    @property
+    def change_fee_money(self) -> Money:
+        return self._money(self.change_fee)
 
     @property
     def full_name(self) -> str:
@@ -228,7 +277,14 @@ class Segment(db.Model):
 
     def is_flown(self, now: datetime) -> bool:
         """A confirmed segment whose departure has passed counts as flown (its coupon is used)."""
-        return self.status == "confirmed" and self.departure_at <= now
+        return self.state(now) is SegmentState.FLOWN
+
+    def state(self, now: datetime) -> SegmentState:
+        """Cancelled, Flown or Confirmed (domain.refunds.segment_state), as Booking Details shows it."""
+        return segment_state(segment_status=self.status, departure_utc=self.departure_at, now=now)
+
+    def state_label(self, now: datetime) -> str:
+        return SEGMENT_STATE_LABELS[self.state(now)]
 
 
 class Ancillary(db.Model):
@@ -243,6 +299,11 @@ class Ancillary(db.Model):
     price: Mapped[Decimal] = mapped_column(Amount)
 
     booking: Mapped[Booking] = relationship(back_populates="ancillaries")
+
+    @property
+    def price_money(self) -> Money:
+        return Money(self.price, self.booking.currency)
+
     passenger: Mapped[Passenger] = relationship()
     segment: Mapped[Segment] = relationship()
 

@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.clock import utcnow
-from portal.domain.batch import OUTCOME_LABELS, BatchOutcome
+from portal.domain.batch import OUTCOME_LABELS, BatchOutcome, outcome_counts
 from portal.extensions import db
 from portal.models.accounts import Account, User
 from portal.models.refunds import Refund
@@ -46,6 +46,11 @@ class RefundBatch(db.Model):
     @property
     def code(self) -> str:
         return f"B{self.id:06d}"
+
+    @property
+    def outcome_counts(self) -> dict[str, int]:
+        """How many rows had each outcome, by label, in the order outcomes are listed (domain)."""
+        return {OUTCOME_LABELS[outcome]: n for outcome, n in outcome_counts(self.rows).items()}
 
 
 class RefundBatchRow(db.Model):

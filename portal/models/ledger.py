@@ -10,9 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.clock import utcnow
 from portal.domain.ledger import ENTRY_KIND_LABELS, EntryKind
+from portal.domain.money import Money
 from portal.extensions import db
 from portal.models.accounts import Account
-from portal.models.types import Amount, UTCDateTime
+from portal.models.types import Amount, UTCDateTime, currency_check
 
 _KINDS = ", ".join(f"'{kind.value}'" for kind in EntryKind)
 
@@ -22,6 +23,7 @@ class LedgerEntry(db.Model):
     __table_args__ = (
         CheckConstraint(f"kind in ({_KINDS})", name="kind_known"),
         CheckConstraint("kind != 'refund_credit' OR amount > 0", name="refund_credit_positive"),
+        currency_check(),
         Index("ix_ledger_entry_account_time", "account_id", "created_at", "id"),
     )
 
@@ -41,3 +43,8 @@ class LedgerEntry(db.Model):
     @property
     def kind_label(self) -> str:
         return ENTRY_KIND_LABELS[EntryKind(self.kind)]
+
+    @property
+    def money(self) -> Money:
+        """The entry's amount with its currency (credit > 0, debit < 0)."""
+        return Money(self.amount, self.currency)

@@ -9,21 +9,32 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.clock import utcnow
+from portal.domain.deadlines import is_overdue
+from portal.domain.money import Money
 from portal.domain.refunds import (
+    AMOUNT_BASIS_LABELS,
+    AMOUNT_BASIS_TITLES,
     FINAL_STATUSES,
     PATH_LABELS,
     QUOTE_CASE_LABELS,
     STATUS_LABELS,
+    AmountBasis,
     QuoteCase,
+    RefundAction,
     RefundPath,
     RefundStatus,
+    actual_amount,
+    allowed_actions,
+    credit_note,
     is_operator_path,
+    path_group_label,
+    shown_amount,
 )
 from portal.extensions import db
 from portal.models.accounts import Account, User
 from portal.models.bookings import Booking, Passenger, Segment
 from portal.models.documents import Document
-from portal.models.types import Amount, UTCDateTime
+from portal.models.types import Amount, UTCDateTime, currency_check
 
 _STATUSES = ", ".join(f"'{s.value}'" for s in RefundStatus)
 _PATHS = ", ".join(f"'{p.value}'" for p in RefundPath)
@@ -49,6 +60,7 @@ class Refund(db.Model):
         CheckConstraint(f"status in ({_STATUSES})", name="status_known"),
         CheckConstraint(f"path in ({_PATHS})", name="path_known"),
         CheckConstraint("airline_amount IS NULL OR airline_amount >= 0", name="airline_amount_not_negative"),
+        currency_check(),
         # Operations queue: status filter, newest first; Finance lists by account.
         Index("ix_refund_status_created", "status", "created_at"),
         Index("ix_refund_account_created", "account_id", "created_at"),
@@ -144,12 +156,83 @@ class Refund(db.Model):
     def is_final(self) -> bool:
         return RefundStatus(self.status) in FINAL_STATUSES
 
+    def group_label(self, operator_name: str) -> str:
+        """ "<operator> Initiated" or "Agent & Passenger Initiated" (the refunds list's groups)."""
+        return path_group_label(self.path, operator_name)
+
     @property
-    def shown_amount(self) -> Decimal | None:
-        """The estimate until refunded, then what was actually credited (or paid to the card)."""
-        if self.status == RefundStatus.REFUNDED:
-            return self.credited_amount if self.credited_amount is not None else self.airline_amount
-        return self.estimated_amount
+    def actions(self) -> tuple[RefundAction, ...]:
+        """What operations may do next, in queue order: exactly the domain's allowed actions."""
+        return allowed_actions(self.status)
+
+    def is_overdue(self, now: datetime) -> bool:
+        """Shown overdue in the queue: still waiting to be submitted 4 hours after it was received."""
+        return RefundStatus(self.status) is RefundStatus.REQUESTED and is_overdue(self.created_at, now)
+
+    # --- Amounts, as Money ---
+
+    def _money(self, amount: Decimal | None) -> Money | None:
+        return Money.of(amount, self.currency)
+
+    @property
+    def estimate(self) -> Money | None:
+        """The quote as accepted; None when it could not be quoted (the airline's amount applies)."""
+        return self._money(self.estimated_amount)
+
+    @property
+    def airline_money(self) -> Money | None:
+        return self._money(self.airline_amount)
+
+    @property
+    def credited_money(self) -> Money | None:
+        return self._money(self.credited_amount)
+
+    @property
+    def service_fee_money(self) -> Money:
+        return Money(self.service_fee, self.currency)
+
+    @property
+    def actual_amount(self) -> Money | None:
+        """Credited (or paid to the card) once refunded, the airline's recorded amount before; else None."""
+        return actual_amount(
+            self.status, airline_amount=self.airline_money, credited_amount=self.credited_money
+        )[0]
+
+    def _shown(self) -> tuple[Money | None, AmountBasis]:
+        return shown_amount(
+            self.status,
+            estimate=self.estimate,
+            airline_amount=self.airline_money,
+            credited_amount=self.credited_money,
+        )
+
+    @property
+    def shown_amount(self) -> Money | None:
+        """The one amount a refund shows: the actual amount once known, else the estimate."""
+        return self._shown()[0]
+
+    @property
+    def shown_amount_note(self) -> str:
+        """How to read shown_amount: 'est.', 'from airline', 'credited', 'to card' (or who decides it)."""
+        return AMOUNT_BASIS_LABELS[self._shown()[1]]
+
+    @property
+    def shown_amount_title(self) -> str:
+        """'Estimated amount', 'Airline refund amount' or 'Refunded amount'."""
+        return AMOUNT_BASIS_TITLES[self._shown()[1]]
+
+    @property
+    def credit_preview(self) -> str:
+        """What Credit balance will do (paid to the card, or less the service fee); '' when plain."""
+        if self.airline_amount is None:
+            return ""
+        return credit_note(
+            path=self.path,
+            payment_channel=self.booking.payment_channel,
+            airline_amount=self.airline_money,
+            service_fee=self.service_fee_money,
+            involuntary=self.involuntary,
+        )
 
     def segments_by_passenger(self) -> list[tuple[Passenger, list[Segment]]]:
         grouped: dict[int, tuple[Passenger, list[Segment]]] = {}
@@ -179,6 +262,11 @@ class RefundPassenger(db.Model):
     @property
     def case_label(self) -> str:
         return QUOTE_CASE_LABELS[QuoteCase(self.quote_case)]
+
+    @property
+    def amount_money(self) -> Money | None:
+        """This passenger's quoted amount; None when it could not be quoted."""
+        return Money.of(self.amount, self.refund.currency)
 
 
 class RefundCoupon(db.Model):

@@ -10,6 +10,7 @@ from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from portal.clock import utcnow
+from portal.domain.money import Money
 from portal.domain.requests import (
     BEHAVIOUR_LABELS,
     OPEN_STATUSES,
@@ -18,13 +19,17 @@ from portal.domain.requests import (
     CategoryBehaviour,
     QuoteStatus,
     RequestStatus,
+    agency_may_cancel,
+    agency_reply_reopens,
     behaviour_rule,
+    is_open,
+    quote_expired,
 )
 from portal.extensions import db
 from portal.models.accounts import Account, User
 from portal.models.bookings import Booking, Passenger
 from portal.models.documents import Document
-from portal.models.types import Amount, UTCDateTime
+from portal.models.types import Amount, UTCDateTime, currency_check
 
 _STATUSES = ", ".join(f"'{s.value}'" for s in RequestStatus)
 _OPEN = ", ".join(f"'{s.value}'" for s in sorted(OPEN_STATUSES))
@@ -143,7 +148,17 @@ class ServiceRequest(db.Model):
 
     @property
     def is_open(self) -> bool:
-        return RequestStatus(self.status) in OPEN_STATUSES
+        return is_open(self.status)
+
+    @property
+    def agency_may_cancel(self) -> bool:
+        """Cancel request is offered to the agency (only while New: the workflow table)."""
+        return agency_may_cancel(self.status)
+
+    @property
+    def agency_reply_reopens(self) -> bool:
+        """An agency reply now returns the request to In process (the workflow table)."""
+        return agency_reply_reopens(self.status)
 
     @property
     def open_quote(self) -> RequestQuote | None:
@@ -218,7 +233,10 @@ class RequestQuote(db.Model):
     """A quote operations post on a Cancel & Refund request; the agency accepts or declines it."""
 
     __tablename__ = "request_quote"
-    __table_args__ = (CheckConstraint(f"status in ({_QUOTE_STATUSES})", name="status_known"),)
+    __table_args__ = (
+        CheckConstraint(f"status in ({_QUOTE_STATUSES})", name="status_known"),
+        currency_check(),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("service_request.id"), index=True)
@@ -244,8 +262,13 @@ class RequestQuote(db.Model):
         return QUOTE_STATUS_LABELS[QuoteStatus(self.status)]
 
     @property
-    def total(self) -> Decimal:
-        return sum((line.amount for line in self.lines), Decimal("0.00"))
+    def total(self) -> Money:
+        """The sum of the lines, in the quote's currency."""
+        return sum((line.amount_money for line in self.lines), Money.zero(self.currency))
+
+    def is_expired(self, now: datetime) -> bool:
+        """Past its validity (through the whole last day, wherever the agency is: domain rule)."""
+        return quote_expired(self.valid_until, now)
 
 
 class RequestQuoteLine(db.Model):
@@ -259,6 +282,10 @@ class RequestQuoteLine(db.Model):
 
     quote: Mapped[RequestQuote] = relationship(back_populates="lines")
     passenger: Mapped[Passenger] = relationship()
+
+    @property
+    def amount_money(self) -> Money:
+        return Money(self.amount, self.quote.currency)
 
 
 class AppendOnlyViolation(RuntimeError):

@@ -3,10 +3,10 @@
 from datetime import UTC
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, DateTime
+from sqlalchemy import BigInteger, CheckConstraint, DateTime
 from sqlalchemy.types import TypeDecorator
 
-from portal.domain.money import to_amount
+from portal.domain.money import UNSUPPORTED_CURRENCIES, to_hundredths
 
 
 class UTCDateTime(TypeDecorator):
@@ -29,7 +29,7 @@ class UTCDateTime(TypeDecorator):
 
 
 class Amount(TypeDecorator):
-    """A two-place Decimal stored as an integer count of hundredths (exact on SQLite too)."""
+    """A Decimal stored as an integer count of hundredths (exact on SQLite too); more decimals are refused."""
 
     impl = BigInteger
     cache_ok = True
@@ -39,7 +39,7 @@ class Amount(TypeDecorator):
             return None
         if isinstance(value, int) and not isinstance(value, bool):
             value = Decimal(value)
-        return int(to_amount(value) * 100)
+        return to_hundredths(value)
 
     def process_result_value(self, value, dialect):
         if value is None:
@@ -48,3 +48,22 @@ class Amount(TypeDecorator):
 
     def coerce_compared_value(self, op, value):
         return self
+
+
+_LETTERS = ", ".join(f"'{chr(c)}'" for c in range(ord("A"), ord("Z") + 1))
+
+
+def currency_check_sql(column: str = "currency") -> str:
+    """SQL: three letters A-Z, and not a currency whose decimals the Amount column cannot hold.
+
+    Each letter is compared with IN (equality), not a range, so a case-insensitive or linguistic
+    collation cannot let 'a' through on PostgreSQL; it reads the same on SQLite.
+    """
+    letters = " AND ".join(f"substr({column}, {i}, 1) IN ({_LETTERS})" for i in (1, 2, 3))
+    refused = ", ".join(f"'{code}'" for code in sorted(UNSUPPORTED_CURRENCIES))
+    return f"length({column}) = 3 AND {letters} AND {column} NOT IN ({refused})"
+
+
+def currency_check(column: str = "currency") -> CheckConstraint:
+    """The CHECK every currency column carries (see portal.domain.money for the rule)."""
+    return CheckConstraint(currency_check_sql(column), name=f"{column}_supported")

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from portal.clock import utcnow
 from portal.domain.errors import DomainError
+from portal.domain.money import AmountOutOfRange, UnsupportedCurrency, decimals_phrase, minor_units, to_amount
 from portal.extensions import db
 from portal.models import Account, LoginAttempt, User
 from portal.models.accounts import ROLES
@@ -138,6 +139,14 @@ def create_account(code: str, name: str, currency: str, service_fee=None) -> Acc
         raise AuthError("Account code must be 1–20 letters, digits or hyphens.")
     if len(currency) != 3 or not currency.isalpha():
         raise AuthError("Currency must be a three-letter ISO 4217 code such as SGD.")
+    try:
+        minor_units(currency)
+        if service_fee is not None:
+            service_fee = to_amount(service_fee, currency)
+    except UnsupportedCurrency as exc:
+        raise AuthError(f"{exc}.") from None
+    except AmountOutOfRange:
+        raise AuthError(f"The service fee in {currency} can have {decimals_phrase(currency)}.") from None
     if not name.strip():
         raise AuthError("Account name is required.")
     if db.session.scalar(select(Account.id).where(Account.code == code)):

@@ -22,8 +22,9 @@ from portal.domain.refunds import (
     OPERATOR_PATHS,
     STATUS_LABELS,
     RefundStatus,
-    is_operator_path,
+    path_group_label,
 )
+from portal.domain.refunds import actual_amount as domain_actual_amount
 from portal.extensions import db
 from portal.models import (
     Account,
@@ -164,15 +165,14 @@ def iter_refund_rows(filters: RefundFilters, scope: int | None, zone: str, chunk
 # --- How a refund shows in the list ------------------------------------------------------------------
 
 
-def actual_amount(refund) -> tuple[Decimal | None, str]:
-    """The actual amount and how to read it: credited, paid to the card, or the airline's (not credited)."""
-    if refund.status == RefundStatus.REFUNDED:
-        if refund.credited_amount is not None:
-            return refund.credited_amount, "credited"
-        return refund.airline_amount, "to card"
-    if refund.airline_amount is not None and refund.status != RefundStatus.REJECTED:
-        return refund.airline_amount, "from airline"
-    return None, ""
+def actual_amount(row) -> Decimal | None:
+    """The actual amount of a list row (domain.refunds.actual_amount), as a number for spreadsheets."""
+    amount, _ = domain_actual_amount(
+        row.status,
+        airline_amount=Money.of(row.airline_amount, row.currency),
+        credited_amount=Money.of(row.credited_amount, row.currency),
+    )
+    return None if amount is None else amount.amount
 
 
 def passenger_names(refund: Refund) -> str:
@@ -200,12 +200,12 @@ def export_rows(filters: RefundFilters, scope: int | None, zone: str, operator_n
     now = utcnow()
     yield EXPORT_HEADERS
     for r, names in iter_refund_rows(filters, scope, zone):
-        amount, _ = actual_amount(r)
+        amount = actual_amount(r)
         yield (
             r.code,
             r.order_number,
             r.account_code,
-            f"{operator_name} Initiated" if is_operator_path(r.path) else "Agent & Passenger Initiated",
+            path_group_label(r.path, operator_name),
             names,
             r.created_at.astimezone(tz),
             STATUS_LABELS[RefundStatus(r.status)],
@@ -303,7 +303,7 @@ def post_adjustment(account: Account, *, amount: str, reason: str, user: User, n
     amount or reason is not acceptable. A correction is another adjustment, never an edit."""
     if not user.is_admin:
         raise PermissionError("only admins post adjustments")
-    value = adjustment_amount(amount)
+    value = adjustment_amount(amount, account.currency)
     text = adjustment_reason(reason)
     return post_entry(
         account_id=account.id,

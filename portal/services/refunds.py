@@ -20,7 +20,7 @@ from portal.clock import utcnow
 from portal.domain.deadlines import local_date
 from portal.domain.errors import Conflict, DomainError
 from portal.domain.ledger import EntryKind
-from portal.domain.money import Money, TypedAmountError, parse_typed_amount
+from portal.domain.money import Money, TypedAmountError, decimals_phrase, parse_typed_amount
 from portal.domain.refunds import (
     FINAL_STATUSES,
     PATH_LABELS,
@@ -444,15 +444,17 @@ def insert_refunds(drafts: Sequence[RefundDraft], *, user: User, now: datetime) 
 # --- Operations actions -------------------------------------------------------------------------
 
 
-def _clean_amount(raw) -> Decimal:
+def _clean_amount(raw, currency: str) -> Decimal:
     try:
-        amount = parse_typed_amount(str(raw))
+        amount = parse_typed_amount(str(raw), currency)
     except TypedAmountError as exc:
         if exc.reason == "too_precise":
-            raise RefundError("Enter a non-negative amount with at most two decimals.") from None
+            raise RefundError(f"Enter a non-negative amount with {decimals_phrase(currency)}.") from None
+        if exc.reason == "too_large":
+            raise RefundError(exc.message) from None
         raise RefundError("Enter the amount as a number such as 315.00.") from None
     if amount < 0:
-        raise RefundError("Enter a non-negative amount with at most two decimals.")
+        raise RefundError(f"Enter a non-negative amount with {decimals_phrase(currency)}.")
     return amount
 
 
@@ -499,7 +501,7 @@ def _action_input(refund: Refund, action: RefundAction, data: dict, now: datetim
             raise RefundError("Enter the airline's reference for the submission.", field="reference")
         return {"airline_submission_reference": reference}, f"Airline reference {reference}."
     if action is RefundAction.RECORD_AIRLINE_REFUND:
-        amount = _clean_amount(data.get("amount", ""))
+        amount = _clean_amount(data.get("amount", ""), refund.currency)
         refunded_on = data.get("refunded_on")
         if not isinstance(refunded_on, date):
             raise RefundError("Enter the date the airline refunded.", field="refunded_on")

@@ -5,7 +5,7 @@ categories and refund-claim reasons. Flushes, never commits (the view does)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import exists, func, or_, select
@@ -29,6 +29,7 @@ from portal.domain.requests import (
     next_status,
     parse_amount,
     quote_answerable,
+    quote_expires_at,
     submit_refusal,
 )
 from portal.extensions import db
@@ -315,11 +316,6 @@ def change_status(
 # --- Quotes (Cancel & Refund) ----------------------------------------------------------------------
 
 
-def quote_expires_at(valid_until: date) -> datetime:
-    """A quote is good through its whole last day, wherever the agency is (the day's end at UTC−12)."""
-    return datetime.combine(valid_until + timedelta(days=1), time.min, UTC) + timedelta(hours=12)
-
-
 def quoted_passengers(req: ServiceRequest) -> list[Passenger]:
     return list(req.passengers) or list(req.booking.passengers)
 
@@ -341,7 +337,9 @@ def post_quote(
     before = req.status
     after = next_status(before, RequestAction.POST_QUOTE)
     lines = [
-        RequestQuoteLine(passenger=p, amount=parse_amount(amounts.get(p.ref), p.full_name))
+        RequestQuoteLine(
+            passenger=p, amount=parse_amount(amounts.get(p.ref), p.full_name, req.booking.currency)
+        )
         for p in quoted_passengers(req)
     ]
     valid_until = check_valid_until(valid_until, portal_today(now))

@@ -636,3 +636,33 @@ def test_rejection_message_joins_all_errors(example):
         parse_import(json.dumps(example), accounts=ACCOUNTS, airlines=set())
     assert len(caught.value.errors) == 2
     assert str(caught.value) == "\n".join(caught.value.errors)
+
+
+# --- Currency decimals (portal.domain.money) ---------------------------------------------------------
+
+
+def test_a_currency_with_three_decimals_is_refused(example):
+    example["bookings"][0]["currency"] = "KWD"
+    errors = rejection(json.dumps(example), accounts={"DEMO": "KWD"})
+    assert any("currency" in e and "KWD" in e and "does not support" in e for e in errors), errors
+
+
+def test_amounts_with_more_decimals_than_the_currency_are_refused(example):
+    for booking in example["bookings"]:
+        booking["currency"] = "JPY"
+    example["bookings"][0]["passengers"][0]["fare"]["base"] = "42000.50"
+    errors = rejection(json.dumps(example), accounts={"DEMO": "JPY"})
+    assert any("base 42000.50: JPY amounts have no decimals" in e for e in errors), errors
+
+
+def test_whole_yen_amounts_import(example):
+    for booking in example["bookings"]:
+        booking["currency"] = "JPY"
+        for p in booking["passengers"]:
+            for part in (p["fare"], p["fare_rule"]):
+                for name, value in part.items():
+                    if isinstance(value, str):
+                        part[name] = str(int(Decimal(value)))
+        for a in booking.get("ancillaries", []):
+            a["price"] = str(int(Decimal(a["price"])))
+    parse_import(json.dumps(example), accounts={"DEMO": "JPY"}, airlines=set())

@@ -5,7 +5,6 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from portal.domain.deadlines import (
-    auto_complete_at,
     can_follow_up,
     describe_duration,
     follow_up_from,
@@ -63,10 +62,6 @@ def test_across_autumn_change_four_hours_is_four_hours():
     received = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # 01:30 BST, clocks go back at 01:00 UTC
     assert not is_overdue(received, received + timedelta(hours=3, minutes=59))
     assert is_overdue(received, datetime(2026, 10, 25, 4, 30, tzinfo=UTC))
-
-
-def test_auto_complete_after_72_hours():
-    assert auto_complete_at(RECEIVED) == RECEIVED + timedelta(hours=72)
 
 
 def test_naive_times_are_refused():

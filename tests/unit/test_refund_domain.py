@@ -26,12 +26,10 @@ from portal.domain.refunds import (
     build_quote,
     coupon_state,
     first_status,
-    is_involuntary_reason,
     is_operator_path,
     next_status,
     path_group_label,
     path_refusal,
-    quote_changed,
     quote_passenger,
 )
 
@@ -331,22 +329,6 @@ def test_coupon_state_reasons():
     }
 
 
-@pytest.mark.parametrize(
-    ("reason", "expected"),
-    [
-        ("schedule_change", True),
-        ("airline_cancellation", True),
-        ("passenger_request", False),
-        ("medical", False),
-        ("Schedule_Change", False),
-        ("", False),
-        (None, False),
-    ],
-)
-def test_is_involuntary_reason(reason, expected):
-    assert is_involuntary_reason(reason) is expected
-
-
 # --- The instant quote: worked figures ------------------------------------------------------------------
 
 BOTH = frozenset({"SQ318", "SQ317"})
@@ -614,67 +596,6 @@ def test_build_quote_refuses_a_passenger_twice():
 def test_build_quote_refuses_another_currency(passenger):
     with pytest.raises(CurrencyMismatch):
         build_quote([("TAN/MEI", passenger)], "USD")
-
-
-BASE_QUOTE = [("TAN/MEI", Q_315), ("TAN/WEI", Q_PARTIAL)]
-
-
-@pytest.mark.parametrize(
-    ("new_items", "changed"),
-    [
-        pytest.param(BASE_QUOTE, False, id="same"),
-        pytest.param(
-            [("TAN/MEI", Q_315), ("TAN/WEI", Q_PARTIAL)][::-1], False, id="same-figures-other-order"
-        ),
-        pytest.param(
-            [
-                ("TAN/MEI", expect(EXACT, "420.00", "150.00", "60.00", "20.00", "310.00")),
-                ("TAN/WEI", Q_PARTIAL),
-            ],
-            True,
-            id="service-fee-and-amount",
-        ),
-        pytest.param(
-            [
-                ("TAN/MEI", expect(EXACT, "420.00", "150.00", "60.00", "15.00", "315.01")),
-                ("TAN/WEI", Q_PARTIAL),
-            ],
-            True,
-            id="one-cent",
-        ),
-        pytest.param(
-            [("TAN/MEI", Q_315), ("TAN/WEI", expect(EXACT, "420.00", "150.00", "60.00", "15.00", "315.00"))],
-            True,
-            id="case-and-amount",
-        ),
-        pytest.param(
-            [("TAN/MEI", Q_315), ("TAN/WEI", expect(CANNOT, "420.00", "0.00", "85.50", "0.00", None))],
-            True,
-            id="fees-of-a-cannot-quote",
-        ),
-        pytest.param([("TAN/MEI", Q_315)], True, id="passenger-dropped"),
-        pytest.param([*BASE_QUOTE, ("TAN/LI", Q_26)], True, id="passenger-added"),
-        pytest.param([("TAN/MEI", Q_315), ("LIM/WEI", Q_PARTIAL)], True, id="other-passenger"),
-    ],
-)
-def test_quote_changed(new_items, changed):
-    assert quote_changed(build_quote(BASE_QUOTE, "SGD"), build_quote(new_items, "SGD")) is changed
-
-
-def test_quote_recomputed_from_the_same_facts_has_not_changed():
-    def compute(service_fee):
-        figures = fare("420.00", "85.50", "60.00", "150.00")
-        q = quote_passenger(
-            figures,
-            selected_segments=BOTH,
-            unflown_segments=BOTH,
-            service_fee=sgd(service_fee),
-            involuntary=False,
-        )
-        return build_quote([("TAN/MEI", q)], "SGD")
-
-    assert not quote_changed(compute("15.00"), compute("15.00"))
-    assert quote_changed(compute("15.00"), compute("15.50"))
 
 
 # --- Balance credit (SPEC 3.4, 5) -----------------------------------------------------------------------

@@ -22,7 +22,6 @@ from portal.domain.requests import (
     check_valid_until,
     is_open,
     next_status,
-    open_request_conflict,
     parse_amount,
     quote_answerable,
     status_actions,
@@ -118,18 +117,6 @@ def test_status_actions_offered_to_operations():
     assert status_actions(S.COMPLETED) == ()
 
 
-# --- one open request per booking and category ---------------------------------------------------
-
-
-def test_one_open_request_per_booking_and_category():
-    existing = [(1, "completed", "SR1"), (2, "new", "SR2"), (1, "cancelled", "SR3")]
-    assert open_request_conflict(existing, 1) is None  # closed ones do not count
-    assert open_request_conflict(existing, 2) == "SR2"
-    assert open_request_conflict(existing, 3) is None
-    for status in ("new", "in_process", "processed"):
-        assert open_request_conflict([(7, status, "SR9")], 7) == "SR9"
-
-
 # --- behaviours ----------------------------------------------------------------------------------
 
 
@@ -164,13 +151,13 @@ def test_agent_refund_requests_are_allowed_for_deposit_orders():
     ("raw", "amount"), [("315", "315.00"), ("1,250.5", "1250.50"), (" 0 ", "0.00"), ("99.99", "99.99")]
 )
 def test_amounts_parse_exactly(raw, amount):
-    assert parse_amount(raw, "TAN") == Decimal(amount)
+    assert parse_amount(raw, "TAN", "SGD") == Decimal(amount)
 
 
 @pytest.mark.parametrize("raw", ["", "abc", "-1", "1.234", "NaN", "Infinity", "1e20"])
 def test_bad_amounts_say_why(raw):
     with pytest.raises(QuoteError, match="TAN"):
-        parse_amount(raw, "TAN")
+        parse_amount(raw, "TAN", "SGD")
 
 
 def test_validity_cannot_be_in_the_past():

@@ -85,7 +85,7 @@ def add_baggage(order_number):
         and any(p.selectable for p in passengers)
         and any(s.selectable for s in segments)
         and any(o.selectable for o in offered),
-        soon=booking.departs_within(now) if booking.is_ticketed else None,
+        soon=booking.urgent_segment(now),
         error=error,
     ), status
 

@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 
 from portal.blueprints.finance.forms import AdjustmentForm, BatchUploadForm, RefundListForm, StatementForm
 from portal.clock import utcnow
-from portal.domain.batch import MAX_BYTES, OUTCOME_LABELS, FileRefused, template_csv, template_xlsx
+from portal.domain.batch import MAX_BYTES, FileRefused, template_csv, template_xlsx
 from portal.domain.ledger import default_period, period_bounds
 from portal.domain.spreadsheet import csv_document, xlsx_document
 from portal.forms import account_choices
@@ -26,7 +26,6 @@ from portal.services.batch import load_batch, process_upload, recent_batches
 from portal.services.finance import (
     TABS,
     RefundFilters,
-    actual_amount,
     export_rows,
     list_refunds,
     passenger_names,
@@ -100,7 +99,6 @@ def _refunds_page(tab: str, upload_form=None, upload_error=None, status=200):
         page=page,
         now=utcnow(),
         zone=zone,
-        actual_amount=actual_amount,
         passenger_names=passenger_names,
         batches=batches,
         upload_form=upload_form or BatchUploadForm(),
@@ -187,10 +185,7 @@ def upload_batch():
 @login_required
 def batch_details(batch_id):
     batch = found(load_batch(batch_id, current_scope()))
-    counts = {label: 0 for label in OUTCOME_LABELS.values()}
-    for row in batch.rows:
-        counts[row.outcome_label] += 1
-    return render("finance/batch.html", batch=batch, counts=counts, tabs=tab_labels())
+    return render("finance/batch.html", batch=batch, counts=batch.outcome_counts, tabs=tab_labels())
 
 
 @bp.get("/refunds/batches/<int:batch_id>/outcomes.csv")

@@ -93,7 +93,7 @@ def post_request_quote(number):
         error, status = outcome.message, outcome.status
         if not outcome.failed:
             flash(
-                f"Quote posted: {quote.currency} {quote.total:,.2f}. The agency can accept or decline it.",
+                f"Quote posted: {quote.total}. The agency can accept or decline it.",
                 "success",
             )
             return redirect(url_for("requests.request_detail", number=req.number), code=303)

@@ -1,0 +1,85 @@
+"""The operations queue offers exactly the actions the domain allows, for every refund status.
+
+The row loops over `refund.actions` (domain `allowed_actions`), so this catches any drift between the
+template and the transition table."""
+
+from datetime import date
+from html.parser import HTMLParser
+
+import pytest
+
+from portal.domain.refunds import ACTION_LABELS, RefundPath, RefundStatus, allowed_actions
+from portal.services.refunds import apply_action, create_refund, parse_coupon_keys
+
+# The steps that take a new operator refund to each status.
+STEPS = {
+    RefundStatus.REQUESTED: (),
+    RefundStatus.SUBMITTED: ("mark_submitted_to_airline",),
+    RefundStatus.RECEIVED: ("mark_submitted_to_airline", "record_airline_refund"),
+    RefundStatus.REFUNDED: ("mark_submitted_to_airline", "record_airline_refund", "credit_balance"),
+    RefundStatus.REJECTED: ("reject",),
+}
+DATA = {
+    "mark_submitted_to_airline": {"reference": "SQ-RF-1"},
+    "record_airline_refund": {"amount": "300.00", "refunded_on": date.today(), "reference": "SQ-PAY-1"},
+    "credit_balance": {},
+    "reject": {"reason": "Duplicate"},
+}
+
+
+class RowButtons(HTMLParser):
+    """The submit buttons' texts inside one table row (by id)."""
+
+    def __init__(self, row_id: str):
+        super().__init__()
+        self.row_id, self.in_row, self.in_button = row_id, False, False
+        self.buttons: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "tr" and attrs.get("id") == self.row_id:
+            self.in_row = True
+        elif self.in_row and tag == "button":
+            self.in_button = True
+            self.buttons.append("")
+
+    def handle_endtag(self, tag):
+        if tag == "tr":
+            self.in_row = False
+        elif tag == "button":
+            self.in_button = False
+
+    def handle_data(self, data):
+        if self.in_button:
+            self.buttons[-1] += data.strip()
+
+
+def buttons_in_row(html: str, refund_id: int) -> list[str]:
+    parser = RowButtons(f"refund-row-{refund_id}")
+    parser.feed(html)
+    return parser.buttons
+
+
+def test_every_status_is_covered():
+    assert set(STEPS) == set(RefundStatus)
+
+
+@pytest.mark.parametrize("status", list(RefundStatus), ids=str)
+@pytest.mark.parametrize("channel", ["deposit", "vcc"])
+def test_the_row_offers_exactly_the_allowed_actions(client, auth, db, world, make, status, channel):
+    booking = make.booking(order_number="AT30000001", account="DEMO", payment_channel=channel)
+    coupons = parse_coupon_keys(booking, ["P1.S1", "P1.S2"])
+    refund = create_refund(booking, coupons, path=RefundPath.INSTANT_QUOTE, user=world.agent)
+    for action in STEPS[status]:
+        apply_action(refund, action, user=world.ops, **DATA[action])
+    db.session.commit()
+    assert refund.status == status
+
+    auth.login(world.ops)
+    queue = client.get("/operations/refunds", query_string={"status": status.value})
+    assert queue.status_code == 200
+    offered = buttons_in_row(queue.get_data(as_text=True), refund.id)
+    assert offered == [ACTION_LABELS[a] for a in allowed_actions(status)]
+    assert list(refund.actions) == list(allowed_actions(status))
+    if not offered:
+        assert "Done" in queue.get_data(as_text=True)
