@@ -11,16 +11,19 @@ import json
 import os
 import secrets
 import uuid
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import event, make_url, text
 
+from portal import clock as portal_clock
 from portal import create_app
 from portal.extensions import db as _db
 
 PASSWORD = "correct horse battery"
+TIMEZONE = "Asia/Singapore"  # the tests' PORTAL_TIMEZONE
 POSTGRES = os.environ.get("PORTAL_TEST_DB") == "postgres"
 
 
@@ -79,7 +82,7 @@ def make_test_app(database_url, tmp_path_factory, **overrides):
         "ARGON2_PROFILE": "fast-for-tests",
         "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
         "OPERATOR_NAME": "Atlas",
-        "TIMEZONE": "Asia/Singapore",
+        "TIMEZONE": TIMEZONE,
     }
     config.update(overrides)
     # Tests never touch the developer's instance/ (demo logins, secret key, database).
@@ -202,7 +205,7 @@ def booking_doc(
     **extra,
 ) -> dict:
     """One booking in import format; defaults give a refundable two-segment round trip for one adult."""
-    departure = departure or datetime.now(UTC) + timedelta(days=30)
+    departure = departure or portal_clock.utcnow() + timedelta(days=30)
     dep = departure.astimezone(SGT)
     if segments is None:
         segments = [
@@ -237,7 +240,7 @@ def booking_doc(
         "payment_channel": payment_channel,
         "currency": currency,
         "status": status,
-        "issued_at": (datetime.now(UTC) - timedelta(days=3)).astimezone(SGT).isoformat(),
+        "issued_at": (portal_clock.utcnow() - timedelta(days=3)).astimezone(SGT).isoformat(),
         "contact": {"email": "bookings@demo-travel.example", "phone": "+65 6123 4567"},
         "passengers": passengers,
         "segments": segments,
@@ -343,6 +346,62 @@ class Factory:
         self.db.session.commit()
         return result
 
+    def refund(
+        self,
+        booking,
+        user,
+        status=None,
+        path="instant_quote",
+        passengers=None,
+        coupons=None,
+        now=None,
+        by=None,
+        **create,
+    ):
+        """A refund made by `user` through the one function that creates refunds
+        (`services.refunds.create_refund`), then moved to `status` through `apply_action`, as the
+        operations queue would (by `by`, default `user`), everything at `now` (default: the portal's clock).
+
+        status: requested | submitted | received | refunded | rejected; default the path's first status
+        (operator paths start requested, the agent paths submitted). passengers: refs whose every segment
+        is refunded (default: the booking's first passenger); coupons: exact "P1.S2" keys instead.
+        Other keywords go to create_refund (reason, proof, involuntary, ...).
+        """
+        from portal.domain.refunds import RefundPath, RefundStatus, first_status
+        from portal.services.refunds import apply_action, create_refund, parse_coupon_keys
+
+        path = RefundPath(path)
+        start = first_status(path)
+        status = RefundStatus(status or start)
+        steps = [  # (from, action, data) along the way to refunded
+            (RefundStatus.REQUESTED, "mark_submitted_to_airline", {"reference": "AIR-1"}),
+            (
+                RefundStatus.SUBMITTED,
+                "record_airline_refund",
+                {"amount": "300.00", "refunded_on": portal_today(now), "reference": "PAY-1"},
+            ),
+            (RefundStatus.RECEIVED, "credit_balance", {}),
+        ]
+        order = [before for before, _, _ in steps] + [RefundStatus.REFUNDED]
+        if status is not RefundStatus.REJECTED and order.index(status) < order.index(start):
+            raise ValueError(f"a {path} refund starts {start}; it is never {status}")
+        if coupons is None:
+            refs = passengers or [booking.passengers[0].ref]
+            coupons = [f"{ref}.{segment.ref}" for ref in refs for segment in booking.segments]
+        refund = create_refund(
+            booking, parse_coupon_keys(booking, list(coupons)), path=path, user=user, now=now, **create
+        )
+        if status is RefundStatus.REJECTED:
+            apply_action(refund, "reject", user=by or user, now=now, reason="Rejected by the airline.")
+        for before, action, data in steps:
+            if refund.status == status:
+                break
+            if refund.status == before:
+                apply_action(refund, action, user=by or user, now=now, **data)
+        assert refund.status == status
+        self.db.session.commit()
+        return refund
+
     def booking(self, **kwargs):
         from sqlalchemy import select
 
@@ -409,11 +468,54 @@ def pg_only():
         pytest.skip("PostgreSQL-only test")
 
 
-def portal_today():
-    """Today where the portal's users are (the tests' PORTAL_TIMEZONE), which is not always UTC's today."""
-    from zoneinfo import ZoneInfo
+def make_refund(db, booking, user, **kwargs):
+    """`Factory.refund` for tests that hold `db` rather than `make`."""
+    return Factory(db).refund(booking, user, **kwargs)
 
-    return datetime.now(ZoneInfo("Asia/Singapore")).date()
+
+class Clock:
+    """The portal's clock (portal.clock), frozen for a test and moved by hand."""
+
+    def __init__(self, moment: datetime):
+        self._frozen = ExitStack()
+        self.set(moment)
+
+    def set(self, moment: datetime) -> datetime:
+        """Stop the clock at `moment` (aware)."""
+        self._frozen.close()
+        self.now = self._frozen.enter_context(portal_clock.frozen(moment))
+        return self.now
+
+    def advance(self, **delta) -> datetime:
+        """Move the clock on by timedelta(**delta), e.g. advance(hours=4)."""
+        return self.set(self.now + timedelta(**delta))
+
+    def today(self):
+        """The date where the portal's users are, at the clock's now."""
+        return portal_today(self.now)
+
+    def stop(self):
+        self._frozen.close()
+
+
+# A Monday, 10:00 in Singapore: away from midnight in both UTC and the portal's zone.
+FROZEN_AT = datetime(2026, 6, 15, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock():
+    """The portal's clock frozen at FROZEN_AT; `clock.set(moment)` / `clock.advance(hours=4)` move it.
+
+    Ask for it before `world` or `make` so the objects they create are made at the frozen time.
+    """
+    frozen = Clock(FROZEN_AT)
+    yield frozen
+    frozen.stop()
+
+
+def portal_today(now: datetime | None = None):
+    """Today where the portal's users are (the tests' PORTAL_TIMEZONE), which is not always UTC's today."""
+    return portal_clock.today_in(TIMEZONE, now)
 
 
 def utc(*args) -> datetime:
@@ -487,8 +589,6 @@ def make_refund_batch(db, user, *rows, filename="refunds.csv", now=None):
 
 def credit_refund(db, refund, user, amount="300.00", now=None):
     """Move a refund through the queue to `refunded` (submitted, airline refund recorded, credited)."""
-    from datetime import date
-
     from portal.services.refunds import apply_action
 
     if refund.status == "requested":
@@ -500,7 +600,7 @@ def credit_refund(db, refund, user, amount="300.00", now=None):
             user=user,
             now=now,
             amount=amount,
-            refunded_on=(now or datetime.now(UTC)).date() if now else date.today(),
+            refunded_on=portal_today(now),
             reference="PAY-1",
         )
     apply_action(refund, "credit_balance", user=user, now=now)
@@ -539,13 +639,11 @@ def raise_service_request(
 
 def quote_service_request(db, req, ops, amounts=None, valid_until=None):
     """Operations post a quote on a Cancel & Refund request (default: 300.00 per passenger), committed."""
-    from datetime import date
-
     from portal.services.requests import post_quote, quoted_passengers
 
     amounts = amounts or {p.ref: "300.00" for p in quoted_passengers(req)}
     quote = post_quote(
-        req, user=ops, amounts=amounts, valid_until=valid_until or date.today() + timedelta(days=7)
+        req, user=ops, amounts=amounts, valid_until=valid_until or portal_today() + timedelta(days=7)
     )
     db.session.commit()
     return quote

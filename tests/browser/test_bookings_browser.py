@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from portal.clock import utcnow
 from tests.conftest import PASSWORD, passenger_doc
 
 expect = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright").expect
@@ -280,7 +281,7 @@ def test_departure_within_24_hours_shows_the_airline_manage_booking_notice(page,
     make.booking(
         order_number="AT10000006",
         pnr="S0ON24",
-        departure=datetime.now(UTC) + timedelta(hours=20),
+        departure=utcnow() + timedelta(hours=20),
         passengers=[passenger_doc("P1", "LIM", "HUI LING", "618-2400000006")],
     )
     login(page, AGENT)

@@ -5,9 +5,11 @@ rename reaching the agent's form."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
+
+from tests.conftest import portal_today
 
 expect = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright").expect
 
@@ -45,7 +47,7 @@ def test_cancel_and_refund_request_quoted_by_operations_and_accepted(page, new_c
     ops.get_by_role("link", name=number).click()
     ops.get_by_text("Post a quote").click()
     ops.get_by_label("Amount for TAN/WEI MING MR (SGD)").fill("333.00")
-    ops.get_by_label("Valid until").fill((date.today() + timedelta(days=3)).isoformat())
+    ops.get_by_label("Valid until").fill((portal_today() + timedelta(days=3)).isoformat())
     ops.get_by_role("button", name="Post quote").click()
     expect(ops.get_by_text("Quote posted: SGD 333.00").first).to_be_visible()
     expect(ops.get_by_role("heading", level=1)).to_contain_text("Processed")

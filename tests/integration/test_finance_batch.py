@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from portal.clock import utcnow
 from portal.domain.refunds import RefundPath
 from portal.models import (
     LedgerEntry,
@@ -139,7 +140,7 @@ def test_batch_queries_do_not_grow_with_rows(db, world, make, count_queries):
 
 
 def test_card_orders_and_flown_orders_in_a_batch(db, world, make):
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
     make.booking(
         order_number="VC00000001", payment_channel="vcc", passengers=[passenger_doc(ticket="618-2400000041")]
@@ -151,7 +152,7 @@ def test_card_orders_and_flown_orders_in_a_batch(db, world, make):
     )
     make.booking(
         order_number="FL00000001",
-        departure=datetime.now(UTC) - timedelta(days=30),
+        departure=utcnow() - timedelta(days=30),
         passengers=[passenger_doc(ticket="618-2400000043")],
     )
     batch = make_refund_batch(

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from portal.clock import utcnow
 from portal.domain.ledger import AdjustmentInvalid, period_bounds
 from portal.domain.refunds import RefundPath
 from portal.models import LedgerEntry, Refund
@@ -18,7 +19,7 @@ from portal.models.audit import AppendOnlyViolation
 from portal.services.batch import process_upload
 from portal.services.finance import balances, ledger_check, post_adjustment, statement
 from portal.services.refunds import RefundError, apply_action, create_refund, whole_passengers
-from tests.conftest import batch_csv, passenger_doc
+from tests.conftest import batch_csv, passenger_doc, portal_today
 
 _serial = itertools.count(1)
 FEE = Decimal("10.00")
@@ -76,7 +77,7 @@ def test_balance_is_the_sum_of_entries_and_of_what_happened(db, world, make, ops
             passenger = booking.passengers[op[1] % 2]
             try:
                 if op[2] == "instant_quote":
-                    selection = whole_passengers(booking, [passenger.ref], datetime.now(UTC))
+                    selection = whole_passengers(booking, [passenger.ref], utcnow())
                     refunds.append(
                         create_refund(booking, selection, path=RefundPath.INSTANT_QUOTE, user=agent)
                     )
@@ -99,7 +100,7 @@ def test_balance_is_the_sum_of_entries_and_of_what_happened(db, world, make, ops
                     "record_airline_refund",
                     user=world.ops,
                     amount=op[2],
-                    refunded_on=date.today(),
+                    refunded_on=portal_today(),
                     reference="P",
                 )
             elif refund.status == "received":

@@ -12,14 +12,11 @@ from portal.domain.refunds import RefundPath
 from portal.extensions import db as _db
 from portal.models import Notification, OutboxEmail, Refund
 from portal.services.notifications import notify
-from portal.services.refunds import create_refund, parse_coupon_keys
+from tests.conftest import Factory
 
 
 def make_refund(world, db, keys=("P1.S1", "P1.S2"), path=RefundPath.INSTANT_QUOTE, booking=None):
-    booking = booking or world.booking
-    refund = create_refund(booking, parse_coupon_keys(booking, list(keys)), path=path, user=world.agent)
-    db.session.commit()
-    return refund
+    return Factory(db).refund(booking or world.booking, world.agent, coupons=keys, path=path)
 
 
 def notifications(db, kind):

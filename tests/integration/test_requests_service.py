@@ -1,7 +1,7 @@
 """Service requests against the database: raising, the one-open rule (service and index), the refund an
 Agent & Passenger Initiated Refund creates, quotes and their acceptance, the thread, admin changes."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -17,7 +17,13 @@ from portal.services import catalogues
 from portal.services import requests as service
 from portal.services.refunds import CouponTaken, RefundError, create_refund, whole_passengers
 from portal.services.setup import seed_defaults
-from tests.conftest import passenger_doc, quote_service_request, raise_service_request, request_category
+from tests.conftest import (
+    passenger_doc,
+    portal_today,
+    quote_service_request,
+    raise_service_request,
+    request_category,
+)
 
 
 def count(db, model):
@@ -283,13 +289,13 @@ def test_decline(db, world):
 def test_quotes_only_on_cancel_and_refund_and_only_by_operations(db, world):
     general = raise_service_request(db, world.booking, world.agent, "other")
     with pytest.raises(service.RequestError, match="only on Cancel & Refund"):
-        service.post_quote(general, user=world.ops, amounts={"P1": "1"}, valid_until=date.today())
+        service.post_quote(general, user=world.ops, amounts={"P1": "1"}, valid_until=portal_today())
     req = raise_service_request(db, world.booking, world.agent)
     with pytest.raises(Exception, match="agency cannot"):
-        service.post_quote(req, user=world.agent, amounts={"P1": "1"}, valid_until=date.today())
+        service.post_quote(req, user=world.agent, amounts={"P1": "1"}, valid_until=portal_today())
     with pytest.raises(QuoteError, match="past"):
         service.post_quote(
-            req, user=world.ops, amounts={"P1": "1"}, valid_until=date.today() - timedelta(days=2)
+            req, user=world.ops, amounts={"P1": "1"}, valid_until=portal_today() - timedelta(days=2)
         )
     quote = quote_service_request(db, req, world.ops)
     with pytest.raises(Exception, match="Operations cannot"):

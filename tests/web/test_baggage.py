@@ -1,11 +1,12 @@
 """Add Baggage through the web: the slide-out, forged orders refused, and the operations Confirm / Fail."""
 
 import copy
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from portal.clock import utcnow
 from portal.models import Airline, BaggageOption, BaggageOrder, Booking, LedgerEntry
 from tests.conftest import AIRLINES, booking_doc, order_baggage, passenger_doc
 
@@ -30,7 +31,7 @@ def option_id(db, airline, code):
 @pytest.fixture
 def family(make, world):
     """A DEMO deposit booking: an adult and an infant; S1 departed yesterday, S2 in 30 days, S3 cancelled."""
-    now = datetime.now(UTC)
+    now = utcnow()
     doc = booking_doc(
         order_number="BG10000001",
         passengers=[

@@ -1,9 +1,10 @@
 """Booking Details: facts, passengers, segments in local time, tabs, the 24-hour notice."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
+from portal.clock import utcnow
 from tests.conftest import passenger_doc
 
 
@@ -72,7 +73,7 @@ def test_segments_show_local_airport_times(client, auth, make, world):
 
 
 def test_notice_when_a_segment_departs_within_24_hours(client, auth, make, world):
-    make.booking(order_number="SOON000001", departure=datetime.now(UTC) + timedelta(hours=20))
+    make.booking(order_number="SOON000001", departure=utcnow() + timedelta(hours=20))
     auth.login(world.agent)
     soon = client.get("/bookings/SOON000001").get_data(as_text=True)
     assert "Departs within 24 hours" in soon
@@ -82,10 +83,8 @@ def test_notice_when_a_segment_departs_within_24_hours(client, auth, make, world
 
 
 def test_no_notice_for_a_flown_or_cancelled_booking(client, auth, make, world):
-    make.booking(order_number="FLOWN00001", departure=datetime.now(UTC) - timedelta(hours=3))
-    make.booking(
-        order_number="CANX000001", departure=datetime.now(UTC) + timedelta(hours=5), status="cancelled"
-    )
+    make.booking(order_number="FLOWN00001", departure=utcnow() - timedelta(hours=3))
+    make.booking(order_number="CANX000001", departure=utcnow() + timedelta(hours=5), status="cancelled")
     auth.login(world.agent)
     flown = client.get("/bookings/FLOWN00001").get_data(as_text=True)
     assert "Departs within 24 hours" not in flown and "Flown" in flown

@@ -10,6 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from portal.clock import utcnow
 from portal.domain.refunds import RefundPath
 from portal.models import LedgerEntry, Refund, RefundBatch
 from portal.services.finance import post_adjustment
@@ -50,13 +51,7 @@ def refunds(db, world, make):
     make.booking(
         order_number="AT10000002", passengers=[passenger_doc("P1", "GOH", "SIEW LAN", "618-2400000002")]
     )
-    operator = create_refund(
-        world.booking,
-        parse_coupon_keys(world.booking, ["P1.S1", "P1.S2"]),
-        path=RefundPath.INSTANT_QUOTE,
-        user=world.agent,
-    )
-    db.session.commit()
+    operator = make.refund(world.booking, world.agent)
     make_refund_batch(db, world.agent, "AT10000002")
     make_refund_batch(db, world.other_agent, "OT20000001")
     by_order = {r.booking.order_number: r for r in db.session.scalars(select(Refund))}
@@ -159,23 +154,14 @@ def test_submitted_date_range_in_the_portal_zone(client, auth, world, db):
 
 
 def test_follow_up_state(client, auth, world, db, make):
-    now = datetime.now(UTC)
-    recent = create_refund(
-        world.booking,
-        parse_coupon_keys(world.booking, ["P1.S1"]),
-        path=RefundPath.AGENT_REQUEST,
-        user=world.agent,
-        now=now - timedelta(days=2),
+    now = utcnow()
+    recent = make.refund(
+        world.booking, world.agent, path="agent_request", coupons=["P1.S1"], now=now - timedelta(days=2)
     )
     booking = make.booking(order_number="AT10000009", passengers=[passenger_doc(ticket="618-2400000009")])
-    old = create_refund(
-        booking,
-        parse_coupon_keys(booking, ["P1.S2"]),
-        path=RefundPath.AGENT_REQUEST,
-        user=world.agent,
-        now=now - timedelta(days=22),
+    old = make.refund(
+        booking, world.agent, path="agent_request", coupons=["P1.S2"], now=now - timedelta(days=22)
     )
-    db.session.commit()
     auth.login(world.agent)
     page = body(client.get("/finance/refunds"))
     from zoneinfo import ZoneInfo

@@ -5,41 +5,55 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from portal import jobs
-from portal.domain.refunds import RefundPath
+from portal.clock import utcnow
 from portal.models import Refund, RefundFollowUp, ServiceRequest
-from portal.services.refunds import create_refund, parse_coupon_keys
 from portal.services.requests import change_status
-from tests.conftest import quote_service_request, raise_service_request
+from tests.conftest import FROZEN_AT, quote_service_request, raise_service_request
 
 
-def refund_of(world, db, age_days=0):
-    refund = create_refund(
-        world.booking,
-        parse_coupon_keys(world.booking, ["P1.S1", "P1.S2"]),
-        path=RefundPath.INSTANT_QUOTE,
-        user=world.agent,
-    )
-    db.session.commit()
-    refund.created_at = refund.created_at - timedelta(days=age_days)
-    db.session.commit()
-    return refund
+def refund_of(world, make, age_days=0):
+    """An operator refund of the whole booking, submitted `age_days` ago."""
+    return make.refund(world.booking, world.agent, now=utcnow() - timedelta(days=age_days))
 
 
-def test_follow_up_is_disabled_before_day_21_and_refused_by_the_server(client, auth, world, db):
-    refund = refund_of(world, db, age_days=20)
+def follow_up_control(page: str, code: str) -> str:
+    """The Follow up form of one refund on a page."""
+    start = page.index(f'action="/refunds/{code}/follow-up"')
+    return page[start : page.index("</form>", start)]
+
+
+def test_follow_up_opens_on_day_21_with_the_date_shown_before(clock, client, auth, world, db, make):
+    refund = make.refund(world.booking, world.agent)  # submitted at the frozen 15 Jun 2026 02:00 UTC
+    assert refund.created_at == FROZEN_AT
+    day_21 = FROZEN_AT + timedelta(days=21)  # 6 Jul 2026 10:00 in Singapore
+
+    clock.set(day_21 - timedelta(seconds=1))
     auth.login(world.agent)
-    page = client.get("/bookings/AT10000001/refund-info").get_data(as_text=True)
-    available = (refund.created_at + timedelta(days=21)).astimezone().strftime("%d %b %Y")
-    assert f'disabled aria-describedby="fu-{refund.code}">Follow up</button>' in page
-    assert "Available from" in page
+    control = follow_up_control(
+        client.get("/bookings/AT10000001/refund-info").get_data(as_text=True), refund.code
+    )
+    assert f'disabled aria-describedby="fu-{refund.code}">Follow up</button>' in control
+    assert f'<small class="muted" id="fu-{refund.code}">Available from 06 Jul 2026</small>' in control
     forged = client.post(f"/refunds/{refund.code}/follow-up", follow_redirects=True)
-    assert "can be followed up 21 days after submission" in forged.get_data(as_text=True)
+    assert (
+        f"Refund {refund.code} can be followed up 21 days after submission. Available from 06 Jul 2026."
+        in forged.get_data(as_text=True)
+    )
     assert db.session.scalars(select(RefundFollowUp)).all() == []
-    assert available  # the date is computed from the stored UTC time
+
+    clock.set(day_21)
+    control = follow_up_control(
+        client.get("/bookings/AT10000001/refund-info").get_data(as_text=True), refund.code
+    )
+    assert 'class="small" >Follow up</button>' in control and "disabled" not in control
+    assert "Follow-up available" in control and "Available from" not in control
+    response = client.post(f"/refunds/{refund.code}/follow-up")
+    assert response.status_code == 303 and response.headers["Location"].startswith("/requests/SR")
+    assert len(db.session.scalars(select(RefundFollowUp)).all()) == 1
 
 
-def test_follow_up_after_day_21_opens_a_linked_cancel_and_refund_request(client, auth, world, db):
-    refund = refund_of(world, db, age_days=22)
+def test_follow_up_after_day_21_opens_a_linked_cancel_and_refund_request(client, auth, world, db, make):
+    refund = refund_of(world, make, age_days=22)
     auth.login(world.agent)
     cancel_page = client.get("/bookings/AT10000001/cancel-refund").get_data(as_text=True)
     assert 'class="small" >Follow up</button>' in cancel_page and "Follow-up available" in cancel_page
@@ -77,8 +91,8 @@ def test_follow_up_goes_to_the_refunds_own_request_and_reopens_it(client, auth, 
     assert db.session.scalar(select(ServiceRequest.id).where(ServiceRequest.id != req.id)) is None
 
 
-def test_other_accounts_refund_cannot_be_followed_up(client, auth, world, db):
-    refund = refund_of(world, db, age_days=30)
+def test_other_accounts_refund_cannot_be_followed_up(client, auth, world, make):
+    refund = refund_of(world, make, age_days=30)
     auth.login(world.other_agent)
     assert client.post(f"/refunds/{refund.code}/follow-up").status_code == 404
 

@@ -1,16 +1,17 @@
 """My Bookings: search, filters, pagination, htmx partials, fixed query count."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from tests.conftest import passenger_doc
+from portal.clock import utcnow
+from tests.conftest import passenger_doc, portal_today
 
 
 @pytest.fixture
 def bookings(make, world):
     """Three more DEMO bookings with distinct passengers, channels and departures."""
-    now = datetime.now(UTC)
+    now = utcnow()
     make.booking(
         order_number="AT10000002",
         passengers=[passenger_doc("P1", "NAIR", "ARJUN", "668-2400000101")],
@@ -84,7 +85,7 @@ def test_filters(client, auth, bookings, args, expected):
 
 def test_departure_date_range(client, auth, bookings):
     auth.login(bookings.agent)
-    today = datetime.now(UTC).date()
+    today = portal_today()
     args = {
         "departure_from": (today + timedelta(days=9)).isoformat(),
         "departure_to": (today + timedelta(days=13)).isoformat(),

@@ -3,18 +3,11 @@
 from datetime import timedelta
 
 from portal import jobs
-from portal.domain.refunds import RefundPath
-from portal.services.refunds import create_refund, parse_coupon_keys
+from portal.clock import utcnow
 
 
-def test_status_change_notifies_the_agency_and_the_bell_counts_it(client, auth, world, db):
-    refund = create_refund(
-        world.booking,
-        parse_coupon_keys(world.booking, ["P1.S1", "P1.S2"]),
-        path=RefundPath.INSTANT_QUOTE,
-        user=world.agent,
-    )
-    db.session.commit()
+def test_status_change_notifies_the_agency_and_the_bell_counts_it(client, auth, world, make):
+    refund = make.refund(world.booking, world.agent)
     auth.login(world.ops)
     client.post(f"/operations/refunds/{refund.id}/mark_submitted_to_airline", data={"reference": "SQ1"})
     client.post("/logout")
@@ -40,23 +33,8 @@ def test_notifications_are_private(client, auth, world, db):
 
 
 def test_overdue_refunds_come_first_in_red(app, client, auth, world, make, db):
-    old = create_refund(
-        world.booking,
-        parse_coupon_keys(world.booking, ["P1.S1", "P1.S2"]),
-        path=RefundPath.INSTANT_QUOTE,
-        user=world.agent,
-    )
-    db.session.commit()
-    old.created_at = old.created_at - timedelta(hours=6)
-    db.session.commit()
-    newer_booking = make.booking(order_number="NW00000001")
-    newer = create_refund(
-        newer_booking,
-        parse_coupon_keys(newer_booking, ["P1.S1"]),
-        path=RefundPath.INSTANT_QUOTE,
-        user=world.agent,
-    )
-    db.session.commit()
+    old = make.refund(world.booking, world.agent, now=utcnow() - timedelta(hours=6))
+    newer = make.refund(make.booking(order_number="NW00000001"), world.agent, coupons=["P1.S1"])
     jobs.run_job("overdue-refunds")
     auth.login(world.ops)
     page = client.get("/operations/refunds").get_data(as_text=True)

@@ -1,6 +1,6 @@
 """The operations refund queue: filters, in-place actions, the ledger credit and the balance."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -12,13 +12,9 @@ from tests.conftest import passenger_doc, portal_today
 
 
 @pytest.fixture
-def refund(db, world):
+def refund(world, make):
     """An instant-quote refund of AT10000001 (one adult, estimate 315.00, service fee 15.00)."""
-    booking = world.booking
-    selection = parse_coupon_keys(booking, ["P1.S1", "P1.S2"])
-    made = create_refund(booking, selection, path=RefundPath.INSTANT_QUOTE, user=world.agent)
-    db.session.commit()
-    return made
+    return make.refund(world.booking, world.agent)
 
 
 def act(client, refund, action, htmx=True, **data):
@@ -44,7 +40,7 @@ def test_the_whole_life_of_a_deposit_refund(client, auth, world, refund, db):
         body.lstrip().startswith("<tr") and "Submitted to airline" in body and "Record airline refund" in body
     )
 
-    today = date.today().isoformat()
+    today = portal_today().isoformat()
     row = act(
         client, refund, "record_airline_refund", amount="300.00", refunded_on=today, reference="SQ-PAY-1"
     )
@@ -87,7 +83,7 @@ def test_card_orders_close_without_a_ledger_credit(client, auth, world, make, db
         made,
         "record_airline_refund",
         amount="310.00",
-        refunded_on=date.today().isoformat(),
+        refunded_on=portal_today().isoformat(),
         reference="P",
     )
     act(client, made, "credit_balance")
@@ -118,7 +114,7 @@ def test_reject_frees_the_coupons_for_a_new_refund(client, auth, world, refund, 
         ("mark_submitted_to_airline", {}, "Enter the airline&#39;s reference", 422),
         (
             "record_airline_refund",
-            {"amount": "1", "refunded_on": date.today().isoformat(), "reference": "x"},
+            {"amount": "1", "refunded_on": portal_today().isoformat(), "reference": "x"},
             "cannot have an airline refund recorded",
             409,
         ),

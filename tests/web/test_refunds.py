@@ -2,12 +2,13 @@
 
 import io
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from portal.clock import utcnow
 from portal.domain.refunds import RefundPath
 from portal.models import Account, Document, Refund, RefundEvent
 from tests.conftest import passenger_doc, portal_today
@@ -112,7 +113,7 @@ def test_non_refundable_quote_cannot_be_accepted(client, auth, world, make, db):
 
 
 def test_cancel_and_refund_marks_flown_coupons_unselectable(client, auth, world, make, db):
-    now = datetime.now(UTC)
+    now = utcnow()
     make.booking(order_number="FL10000001", departure=now - timedelta(days=1))  # S1 flown, S2 in 6 days
     auth.login(world.agent)
     page = client.get("/bookings/FL10000001/cancel-refund").get_data(as_text=True)

@@ -4,13 +4,19 @@ admin pages, Request History."""
 
 import io
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from portal.models import Refund, RefundReason, RequestMessage, ServiceRequest
-from tests.conftest import passenger_doc, quote_service_request, raise_service_request, request_category
+from tests.conftest import (
+    passenger_doc,
+    portal_today,
+    quote_service_request,
+    raise_service_request,
+    request_category,
+)
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 HX = {"HX-Request": "true"}
@@ -349,12 +355,12 @@ def test_ops_post_a_quote_and_the_agent_accepts(client, auth, world, db):
     auth.login(world.ops)
     bad = client.post(
         f"/operations/requests/{req.number}/quote",
-        data={"amount-P1": "abc", "valid_until": date.today().isoformat()},
+        data={"amount-P1": "abc", "valid_until": portal_today().isoformat()},
     )
     assert bad.status_code == 422 and "as a number" in bad.get_data(as_text=True)
     response = client.post(
         f"/operations/requests/{req.number}/quote",
-        data={"amount-P1": "350.00", "valid_until": (date.today() + timedelta(days=5)).isoformat()},
+        data={"amount-P1": "350.00", "valid_until": (portal_today() + timedelta(days=5)).isoformat()},
     )
     assert response.status_code == 303
     auth.logout()

@@ -1,122 +1,317 @@
-"""Every agent-facing URL, so access tests cover each one; later features add theirs here.
+"""Every route of the app, classified once: who may use it, which object fills each URL argument, and the
+exact status the permitted user gets. tests/web/test_access.py walks `app.url_map` against this table, so
+a new route that is not classified here fails with its endpoint named.
 
-Each entry is (method, path template). Templates name objects of the *other* account through
-placeholders filled in from the `world` fixture: {other_order}.
+Access levels:
+  public  no login (login page, health check, static files)
+  agent   any logged-in user; objects are tenant-scoped: an agent naming another account's object gets
+          404; operations and admins see every account
+  agency  logged-in agents only (the agency's own answers and uploads): operations and admins get 403
+  staff   operations and admins: agents get 403
+  admin   admins only: agents and operations get 403
+
+args: URL argument (or query parameter, for `query`) -> placeholder. A placeholder names an object the
+test world holds per account (`World.value(name, own)`); a tuple lists alternatives, each tested; a
+`Fixed` value is the same for everyone (a tab, an action).
+ok: method -> the exact status the permitted user gets with their own objects (page); ok_htmx the same
+for an htmx request (HX-Request: true) where it differs. data: method -> form body builder(world).
+goes_to: where a successful POST leads, where a refused one redirects too.
 """
 
-# URLs that name one object: another account's object must be a 404, from pages and partials alike.
-CROSS_ACCOUNT_URLS = [
-    ("GET", "/bookings/{order}"),
-    ("GET", "/bookings/{order}/refund-info"),
-    ("GET", "/bookings/{order}/request-history"),
-    ("GET", "/bookings/{order}/refund"),
-    ("POST", "/bookings/{order}/refund"),
-    ("GET", "/bookings/{order}/cancel-refund"),
-    ("GET", "/bookings/{order}/cancel-refund/operator?coupon=P1.S1"),
-    ("POST", "/bookings/{order}/cancel-refund/operator?coupon=P1.S1"),
-    ("GET", "/bookings/{order}/refund-claim?coupon=P1.S1"),
-    ("POST", "/bookings/{order}/refund-claim?coupon=P1.S1"),
-    ("GET", "/documents/{document}"),
-    # service requests (issue 4)
-    ("GET", "/bookings/{order}/raise-request"),
-    ("POST", "/bookings/{order}/raise-request"),
-    ("GET", "/requests/{request}"),
-    ("GET", "/requests/{request}/thread"),
-    ("POST", "/requests/{request}/messages"),
-    ("POST", "/requests/{request}/cancel"),
-    ("POST", "/requests/{request}/quotes/{quote}/accept"),
-    ("POST", "/requests/{request}/quotes/{quote}/decline"),
-    ("GET", "/documents/{request_document}"),
-]
+from __future__ import annotations
 
-AGENT_URLS = [("GET", "/bookings/"), *CROSS_ACCOUNT_URLS]
+import io
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
-STAFF_URLS = [
-    ("GET", "/operations/refunds"),
-    ("POST", "/operations/refunds/{refund}/mark_submitted_to_airline"),
-    ("POST", "/operations/refunds/{refund}/reject"),
-    ("GET", "/operations/requests/"),
-    ("POST", "/operations/requests/{request}/take"),
-    ("POST", "/operations/requests/{request}/status/start"),
-    ("POST", "/operations/requests/{request}/quote"),
-]
-
-ADMIN_URLS = [
-    ("GET", "/admin/users"),
-    ("GET", "/admin/accounts"),
-    ("GET", "/admin/import"),
-    ("POST", "/admin/users/1/disable"),
-    ("POST", "/admin/accounts/1/disable"),
-    ("GET", "/admin/request-categories"),
-    ("POST", "/admin/request-categories/1/rename"),
-    ("POST", "/admin/request-categories/1/deactivate"),
-    ("GET", "/admin/refund-reasons"),
-    ("POST", "/admin/refund-reasons/1/up"),
-]
+PUBLIC, AGENT, AGENCY, STAFF, ADMIN = "public", "agent", "agency", "staff", "admin"
 
 
-def fill(template: str, world, own: bool = True) -> str:
-    booking = world.booking if own else world.other_booking
-    document = getattr(world, "document" if own else "other_document", None)
-    refund = getattr(world, "refund", None)
-    req = getattr(world, "service_request" if own else "other_service_request", None)
-    quote = getattr(world, "quote" if own else "other_quote", None)
-    request_document = getattr(world, "request_document" if own else "other_request_document", None)
-    return template.format(
-        request=req.number if req else "SR00000000",
-        quote=quote.id if quote else 0,
-        request_document=request_document.id if request_document else 0,
-        order=booking.order_number,
-        document=document.id if document else 0,
-        refund=refund.id if refund else 0,
-    )
+@dataclass(frozen=True)
+class Fixed:
+    """A URL argument that is no object: the same value for every user."""
+
+    value: str
 
 
-# Post-booking changes (issue 7): Add Baggage, Accept change, Free refund, and their operations pages.
-CROSS_ACCOUNT_URLS += [
-    ("GET", "/bookings/{order}/baggage"),
-    ("POST", "/bookings/{order}/baggage"),
-    ("POST", "/bookings/{order}/schedule-changes/accept"),
-    ("GET", "/bookings/{order}/schedule-changes/free-refund"),
-]
-AGENT_URLS = [("GET", "/bookings/"), *CROSS_ACCOUNT_URLS]
-STAFF_URLS += [
-    ("GET", "/operations/baggage"),
-    ("POST", "/operations/baggage/0/confirm"),
-    ("POST", "/operations/baggage/0/fail"),
-    ("GET", "/operations/schedule-changes"),
-]
+# Placeholders naming an object that belongs to one client account (or one of its users): an agent asking
+# for the other account's one must get 404.
+TENANT_OBJECTS = frozenset(
+    {
+        "order",
+        "changed_order",
+        "refund_code",
+        "document",
+        "request_document",
+        "request",
+        "plain_request",
+        "quote",
+        "batch",
+        "account",
+        "notification",
+    }
+)
 
 
-# --- Finance (Refunds, batches, statement). {account}: the account's id; {batch}: a refund batch of it.
-FINANCE_CROSS_ACCOUNT_URLS = [
-    ("GET", "/finance/refunds?account={account}"),
-    ("GET", "/finance/refunds/agent?account={account}"),
-    ("GET", "/finance/refunds/all/export.csv?account={account}"),
-    ("GET", "/finance/refunds/batches/{batch}"),
-    ("GET", "/finance/refunds/batches/{batch}/outcomes.csv"),
-    ("GET", "/finance/statement?account={account}"),
-    ("GET", "/finance/statement.csv?account={account}"),
-    ("GET", "/finance/statement.xlsx?account={account}"),
-]
-CROSS_ACCOUNT_URLS += FINANCE_CROSS_ACCOUNT_URLS
-AGENT_URLS += [
-    ("GET", "/finance/refunds"),
-    ("GET", "/finance/refunds/operator"),
-    ("GET", "/finance/refunds/template.csv"),
-    ("GET", "/finance/refunds/template.xlsx"),
-    ("POST", "/finance/refunds/batches"),
-    ("GET", "/finance/statement"),
-    *FINANCE_CROSS_ACCOUNT_URLS,
-]
-ADMIN_URLS += [("POST", "/finance/statement/adjustments?account={account}")]
+@dataclass(frozen=True)
+class Route:
+    access: str
+    args: Mapping[str, str | tuple[str, ...] | Fixed] = field(default_factory=dict)
+    ok: Mapping[str, int] = field(default_factory=lambda: {"GET": 200})
+    ok_htmx: Mapping[str, int] = field(default_factory=dict)
+    data: Mapping[str, Callable] = field(default_factory=dict)
+    query: Mapping[str, str | Fixed] = field(default_factory=dict)
+    goes_to: str = ""  # where a successful POST redirects (Location or HX-Redirect starts with it)
 
-_fill_before_finance = fill
+    def expected(self, method: str, htmx: bool) -> int:
+        return self.ok_htmx.get(method, self.ok[method]) if htmx else self.ok[method]
 
 
-def fill(template: str, world, own: bool = True) -> str:  # noqa: F811  (extends the fill above)
-    account = world.demo if own else world.other
-    batch = getattr(world, "batch" if own else "other_batch", None)
-    template = template.replace("{account}", str(account.id))
-    template = template.replace("{batch}", str(batch.id if batch else 0))
-    return _fill_before_finance(template, world, own)
+# --- form bodies for the positive controls ------------------------------------------------------------
+
+
+def pdf(name="proof.pdf"):
+    return (io.BytesIO(b"%PDF-1.4 proof"), name)
+
+
+def _claim(w):
+    return {
+        "coupon": "P1.S1",
+        "reason": "voluntary",
+        "airline_fulfilled_on": w.today.isoformat(),
+        "proof": pdf(),
+    }
+
+
+def _new_request(w):
+    return {
+        "order_number": w.booking.order_number,
+        "category": str(w.category_free.id),
+        "description": "Please check the new times.",
+        "passenger": "P1",
+    }
+
+
+def _raise_request(w):
+    return {"category": str(w.category_free.id), "description": "Please check.", "passenger": "P1"}
+
+
+def _batch_upload(w):
+    return {"file": (io.BytesIO(b"Order number\r\nZZ00000001\r\n"), "refunds.csv")}
+
+
+POST_303 = {"GET": 200, "POST": 303}
+# A POST whose success answers with redirect_after_post: 303, or 204 + HX-Redirect for htmx.
+REDIRECT_AFTER_POST = {"POST": 204}
+
+ROUTES: dict[str, Route] = {
+    # --- public ---------------------------------------------------------------------------------------
+    "auth.index": Route(PUBLIC, ok={"GET": 302}),  # to the login page
+    "auth.login": Route(PUBLIC, ok={"GET": 200, "POST": 422}),  # an empty login form is refused
+    "healthz": Route(PUBLIC),
+    "static": Route(PUBLIC, args={"filename": Fixed("portal.css")}),
+    # --- any logged-in user, tenant-scoped ------------------------------------------------------------
+    "auth.logout": Route(AGENT, ok={"POST": 303}),
+    "bookings.my_bookings": Route(AGENT),
+    "bookings.booking_details": Route(AGENT, args={"order_number": "order"}),
+    "bookings.refund_info": Route(AGENT, args={"order_number": "order"}),
+    "bookings.request_history": Route(AGENT, args={"order_number": "order"}),
+    "refunds.refund_slideout": Route(
+        AGENT,
+        args={"order_number": "order"},
+        ok=POST_303,
+        ok_htmx=REDIRECT_AFTER_POST,
+        data={
+            "POST": lambda w: {"passenger": "P1", "fingerprint": w.fingerprint(w.booking, "P1.S1", "P1.S2")}
+        },
+    ),
+    "refunds.cancel_refund": Route(AGENT, args={"order_number": "order"}),
+    "refunds.operator_refund": Route(
+        AGENT,
+        args={"order_number": "order"},
+        query={"coupon": Fixed("P1.S1")},
+        ok=POST_303,
+        ok_htmx=REDIRECT_AFTER_POST,
+        data={"POST": lambda w: {"coupon": "P1.S1", "fingerprint": w.fingerprint(w.booking, "P1.S1")}},
+    ),
+    "refunds.refund_claim": Route(
+        AGENT,
+        args={"order_number": "order"},
+        query={"coupon": Fixed("P1.S1")},
+        ok=POST_303,
+        ok_htmx=REDIRECT_AFTER_POST,
+        data={"POST": _claim},
+    ),
+    # The refund is 22 days old: the follow-up is sent and the agent goes to its request.
+    "refunds.follow_up_refund": Route(
+        AGENT,
+        args={"code": "refund_code"},
+        ok={"POST": 303},
+        ok_htmx=REDIRECT_AFTER_POST,
+        goes_to="/requests/SR",
+    ),
+    "refunds.download_document": Route(AGENT, args={"document_id": ("document", "request_document")}),
+    "baggage.add_baggage": Route(
+        AGENT,
+        args={"order_number": "order"},
+        ok=POST_303,
+        ok_htmx=REDIRECT_AFTER_POST,
+        data={"POST": lambda w: {"passenger": "P1", "segment": "S2", "option": str(w.baggage_option.id)}},
+    ),
+    "changes.accept_change": Route(
+        AGENT,
+        args={"order_number": "changed_order"},
+        ok={"POST": 303},
+        ok_htmx={"POST": 200},  # the Action required notice again, in place
+        data={"POST": lambda w: {"change": str(w.schedule_change.id)}},
+    ),
+    "changes.free_refund": Route(AGENT, args={"order_number": "changed_order"}, ok={"GET": 303}),
+    "requests.raise_request": Route(
+        AGENT,
+        args={"order_number": "order"},
+        ok=POST_303,
+        ok_htmx=REDIRECT_AFTER_POST,
+        data={"POST": _raise_request},
+    ),
+    "requests.my_requests": Route(AGENT),
+    "requests.new_request": Route(
+        AGENT, ok=POST_303, ok_htmx=REDIRECT_AFTER_POST, data={"POST": _new_request}
+    ),
+    # Without JavaScript the check happens on the form itself: a 303 there.
+    # The order number is typed into a form, not named by a URL: another account's order gets the answer
+    # an unknown order gets (test_a_typed_order_of_another_account_is_unknown), not a 404.
+    "requests.validate_order": Route(
+        AGENT, query={"order_number": "typed_order"}, ok={"GET": 303}, ok_htmx={"GET": 200}
+    ),
+    "requests.category_hint": Route(AGENT, query={"order_number": "typed_order"}),
+    "requests.request_detail": Route(AGENT, args={"number": ("request", "plain_request")}),
+    "requests.request_thread": Route(AGENT, args={"number": "request"}),
+    "requests.post_request_message": Route(
+        AGENT,
+        args={"number": "request"},
+        ok={"POST": 303},
+        ok_htmx={"POST": 200},  # the conversation again, in place
+        data={"POST": lambda w: {"body": "Any news?"}},
+    ),
+    "notifications.notification_list": Route(AGENT),
+    "notifications.bell": Route(AGENT),
+    "notifications.read": Route(
+        AGENT, args={"notification_id": "notification"}, ok={"POST": 303}, ok_htmx={"POST": 200}
+    ),
+    "finance.refunds": Route(AGENT, args={"tab": Fixed("agent")}, query={"account": "account"}),
+    "finance.export_refunds": Route(AGENT, args={"tab": Fixed("all")}, query={"account": "account"}),
+    "finance.template_csv_download": Route(AGENT),
+    "finance.template_xlsx_download": Route(AGENT),
+    "finance.batch_details": Route(AGENT, args={"batch_id": "batch"}),
+    "finance.batch_outcomes": Route(AGENT, args={"batch_id": "batch"}),
+    "finance.statement_page": Route(AGENT, query={"account": "account"}),
+    "finance.statement_csv": Route(AGENT, query={"account": "account"}),
+    "finance.statement_xlsx": Route(AGENT, query={"account": "account"}),
+    # --- agents only ----------------------------------------------------------------------------------
+    "finance.upload_batch": Route(
+        AGENCY, ok={"POST": 303}, data={"POST": _batch_upload}, goes_to="/finance/refunds/batches/"
+    ),
+    "requests.cancel_request": Route(AGENCY, args={"number": "plain_request"}, ok={"POST": 303}),
+    "requests.accept_request_quote": Route(
+        AGENCY,
+        args={"number": "request", "quote_id": "quote"},
+        ok={"POST": 303},
+        goes_to="/bookings/AT10000001/refund-info",
+    ),
+    "requests.decline_request_quote": Route(
+        AGENCY, args={"number": "request", "quote_id": "quote"}, ok={"POST": 303}
+    ),
+    # --- operations and admins ------------------------------------------------------------------------
+    "operations.refund_queue": Route(STAFF),
+    "operations.refund_action": Route(
+        STAFF,
+        args={"refund_id": "refund", "action": Fixed("mark_submitted_to_airline")},
+        ok={"POST": 303},
+        ok_htmx={"POST": 200},  # the queue row again, in place
+        data={"POST": lambda w: {"reference": "SQ-123"}},
+    ),
+    "request_ops.request_queue": Route(STAFF),
+    "request_ops.take_request": Route(
+        STAFF, args={"number": "plain_request"}, ok={"POST": 303}, ok_htmx={"POST": 200}
+    ),
+    "request_ops.change_request_status": Route(
+        STAFF,
+        args={"number": "plain_request", "action": Fixed("start")},
+        ok={"POST": 303},
+        ok_htmx={"POST": 200},
+    ),
+    "request_ops.post_request_quote": Route(
+        STAFF,
+        args={"number": "request"},
+        ok={"POST": 303},
+        data={"POST": lambda w: {"amount-P1": "250.00", "valid_until": w.today.isoformat()}},
+    ),
+    "baggage.baggage_queue_page": Route(STAFF),
+    "baggage.baggage_action": Route(
+        STAFF,
+        args={"order_id": "baggage", "action": Fixed("confirm")},
+        ok={"POST": 303},
+        ok_htmx={"POST": 200},
+    ),
+    "changes.schedule_changes": Route(STAFF),
+    # --- admins ---------------------------------------------------------------------------------------
+    "admin.users": Route(ADMIN, ok={"GET": 200, "POST": 422}),  # an empty new-user form is refused
+    "admin.set_user_status": Route(
+        ADMIN, args={"user_id": "user", "change": Fixed("disable")}, ok={"POST": 303}
+    ),
+    "admin.accounts": Route(ADMIN, ok={"GET": 200, "POST": 422}),
+    "admin.set_account_status": Route(
+        ADMIN, args={"account_id": "account", "change": Fixed("disable")}, ok={"POST": 303}
+    ),
+    "admin.import_file": Route(ADMIN, ok={"GET": 200, "POST": 422}),  # no file chosen
+    "request_admin.request_categories": Route(ADMIN, ok={"GET": 200, "POST": 422}),
+    "request_admin.rename_category": Route(
+        ADMIN, args={"category_id": "category"}, ok={"GET": 200, "POST": 422}
+    ),
+    "request_admin.reorder_request_category": Route(
+        ADMIN,
+        args={"category_id": "category", "direction": Fixed("down")},
+        ok={"POST": 303},
+        ok_htmx={"POST": 200},
+    ),
+    "request_admin.set_request_category_active": Route(
+        ADMIN,
+        args={"category_id": "category", "change": Fixed("deactivate")},
+        ok={"POST": 303},
+        ok_htmx={"POST": 200},
+    ),
+    "request_admin.move_request_category": Route(
+        ADMIN,
+        args={"category_id": "category"},
+        ok={"POST": 303},
+        ok_htmx={"POST": 200},
+        data={"POST": lambda w: {"group": str(w.category_other.parent_id)}},
+    ),
+    "request_admin.delete_request_category": Route(
+        ADMIN, args={"category_id": "unused_category"}, ok={"POST": 303}, ok_htmx={"POST": 200}
+    ),
+    "request_admin.refund_reasons": Route(ADMIN, ok={"GET": 200, "POST": 422}),
+    "request_admin.rename_reason": Route(ADMIN, args={"reason_id": "reason"}, ok={"GET": 200, "POST": 422}),
+    "request_admin.reorder_refund_reason": Route(
+        ADMIN,
+        args={"reason_id": "reason", "direction": Fixed("down")},
+        ok={"POST": 303},
+        ok_htmx={"POST": 200},
+    ),
+    "request_admin.set_refund_reason_active": Route(
+        ADMIN,
+        args={"reason_id": "reason", "change": Fixed("deactivate")},
+        ok={"POST": 303},
+        ok_htmx={"POST": 200},
+    ),
+    "finance.post_adjustment_view": Route(
+        ADMIN,
+        query={"account": "account"},
+        ok={"POST": 303},
+        data={"POST": lambda w: {"amount": "-12.50", "reason": "Goodwill correction"}},
+    ),
+}
+
+# Who performs the positive control for each access level, and who must be refused (403).
+PERMITTED = {PUBLIC: None, AGENT: "agent", AGENCY: "agent", STAFF: "ops", ADMIN: "admin"}
+REFUSED = {PUBLIC: (), AGENT: (), AGENCY: ("ops", "admin"), STAFF: ("agent",), ADMIN: ("agent", "ops")}
