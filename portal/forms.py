@@ -1,5 +1,6 @@
 """Form helpers shared by the blueprints."""
 
+from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
 from portal.services.accounts import all_accounts
@@ -16,3 +17,7 @@ def account_choices(first: str = "All accounts", *, with_names: bool = False) ->
     return choices(
         [("", first)] + [(str(a.id), f"{a.code} — {a.name}" if with_names else a.code) for a in rows]
     )
+
+
+class ActionForm(FlaskForm):
+    """An empty form: gives a POST-only button its CSRF token."""

@@ -2,9 +2,6 @@
 level and inside functions), which layer it is in, and whether the table allows it.
 
 `python -m tests.test_architecture` prints the services dependency graph.
-
-Assertions that today's code breaks while issue 10's restructuring is under way are marked
-xfail(strict=True) one module at a time (KNOWN below): when a module is fixed its mark fails and must go.
 """
 
 from __future__ import annotations
@@ -170,6 +167,9 @@ MAY_IMPORT = {
 }
 
 STDLIB = frozenset(sys.stdlib_module_names) | {"__future__"}
+# Pure libraries for the file formats the domain reads and writes (XLSX templates and statements): no
+# I/O framework, no database, no web; the domain stays testable without either.
+FILE_FORMATS = frozenset({"openpyxl", "defusedxml"})
 
 
 def _top(name: str) -> str:
@@ -208,7 +208,9 @@ def _violations(module: Module) -> list[tuple[str, str]]:
                 )
             continue
         top = _top(imp.module)
-        if layer in ("domain", "clock") and top not in STDLIB:
+        if layer in ("domain", "clock") and top not in STDLIB | (
+            FILE_FORMATS if layer == "domain" else set()
+        ):
             out.append(("stdlib", f"{where}: {layer} imports the standard library only"))
         elif layer == "services":
             if top == "flask_login":
@@ -281,72 +283,8 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-# --- what today's code still breaks (issue 10) ---------------------------------------------------------
-
-# (rule, module) -> what is left to do. Remove an entry when the restructuring fixes it (the strict
-# xfail then fails, to say so).
-KNOWN: dict[tuple[str, str], str] = {
-    **{
-        ("layers", f"portal.blueprints.{name}"): "the view imports portal.extensions (db) to commit"
-        for name in ("auth.views", "baggage.views", "changes.views", "finance.views", "operations.views")
-    },
-    **{
-        ("layers", f"portal.blueprints.{name}"): "the view imports portal.extensions (db) to commit, and "
-        "ActionForm from another blueprint (blueprints.auth.forms)"
-        for name in (
-            "admin.views",
-            "notifications.views",
-            "requests.admin",
-            "requests.operations",
-            "requests.views",
-        )
-    },
-    ("layers", "portal.blueprints.refunds.views"): "the view imports portal.extensions (db) to commit",
-    (
-        "layers",
-        "portal.jobs",
-    ): "jobs import portal.links (path_for), a web module the table does not give jobs",
-    ("stdlib", "portal.domain.batch"): "the domain reads XLSX with openpyxl",
-    ("stdlib", "portal.domain.spreadsheet"): "the domain writes XLSX with openpyxl",
-    **{
-        ("queries", f"portal.blueprints.{name}"): "the view builds SQLAlchemy queries"
-        for name in ("admin.views", "operations.views", "refunds.views", "requests.admin")
-    },
-    ("local imports", "portal.demo"): "demo data imports services inside a function",
-    ("local imports", "portal.forms"): "account_choices imports db and models inside the function",
-    ("local imports", "portal.models.refunds"): "a model property imports portal.domain.refunds locally",
-    ("local imports", "portal.security"): "one_or_404 imports portal.extensions locally",
-    ("local imports", "portal.services.bookings"): "bookings imports services.notifications locally",
-    ("local imports", "portal.services.refunds"): "refunds imports services.schedule_changes locally (cycle)",
-    ("local imports", "portal.services.requests"): "requests imports services.schedule_changes locally",
-    ("local imports", "portal.services.schedule_changes"): "schedule_changes imports services.baggage "
-    "locally (cycle)",
-    **{
-        ("commits", name): "the view commits or rolls back itself (no unit of work yet)"
-        for name in (
-            "portal.blueprints.admin.views",
-            "portal.blueprints.auth.views",
-            "portal.blueprints.baggage.views",
-            "portal.blueprints.changes.views",
-            "portal.blueprints.finance.views",
-            "portal.blueprints.notifications.views",
-            "portal.blueprints.operations.views",
-            "portal.blueprints.refunds.views",
-            "portal.blueprints.requests.admin",
-            "portal.blueprints.requests.operations",
-            "portal.blueprints.requests.views",
-        )
-    },
-}
-
-
 def _per_module(rule: str, names):
-    params = []
-    for name in names:
-        reason = KNOWN.get((rule, name))
-        marks = [pytest.mark.xfail(strict=True, reason=f"issue 10: {reason}")] if reason else []
-        params.append(pytest.param(name, id=name, marks=marks))
-    return params
+    return [pytest.param(name, id=name) for name in names]
 
 
 ALL = sorted(modules())
@@ -428,11 +366,6 @@ def test_blueprints_neither_commit_nor_roll_back(name):
     assert not wrong, "the unit of work commits, not the view:\n" + "\n".join(wrong)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10: baggage -> refunds -> schedule_changes -> baggage (refunds and schedule_changes also "
-    "import each other, through function-local imports)",
-)
 def test_services_import_graph_has_no_cycle():
     cycle = find_cycle(services_graph())
     assert cycle is None, "services import cycle: " + " -> ".join(cycle or [])

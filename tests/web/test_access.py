@@ -15,10 +15,11 @@ from sqlalchemy import select
 
 from portal.clock import utcnow
 from portal.models import BaggageOption, Booking, Notification, RefundReason, ScheduleChange
+from portal.services.catalogues import add_category
 from portal.services.documents import save_document
 from portal.services.notifications import notify
 from portal.services.refunds import compute_quote, parse_coupon_keys, quote_fingerprint
-from portal.services.requests import add_category, post_message
+from portal.services.requests import post_message
 from tests.conftest import (
     booking_doc,
     make_refund_batch,

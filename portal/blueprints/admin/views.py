@@ -2,8 +2,7 @@ from flask import Blueprint, flash, redirect, url_for
 from flask_login import current_user
 
 from portal.blueprints.admin.forms import NO_ACCOUNT, AccountForm, ImportForm, UserForm
-from portal.blueprints.auth.forms import ActionForm
-from portal.forms import choices
+from portal.forms import ActionForm, choices
 from portal.htmx import render
 from portal.security import admin_required, found
 from portal.services.accounts import all_accounts, all_users, get_account, get_user

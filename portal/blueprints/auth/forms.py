@@ -7,7 +7,3 @@ class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(message="Enter your email."), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(message="Enter your password.")])
     submit = SubmitField("Log in")
-
-
-class ActionForm(FlaskForm):
-    """An empty form: gives a POST-only button its CSRF token."""

@@ -1,7 +1,8 @@
 from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from portal.blueprints.auth.forms import ActionForm, LoginForm
+from portal.blueprints.auth.forms import LoginForm
+from portal.forms import ActionForm
 from portal.htmx import render
 from portal.links import local_path
 from portal.services.auth import AuthError, authenticate

@@ -3,7 +3,7 @@
 from flask import Blueprint, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from portal.blueprints.auth.forms import ActionForm
+from portal.forms import ActionForm
 from portal.htmx import is_partial, render
 from portal.services.notifications import mark_read, recent, unread_count
 

@@ -4,9 +4,8 @@ agents' forms at once: the forms read the table on every request."""
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 
-from portal.blueprints.auth.forms import ActionForm
 from portal.blueprints.requests.forms import CategoryForm, MoveForm, ReasonForm, RenameForm
-from portal.forms import choices
+from portal.forms import ActionForm, choices
 from portal.htmx import is_partial, render
 from portal.models import RefundReason, RequestCategory
 from portal.security import admin_required, found

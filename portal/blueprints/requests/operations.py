@@ -3,7 +3,6 @@
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
-from portal.blueprints.auth.forms import ActionForm
 from portal.blueprints.requests.forms import QuoteForm
 from portal.blueprints.requests.views import (
     _detail_context,
@@ -12,6 +11,7 @@ from portal.blueprints.requests.views import (
     filters_from,
 )
 from portal.domain.requests import STATUS_ACTION_LABELS, RequestAction
+from portal.forms import ActionForm
 from portal.htmx import is_partial, page_number, render
 from portal.links import back_or
 from portal.security import staff_required

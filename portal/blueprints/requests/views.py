@@ -4,7 +4,6 @@ answers (reply, cancel, accept or decline a quote)."""
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from portal.blueprints.auth.forms import ActionForm
 from portal.blueprints.requests.forms import (
     MessageForm,
     NewRequestForm,
@@ -19,7 +18,7 @@ from portal.domain.requests import (
     status_actions,
     submit_refusal,
 )
-from portal.forms import account_choices, choices
+from portal.forms import ActionForm, account_choices, choices
 from portal.htmx import is_partial, page_number, redirect_after_post, render
 from portal.models import Booking, ServiceRequest
 from portal.security import booking_or_404, current_scope, found
