@@ -218,11 +218,10 @@ def batch_details_query(batch_id: int):
     )
 
 
-def recent_batches(account_id: int | None, limit: int = 10) -> list[RefundBatch]:
-    """The latest uploads (of one account, or of all for staff), newest first."""
+def recent_batches(scope: Scope, limit: int = 10) -> list[RefundBatch]:
+    """The latest uploads in the scope, newest first."""
     stmt = select(RefundBatch).order_by(RefundBatch.created_at.desc(), RefundBatch.id.desc()).limit(limit)
-    if account_id is not None:
-        stmt = stmt.where(RefundBatch.account_id == account_id)
+    stmt = scope.apply(stmt, RefundBatch.account_id)
     return list(db.session.scalars(stmt.options(selectinload(RefundBatch.uploaded_by))))
 
 

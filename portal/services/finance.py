@@ -37,7 +37,8 @@ from portal.models import (
 )
 from portal.services.followups import follow_up_state
 from portal.services.ledger import post_entry
-from portal.services.paging import Page
+from portal.services.paging import Page, clamp, count
+from portal.services.scope import Scope
 from portal.services.search import bookings_matching, search_key
 
 # Tabs of Finance → Refunds: URL slug -> the paths it lists (None: every path).
@@ -62,10 +63,10 @@ def _day_start(day: date, zone: str) -> datetime:
     return datetime.combine(day, time.min, ZoneInfo(zone))
 
 
-def refund_conditions(filters: RefundFilters, scope: int | None, zone: str) -> list:
+def refund_conditions(filters: RefundFilters, scope: Scope, zone: str) -> list:
     """WHERE conditions for the list and the export: the tenant scope first, then the filters."""
     conditions = []
-    account_id = scope if scope is not None else filters.account_id
+    account_id = scope.narrowed(filters.account_id).account_id
     if account_id is not None:
         conditions.append(Refund.account_id == account_id)
     paths = TABS.get(filters.tab)
@@ -96,11 +97,11 @@ def _row_options(stmt):
     )
 
 
-def list_refunds(filters: RefundFilters, scope: int | None, page: int, per_page: int, zone: str) -> Page:
+def list_refunds(filters: RefundFilters, scope: Scope, page: int, per_page: int, zone: str) -> Page:
     """One page of refunds, newest first, in a fixed number of queries (count, rows, 4 eager loads)."""
     conditions = refund_conditions(filters, scope, zone)
-    total = db.session.scalar(select(func.count()).select_from(Refund).where(*conditions))
-    page = max(1, min(page, max(1, -(-total // per_page))))
+    total, _ = count(select(Refund.id).where(*conditions))
+    page = clamp(page, total, per_page)
     items = db.session.scalars(
         _row_options(
             select(Refund)
@@ -113,7 +114,7 @@ def list_refunds(filters: RefundFilters, scope: int | None, page: int, per_page:
     return Page(items=list(items), total=total, page=page, per_page=per_page)
 
 
-def iter_refund_rows(filters: RefundFilters, scope: int | None, zone: str, chunk: int = 2000):
+def iter_refund_rows(filters: RefundFilters, scope: Scope, zone: str, chunk: int = 2000):
     """Every refund the filters select, newest first, as plain rows with their passengers' names, a chunk
     at a time (keyset pagination, two queries per chunk): memory stays flat and no ORM objects are built,
     so a streamed export of 200,000 refunds is quick."""
@@ -194,7 +195,7 @@ EXPORT_HEADERS = (
 )
 
 
-def export_rows(filters: RefundFilters, scope: int | None, zone: str, operator_name: str):
+def export_rows(filters: RefundFilters, scope: Scope, zone: str, operator_name: str):
     """The refunds list as spreadsheet rows (headers first): amounts stay Decimals, times local."""
     tz = ZoneInfo(zone)
     now = utcnow()

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -49,7 +49,7 @@ from portal.models import (
 )
 from portal.services.documents import save_document
 from portal.services.notifications import account_agents, notify, staff_users
-from portal.services.paging import Page
+from portal.services.paging import Page, clamp, count
 from portal.services.refunds import create_refund, portal_today, whole_passengers
 from portal.services.scope import Scope
 from portal.services.search import search_key, starts_with
@@ -569,11 +569,11 @@ class RequestFilters:
     booking_id: int | None = None
 
 
-def _conditions(filters: RequestFilters, account_id: int | None) -> list:
+def _conditions(filters: RequestFilters, scope: Scope) -> list:
     conditions = []
-    scope = account_id if account_id is not None else filters.account_id
-    if scope is not None:
-        conditions.append(ServiceRequest.account_id == scope)
+    account_id = scope.narrowed(filters.account_id).account_id
+    if account_id is not None:
+        conditions.append(ServiceRequest.account_id == account_id)
     if filters.status == "open":
         conditions.append(ServiceRequest.status.in_(OPEN_VALUES))
     elif filters.status:
@@ -595,16 +595,13 @@ def _conditions(filters: RequestFilters, account_id: int | None) -> list:
 
 
 def search_requests(
-    filters: RequestFilters, account_id: int | None, page: int, per_page: int, *, oldest_first: bool = False
+    filters: RequestFilters, scope: Scope, page: int, per_page: int, *, oldest_first: bool = False
 ) -> Page:
-    """One page of requests in a fixed number of queries.
-
-    account_id is the tenant scope (None for staff). My Requests shows the latest activity first; the
-    operations queue the oldest request first.
-    """
-    conditions = _conditions(filters, account_id)
-    total = db.session.scalar(select(func.count()).select_from(ServiceRequest).where(*conditions))
-    page = max(1, min(page, max(1, -(-total // per_page))))
+    """One page of the requests in the scope, in a fixed number of queries. My Requests shows the latest
+    activity first; the operations queue the oldest request first."""
+    conditions = _conditions(filters, scope)
+    total, _ = count(select(ServiceRequest.id).where(*conditions))
+    page = clamp(page, total, per_page)
     order = (
         (ServiceRequest.created_at.asc(), ServiceRequest.id.asc())
         if oldest_first

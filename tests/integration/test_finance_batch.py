@@ -19,6 +19,7 @@ from portal.models import (
 from portal.services import batch as batch_service
 from portal.services.batch import BatchConflict, process_upload
 from portal.services.refunds import apply_action, create_refund, parse_coupon_keys
+from portal.services.scope import Scope
 from tests.conftest import batch_csv, make_refund_batch, passenger_doc
 
 
@@ -174,7 +175,7 @@ def test_export_walks_every_refund_in_chunks_newest_first(db, world, make):
         make.booking(order_number=f"EX{n:08d}", passengers=[passenger_doc(ticket=f"618-27{n:08d}")])
     make_refund_batch(db, world.agent, *(f"EX{n:08d}" for n in range(7)))  # same created_at: ties on time
     make_refund_batch(db, world.other_agent, "OT20000001")
-    rows = list(iter_refund_rows(RefundFilters(), world.demo.id, "Asia/Singapore", chunk=2))
+    rows = list(iter_refund_rows(RefundFilters(), Scope(world.demo.id), "Asia/Singapore", chunk=2))
     codes = [row.code for row, _ in rows]
     expected = db.session.scalars(
         select(Refund.code)

@@ -16,6 +16,7 @@ from portal.models.requests import AppendOnlyViolation
 from portal.services import catalogues
 from portal.services import requests as service
 from portal.services.refunds import CouponTaken, RefundError, create_refund, whole_passengers
+from portal.services.scope import Scope
 from portal.services.setup import seed_defaults
 from tests.conftest import (
     passenger_doc,
@@ -361,7 +362,7 @@ def test_search_and_filters(db, world, make):
     service.change_status(b, "cancel", user=world.agent)
     db.session.commit()
 
-    def numbers(filters, scope=world.demo.id):
+    def numbers(filters, scope=Scope(world.demo.id)):
         return [r.number for r in service.search_requests(filters, scope, 1, 25).items]
 
     F = service.RequestFilters
@@ -372,7 +373,7 @@ def test_search_and_filters(db, world, make):
     assert set(numbers(F(q="at1000"))) == {a.number, b.number}  # order-number prefix
     assert numbers(F(q=theirs.number)) == []  # never another account's
     assert numbers(F(category_id=a.category_id)) == [a.number]
-    assert set(numbers(F(), scope=None)) == {a.number, b.number, theirs.number}
+    assert set(numbers(F(), scope=Scope.everything())) == {a.number, b.number, theirs.number}
 
 
 # --- admin ----------------------------------------------------------------------------------------

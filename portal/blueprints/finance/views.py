@@ -51,11 +51,11 @@ def tab_labels() -> dict[str, str]:
 def _account_arg() -> int | None:
     """The account a finance page is about: an agent's own (naming another is a 404); staff choose."""
     raw = request.args.get("account", "").strip()
-    if current_user.is_staff:
-        return int(raw) if raw.isdigit() else None
-    if raw and raw != str(current_user.account_id):
+    scope = current_scope()
+    wanted = int(raw) if raw.isdigit() else None
+    if raw and not scope.is_everything and (wanted is None or not scope.admits(wanted)):
         abort(404)
-    return current_user.account_id
+    return scope.narrowed(wanted).account_id
 
 
 def _filters(tab: str) -> tuple[RefundListForm, RefundFilters]:
@@ -76,17 +76,13 @@ def _filters(tab: str) -> tuple[RefundListForm, RefundFilters]:
     return form, filters
 
 
-def _scope() -> int | None:
-    return None if current_user.is_staff else current_user.account_id
-
-
 def _refunds_page(tab: str, upload_form=None, upload_error=None, status=200):
     if tab not in TABS:
         abort(404)
     form, filters = _filters(tab)
     zone = current_app.config["TIMEZONE"]
-    page = list_refunds(filters, _scope(), page_number(), current_app.config["PER_PAGE"], zone)
-    batches = recent_batches(_scope()) if tab == "agent" else []
+    page = list_refunds(filters, current_scope(), page_number(), current_app.config["PER_PAGE"], zone)
+    batches = recent_batches(current_scope()) if tab == "agent" else []
     # The filter form swaps only the results; tab links swap the whole panel.
     block = "results" if request.headers.get("HX-Target") == "results" else "panel"
     return render(
@@ -127,7 +123,9 @@ def export_refunds(tab):
     if tab not in TABS:
         abort(404)
     _, filters = _filters(tab)  # an agent naming another account is refused here, before streaming
-    rows = export_rows(filters, _scope(), current_app.config["TIMEZONE"], current_app.config["OPERATOR_NAME"])
+    rows = export_rows(
+        filters, current_scope(), current_app.config["TIMEZONE"], current_app.config["OPERATOR_NAME"]
+    )
     stamp = utcnow().strftime("%Y%m%d")
     return _attachment(stream_with_context(csv_document(rows)), "text/csv", f"refunds-{tab}-{stamp}.csv")
 

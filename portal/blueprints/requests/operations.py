@@ -16,6 +16,7 @@ from portal.htmx import is_partial, page_number, render
 from portal.links import back_or
 from portal.security import staff_required
 from portal.services.requests import change_status, post_quote, quoted_passengers, search_requests, take
+from portal.services.scope import Scope
 from portal.uow import attempt
 
 EXPIRED = "The form expired; reload the page."
@@ -30,7 +31,9 @@ def request_queue():
     if "status" not in request.args:
         form.status.data = "open"
     filters = filters_from(form, staff=True)
-    page = search_requests(filters, None, page_number(), current_app.config["PER_PAGE"], oldest_first=True)
+    page = search_requests(
+        filters, Scope.everything(), page_number(), current_app.config["PER_PAGE"], oldest_first=True
+    )
     return render(
         "requests/queue.html", block="results", form=form, filters=filters, page=page, action=ActionForm()
     )

@@ -166,7 +166,7 @@ def my_requests():
     staff = current_user.is_staff
     form = filter_form(staff)
     filters = filters_from(form, staff)
-    scope = None if staff else current_user.account_id
+    scope = current_scope()
     page = search_requests(filters, scope, page_number(), current_app.config["PER_PAGE"])
     return render("requests/my_requests.html", block="results", form=form, filters=filters, page=page)
 
