@@ -6,9 +6,10 @@ from flask import Flask, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
-from portal import config, uow
+from portal import config, inputs, uow
 from portal.extensions import csrf, db, login_manager, migrate
 from portal.htmx import add_vary, is_partial
+from portal.inputs import ControlCharacters
 from portal.security import set_security_headers
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
@@ -74,6 +75,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     filters.init_app(app)
     _register_error_pages(app)
     uow.init_app(app)
+    inputs.init_app(app)
     app.after_request(add_vary)
     app.after_request(set_security_headers)
 
@@ -123,6 +125,10 @@ def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(400)
     def bad_request(e):
         return page(400, "Bad request", "The request could not be understood. Please go back and try again.")
+
+    @app.errorhandler(ControlCharacters)
+    def control_characters(e):
+        return page(400, "Unreadable input", e.description)
 
     @app.errorhandler(CSRFError)
     def csrf_expired(e):

@@ -29,6 +29,7 @@ def load(app) -> None:
     """Fill app.config from defaults and the environment."""
     instance = app.instance_path
     env = os.environ
+    secure = env.get("PORTAL_SECURE_COOKIES", "0") == "1"
     app.config.update(
         SECRET_KEY=_secret_key(instance),
         SQLALCHEMY_DATABASE_URI=env.get("PORTAL_DATABASE_URL") or f"sqlite:///{Path(instance) / 'portal.db'}",
@@ -41,7 +42,11 @@ def load(app) -> None:
         MAX_UPLOAD_BYTES=10 * 1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=env.get("PORTAL_SECURE_COOKIES", "0") == "1",
+        # Behind HTTPS: a Secure cookie with the __Host- prefix (no Domain, Path=/, so no subdomain can
+        # plant or read it) and HSTS on every response (portal/security.py).
+        SESSION_COOKIE_SECURE=secure,
+        SESSION_COOKIE_NAME="__Host-session" if secure else "session",
+        HSTS_SECONDS=63072000 if secure else 0,
         PERMANENT_SESSION_LIFETIME=12 * 3600,
         WTF_CSRF_TIME_LIMIT=12 * 3600,
         # Failed-login throttling: this many failures for one email (or 4x for one address)

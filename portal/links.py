@@ -12,13 +12,18 @@ def path_for(endpoint: str, **values) -> str:
 
 
 def local_path(target: str | None) -> str | None:
-    """`target` if it is a path on this site ("/..."), else None: never bounce a user elsewhere."""
-    if not target:
+    """`target` if it is a path on this site ("/..."), else None: never bounce a user elsewhere.
+
+    The one check of every `next`, referrer and return address. Browsers drop tabs and newlines from a
+    URL and treat a backslash as a slash, so "/\t/evil.example" would become "//evil.example": any
+    whitespace, control character or backslash refuses the target outright.
+    """
+    if not target or any(c.isspace() or not c.isprintable() or c == "\\" for c in target):
         return None
     parts = urlsplit(target)
     if parts.netloc and parts.netloc != request.host:
         return None
-    if parts.scheme and parts.scheme not in ("http", "https"):
+    if parts.scheme and (parts.scheme not in ("http", "https") or not parts.netloc):
         return None
     path = parts.path or "/"
     if not path.startswith("/") or path.startswith("//") or "\\" in path:

@@ -3,7 +3,7 @@
 from functools import wraps
 from typing import TypeVar
 
-from flask import abort
+from flask import abort, current_app
 from flask_login import current_user, login_required
 
 from portal.models import Booking
@@ -26,6 +26,10 @@ def set_security_headers(response):
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if current_app.config.get("HSTS_SECONDS"):
+        response.headers.setdefault(
+            "Strict-Transport-Security", f"max-age={current_app.config['HSTS_SECONDS']}; includeSubDomains"
+        )
     if response.mimetype == "text/html":
         # Pages carry customers' personal data: never keep them in shared or disk caches.
         response.headers.setdefault("Cache-Control", "no-store")

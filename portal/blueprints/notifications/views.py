@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 
 from portal.forms import ActionForm
 from portal.htmx import is_partial, render
+from portal.links import local_path
 from portal.services.notifications import mark_read, recent, unread_count
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
@@ -43,10 +44,5 @@ def read(notification_id=None):
             unread=unread_count(current_user.id),
             form=ActionForm(),
         )
-    target = request.form.get("next", "")
-    return redirect(
-        target
-        if target.startswith("/") and not target.startswith("//")
-        else url_for("notifications.notification_list"),
-        code=303,
-    )
+    target = local_path(request.form.get("next", ""))
+    return redirect(target or url_for("notifications.notification_list"), code=303)

@@ -1,0 +1,58 @@
+"""One filter at the edge for what people and programs send: control characters are refused before any
+view, service or database sees them.
+
+PostgreSQL cannot store a NUL in text, a file named "x.pdf\\0.html" can never be offered back as a
+download, and no form, URL or file name of the portal has a use for the other C0 controls. Tabs and line
+breaks are allowed in values (messages and notes have paragraphs), never in file names or paths.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask, request
+from werkzeug.exceptions import BadRequest
+
+# C0 controls except tab, line feed and carriage return, and DEL.
+_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Paths, keys and file names: no control character at all.
+_IN_NAME = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class ControlCharacters(BadRequest):
+    """The request carried a control character (such as a NUL byte) where none belongs."""
+
+    description = (
+        "Something you sent contains an invisible control character (such as a NUL byte), which the portal "
+        "does not accept. Nothing was saved: remove it (retype the text or rename the file) and try again."
+    )
+
+
+def has_control_characters(text: str, *, in_name: bool = False) -> bool:
+    """True when `text` holds a character no input of the portal accepts (tab and line breaks are fine in
+    values, never in names). For the import and the API, which read bodies themselves."""
+    return bool((_IN_NAME if in_name else _IN_TEXT).search(text))
+
+
+def refuse_control_characters() -> None:
+    """Before every request: the path, the query string, form fields and uploaded file names."""
+    if has_control_characters(request.path, in_name=True):
+        raise ControlCharacters()
+    sources = [request.args]
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.mimetype in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        sources.append(request.form)
+        for upload in request.files.values():
+            if upload.filename and has_control_characters(upload.filename, in_name=True):
+                raise ControlCharacters()
+    for source in sources:
+        for key, value in source.items(multi=True):
+            if has_control_characters(key, in_name=True) or has_control_characters(value):
+                raise ControlCharacters()
+
+
+def init_app(app: Flask) -> None:
+    # First of the before_request hooks, so not even the user loader sees the input.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_control_characters)
