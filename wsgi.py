@@ -3,3 +3,10 @@
 from portal import create_app
 
 app = create_app()
+
+if not app.config["SESSION_COOKIE_SECURE"] and not app.debug:
+    # Served without HTTPS settings: the session cookie may travel in clear and there is no HSTS.
+    app.logger.warning(
+        "PORTAL_SECURE_COOKIES is not 1: the session cookie is not Secure and no HSTS header is sent. "
+        "Set PORTAL_SECURE_COOKIES=1 behind HTTPS (docs/deployment.md)."
+    )

@@ -116,13 +116,18 @@ def demo_data_command(if_empty):
     print_demo_logins()
 
 
+def _label(item) -> str:
+    """How a job's result names what it changed: a refund's code, a request's number, a file's name."""
+    return getattr(item, "code", None) or getattr(item, "number", None) or str(item)
+
+
 @click.command("run-jobs")
 @with_appcontext
 def run_jobs_command():
     """Run every scheduled job once and print what it changed (for cron)."""
     for name, result in run_all().items():
         if isinstance(result, list):
-            codes = ", ".join(getattr(r, "code", None) or r.number for r in result) or "nothing"
+            codes = ", ".join(_label(r) for r in result) or "nothing"
             click.echo(f"{name}: {len(result)} flagged ({codes})")
         else:
             click.echo(f"{name}: {result}")

@@ -16,6 +16,7 @@ from portal.clock import utcnow
 from portal.extensions import db
 from portal.models import OutboxEmail
 from portal.services.deadlines import auto_complete_requests, flag_follow_up_eligible, flag_overdue_refunds
+from portal.services.documents import sweep_orphans
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,7 @@ JOBS: dict[str, Callable] = {
     "overdue-refunds": flag_overdue_refunds,
     "follow-up-eligible": flag_follow_up_eligible,
     "auto-complete-requests": auto_complete_requests,
+    "sweep-uploads": sweep_orphans,
 }
 
 

@@ -5,15 +5,18 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from portal.clock import utcnow
 from portal.domain.errors import DomainError
 from portal.extensions import db
 from portal.models import Document
+from portal.models.documents import name_for_type
 from portal.services.scope import Scope
 
 # Magic numbers of the allowed types: the file's first bytes decide, never its name.
@@ -22,6 +25,10 @@ SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
     (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
 )
+
+
+PARTIAL = ".part"
+ORPHAN_AGE = timedelta(hours=1)
 
 
 class UploadRejected(DomainError, ValueError):
@@ -66,11 +73,15 @@ def save_document(file_storage, *, account_id: int, uploaded_by_id: int) -> Docu
     content_type, extension = kind
     storage_name = secrets.token_hex(16) + extension
     path = _upload_dir() / storage_name
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # Written under a temporary name and renamed whole: a worker killed mid-write leaves a ".part" file,
+    # one killed before the commit leaves a file no row names; the sweep job removes both after an hour.
+    partial = path.with_name(f"{storage_name}{PARTIAL}")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
+    os.replace(partial, path)
     db.session.info.setdefault("new_files", []).append(path)
-    original = Path(file_storage.filename).name[:255] or f"document{extension}"
+    original = name_for_type(Path(file_storage.filename).name[-200:] or "document", content_type)
     document = Document(
         account_id=account_id,
         storage_name=storage_name,
@@ -83,6 +94,32 @@ def save_document(file_storage, *, account_id: int, uploaded_by_id: int) -> Docu
     db.session.add(document)
     db.session.flush()
     return document
+
+
+def sweep_orphans(now: datetime | None = None, older_than: timedelta = ORPHAN_AGE) -> list[str]:
+    """Remove upload files older than `older_than` that no document row names (a worker killed between
+    writing the file and committing its row), and half-written ".part" files. Returns the names removed."""
+    now = now or utcnow()
+    folder = Path(current_app.config["UPLOAD_DIR"])
+    if not folder.is_dir():
+        return []
+    cutoff = (now - older_than).timestamp()
+    old = [p for p in folder.iterdir() if p.is_file() and p.stat().st_mtime < cutoff]
+    candidates = {p.name: p for p in old if not p.name.endswith(PARTIAL)}
+    known: set[str] = set()
+    names = sorted(candidates)
+    for start in range(0, len(names), 1000):
+        known.update(
+            db.session.scalars(
+                select(Document.storage_name).where(Document.storage_name.in_(names[start : start + 1000]))
+            )
+        )
+    removed = []
+    for p in old:
+        if p.name.endswith(PARTIAL) or p.name not in known:
+            p.unlink(missing_ok=True)
+            removed.append(p.name)
+    return sorted(removed)
 
 
 def document_path(document: Document) -> Path:

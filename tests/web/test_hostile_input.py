@@ -121,3 +121,93 @@ def test_plain_http_setups_keep_their_cookie_and_send_no_hsts(client, world):
     response = client.post("/login", data={"email": world.agent.email, "password": "correct horse battery"})
     assert response.headers["Set-Cookie"].startswith("session=")
     assert "Strict-Transport-Security" not in response.headers
+
+
+# --- uploads: the type is what the content is, and no file outlives its row -------------------------
+
+
+def test_a_png_named_html_is_stored_and_served_as_png(client, auth, world, db):
+    from portal.models import Document
+
+    req = raise_service_request(db, world.booking, world.agent)
+    auth.login(world.agent)
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+    response = client.post(
+        f"/requests/{req.number}/messages",
+        data={"body": "Screenshot", "attachments": (io.BytesIO(png), "poly.html")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 303
+    document = db.session.scalar(select(Document))
+    assert document.file_name == "poly.png" and document.content_type == "image/png"
+    download = client.get(f"/documents/{document.id}")
+    assert download.status_code == 200 and download.mimetype == "image/png"
+    disposition = download.headers["Content-Disposition"]
+    download.close()
+    assert "poly.png" in disposition and ".html" not in disposition
+    page = client.get(f"/requests/{req.number}").get_data(as_text=True)
+    assert "poly.png" in page and "poly.html" not in page
+
+
+def test_an_existing_row_with_a_wrong_extension_downloads_with_the_right_one(db):
+    from portal.models.documents import name_for_type
+
+    assert name_for_type("poly.html", "image/png") == "poly.png"
+    assert name_for_type("scan.JPEG", "image/jpeg") == "scan.JPEG"
+    assert name_for_type("ticket", "application/pdf") == "ticket.pdf"
+
+
+def test_the_sweep_removes_files_no_row_names_and_half_written_ones(app, db, world):
+    import os
+    from datetime import timedelta
+    from pathlib import Path
+
+    from portal.clock import utcnow
+    from portal.services.documents import save_document, sweep_orphans
+
+    class Upload:
+        def __init__(self, content, filename):
+            self.stream, self.filename = io.BytesIO(content), filename
+
+        def close(self):
+            pass
+
+    kept = save_document(
+        Upload(b"%PDF-1.4 kept", "kept.pdf"), account_id=world.demo.id, uploaded_by_id=world.agent.id
+    )
+    db.session.commit()
+    folder = Path(app.config["UPLOAD_DIR"])
+    orphan = folder / "0123456789abcdef0123456789abcdef.pdf"  # a worker died before its commit
+    partial = folder / "fedcba9876543210fedcba9876543210.pdf.part"  # and one died mid-write
+    fresh = folder / "00000000000000000000000000000000.pdf"  # an upload still in flight
+    for path in (orphan, partial, fresh):
+        path.write_bytes(b"%PDF-1.4 x")
+    hours_ago = (utcnow() - timedelta(hours=2)).timestamp()
+    for path in (orphan, partial, folder / kept.storage_name):
+        os.utime(path, (hours_ago, hours_ago))
+    removed = sweep_orphans()
+    assert removed == sorted([orphan.name, partial.name])
+    assert (folder / kept.storage_name).exists() and fresh.exists()
+    assert not orphan.exists() and not partial.exists()
+    fresh.unlink()
+
+
+def test_the_production_entry_point_warns_without_secure_cookies(monkeypatch, tmp_path, caplog):
+    import importlib
+    import sys
+
+    monkeypatch.setenv("PORTAL_DATABASE_URL", f"sqlite:///{tmp_path / 'w.db'}")
+    monkeypatch.setenv("PORTAL_SECRET_KEY", "x" * 32)
+    monkeypatch.setenv("PORTAL_UPLOAD_DIR", str(tmp_path))
+    for secure, warned in (("0", True), ("1", False)):
+        monkeypatch.setenv("PORTAL_SECURE_COOKIES", secure)
+        sys.modules.pop("wsgi", None)
+        caplog.clear()
+        with caplog.at_level("WARNING"):
+            module = importlib.import_module("wsgi")
+        assert ("PORTAL_SECURE_COOKIES is not 1" in caplog.text) is warned
+        with module.app.app_context():
+            from portal.extensions import db as _db
+
+            _db.engine.dispose()
+    sys.modules.pop("wsgi", None)

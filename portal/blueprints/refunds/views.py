@@ -287,7 +287,7 @@ def download_document(document_id):
         current_app.logger.error("Document %s is missing its file %s", document.id, path)
         abort(404)
     response = send_file(
-        path, mimetype=document.content_type, as_attachment=True, download_name=document.original_name
+        path, mimetype=document.content_type, as_attachment=True, download_name=document.file_name
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
