@@ -38,6 +38,10 @@ MAX_BYTES = 5 * 1024 * 1024
 # An XLSX is a zip: its parts may inflate to far more than the upload. Refuse before inflating anything.
 MAX_XLSX_UNCOMPRESSED = 60 * 1024 * 1024
 MAX_XLSX_ENTRIES = 200
+# Every line a sheet or CSV may hold, blank and comment lines included, and the cells of a sheet: a filled
+# template is MAX_ROWS order numbers, a header and some notes; these bounds are checked before parsing.
+MAX_SHEET_ROWS = 2 * MAX_ROWS + 1000
+MAX_SHEET_CELLS = MAX_SHEET_ROWS * 16
 MAX_NOTE = 1000
 MAX_PASSENGERS_CELL = 1000
 
@@ -177,6 +181,43 @@ def _check_zip(data: bytes) -> None:
     names = {entry.filename for entry in entries}
     if "xl/workbook.xml" not in names:
         raise FileRefused("The file is not a valid .xlsx workbook. Save it from Excel as .xlsx, or use CSV.")
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for entry in entries:
+            name = entry.filename
+            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                _bounded(archive, entry, (b"<row", b":row"), MAX_SHEET_ROWS, "rows")
+                _bounded(archive, entry, (b"<c ", b"<c>", b":c "), MAX_SHEET_CELLS, "cells")
+            elif name == "xl/sharedStrings.xml":
+                _bounded(archive, entry, (b"<si>", b"<si ", b":si"), MAX_SHEET_CELLS, "texts")
+
+
+def _bounded(
+    archive: zipfile.ZipFile, entry: zipfile.ZipInfo, tokens: tuple[bytes, ...], limit: int, what: str
+):
+    """Count the tokens (rows, cells, texts) of a workbook part by scanning its bytes, before any XML
+    parser sees them, and refuse past `limit`: a sheet of a million comment rows must not keep a worker
+    busy for a minute (issue 12). Stops reading as soon as the limit is passed."""
+    found = 0
+    tail = b""
+    try:
+        with archive.open(entry) as part:
+            while chunk := part.read(1 << 16):
+                window = tail + chunk
+                # The tail (shorter than any token) is carried over so a token split across two chunks
+                # is seen, and subtracted so that it is not counted twice.
+                found += sum(window.count(t) - tail.count(t) for t in tokens)
+                if found > limit:
+                    raise FileRefused(
+                        f"The workbook holds more than {limit:,} {what}, far more than a filled template "
+                        f"({MAX_ROWS:,} order numbers at most). Split it into smaller files and upload each."
+                    )
+                tail = window[-3:]
+    except FileRefused:
+        raise
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, RuntimeError):
+        raise FileRefused(
+            "The .xlsx workbook is damaged and cannot be read. Save it again and retry."
+        ) from None
 
 
 def _xlsx_cells(data: bytes) -> Iterable[tuple[int, list]]:
@@ -217,6 +258,11 @@ def _rows(cells: Iterable[tuple[int, list]]) -> tuple[UploadRow, ...]:
     columns: dict[int, int] | None = None
     rows: list[UploadRow] = []
     for line, raw in cells:
+        if line > MAX_SHEET_ROWS:
+            raise FileRefused(
+                f"The file has more than {MAX_SHEET_ROWS:,} lines, far more than a filled template "
+                f"({MAX_ROWS:,} order numbers at most). Split it into smaller files and upload each."
+            )
         values = ["" if v is None else v for v in raw]
         texts = [v.strip() if isinstance(v, str) else v for v in values]
         if all(v == "" for v in texts):

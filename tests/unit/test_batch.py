@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from portal.domain import batch
 from portal.domain.batch import (
     EXAMPLE_ROW,
     HEADERS,
@@ -328,3 +329,89 @@ def test_outcome_counts_cover_every_outcome():
     assert counts[BatchOutcome.CREATED] == counts[BatchOutcome.ALREADY_REFUNDING] == 1
     assert counts[BatchOutcome.VCC_NOT_ALLOWED] == counts[BatchOutcome.UNKNOWN_ORDER] == 1
     assert counts[BatchOutcome.MALFORMED] == 1 and counts[BatchOutcome.NOTHING_REFUNDABLE] == 0
+
+
+# --- Issue 12: a small workbook that unpacks to a million rows must not stall a worker -----------------
+
+
+def _workbook(sheet_rows: bytes, shared: bytes | None = None) -> bytes:
+    """A minimal .xlsx with the given <sheetData> content, zipped as Excel would (deflate)."""
+    import zipfile as zf
+
+    parts = {
+        "[Content_Types].xml": (
+            b'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+            b'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+            b'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName='
+            b'"/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.'
+            b'sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.'
+            b'openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'
+        ),
+        "_rels/.rels": (
+            b'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+            b'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
+            b'officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+        ),
+        "xl/workbook.xml": (
+            b'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/'
+            b'spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/'
+            b'relationships"><sheets><sheet name="Refunds" sheetId="1" r:id="rId1"/></sheets></workbook>'
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            b'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+            b'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
+            b'officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>'
+        ),
+        "xl/worksheets/sheet1.xml": (
+            b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+            b'spreadsheetml/2006/main"><sheetData>' + sheet_rows + b"</sheetData></worksheet>"
+        ),
+    }
+    if shared is not None:
+        parts["xl/sharedStrings.xml"] = shared
+    buffer = io.BytesIO()
+    with zf.ZipFile(buffer, "w", zf.ZIP_DEFLATED) as archive:
+        for name, content in parts.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+HEADER_ROW = b'<row><c t="inlineStr"><is><t>Order number</t></is></c></row>'
+
+
+def test_the_exact_million_comment_row_workbook_is_refused_before_parsing():
+    # The attack of issue 12: a header and 1,100,000 rows of '#', about 150 KB zipped, 52 MB unpacked.
+    data = _workbook(HEADER_ROW + b'<row><c t="inlineStr"><is><t>#</t></is></c></row>' * 1_100_000)
+    assert len(data) < batch.MAX_BYTES
+    with pytest.raises(batch.FileRefused, match="more than 21,000 rows"):
+        batch.read_upload("refunds.xlsx", data)
+
+
+def test_a_sheet_of_one_row_with_a_million_cells_is_refused():
+    data = _workbook(HEADER_ROW + b"<row>" + b'<c t="inlineStr"><is><t>x</t></is></c>' * 400_000 + b"</row>")
+    with pytest.raises(batch.FileRefused, match="cells"):
+        batch.read_upload("refunds.xlsx", data)
+
+
+def test_a_huge_shared_string_table_is_refused():
+    shared = (
+        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        + b"<si><t>x</t></si>" * 400_000
+    )
+    with pytest.raises(batch.FileRefused, match="texts"):
+        batch.read_upload("refunds.xlsx", _workbook(HEADER_ROW, shared + b"</sst>"))
+
+
+def test_a_csv_of_comment_lines_stops_at_the_line_bound():
+    data = b"Order number\n" + b"#\n" * 2_000_000
+    assert len(data) < batch.MAX_BYTES
+    with pytest.raises(batch.FileRefused, match="lines"):
+        batch.read_upload("refunds.csv", data)
+
+
+def test_a_full_template_of_ten_thousand_rows_with_comments_still_reads():
+    order = b'<row><c t="inlineStr"><is><t>AT%08d</t></is></c></row>'
+    comment = b'<row><c t="inlineStr"><is><t>#</t></is></c></row>'
+    rows = b"".join(order % n + comment for n in range(batch.MAX_ROWS))
+    upload = batch.read_upload("refunds.xlsx", _workbook(HEADER_ROW + rows))
+    assert len(upload.rows) == batch.MAX_ROWS

@@ -211,3 +211,17 @@ def test_the_production_entry_point_warns_without_secure_cookies(monkeypatch, tm
 
             _db.engine.dispose()
     sys.modules.pop("wsgi", None)
+
+
+def test_the_million_row_workbook_upload_gets_a_clear_refusal(client, auth, world):
+    from tests.unit.test_batch import HEADER_ROW, _workbook
+
+    data = _workbook(HEADER_ROW + b'<row><c t="inlineStr"><is><t>#</t></is></c></row>' * 1_100_000)
+    auth.login(world.agent)
+    response = client.post(
+        "/finance/refunds/batches",
+        data={"file": (io.BytesIO(data), "refunds.xlsx")},
+        content_type="multipart/form-data",
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and "more than 21,000 rows" in body
