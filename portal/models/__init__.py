@@ -2,6 +2,7 @@
 
 from portal.models import audit  # noqa: F401  (append-only guard)
 from portal.models.accounts import Account, LoginAttempt, User
+from portal.models.audit import AuditEvent
 from portal.models.baggage import BaggageOrder
 from portal.models.bookings import (
     Airline,
@@ -31,6 +32,7 @@ from portal.models.requests import (
 
 __all__ = [
     "Account",
+    "AuditEvent",
     "Airline",
     "Ancillary",
     "BaggageOption",

@@ -12,11 +12,13 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from portal.clock import utcnow
+from portal.domain.audit import AuditKind
 from portal.domain.errors import DomainError
 from portal.domain.money import AmountOutOfRange, UnsupportedCurrency, decimals_phrase, minor_units, to_amount
 from portal.extensions import db
 from portal.models import Account, LoginAttempt, User
 from portal.models.accounts import ROLES
+from portal.services import audit
 
 _HASHERS: dict[str, PasswordHasher] = {}
 
@@ -116,6 +118,7 @@ def authenticate(email: str, password: str, ip: str, now: datetime | None = None
     throttle = login_throttle(email, ip, now)
     if throttle.locked:
         minutes = max(1, int((throttle.locked_until - now).total_seconds() // 60) + 1)
+        audit.record(AuditKind.LOGIN_FAILED, email=email, ip=ip, detail="Refused: logins paused", now=now)
         raise AuthError(
             f"Too many failed attempts. For your security, logging in is paused; try again in {minutes} "
             f"minute{'s' if minutes != 1 else ''}."
@@ -124,14 +127,29 @@ def authenticate(email: str, password: str, ip: str, now: datetime | None = None
     ok = check_password(user, password) and user is not None and user.is_active
     db.session.add(LoginAttempt(email=email, ip=ip[:64], attempted_at=now, succeeded=ok))
     if not ok:
+        why = (
+            "unknown e-mail"
+            if user is None
+            else ("user disabled" if not user.is_active else "wrong password")
+        )
+        audit.record(AuditKind.LOGIN_FAILED, subject=user, email=email, ip=ip, detail=why, now=now)
         raise AuthError("Email or password is not correct, or the user is disabled.")
     if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = now
+    audit.record(AuditKind.LOGIN, actor=user, ip=ip, now=now)
     return user
 
 
-def create_account(code: str, name: str, currency: str, service_fee=None) -> Account:
+def log_out(user: User, ip: str | None = None) -> None:
+    """End every session of the user (not only this browser's) and note it in the audit trail."""
+    user.end_sessions()
+    audit.record(AuditKind.LOGOUT, actor=user, ip=ip)
+
+
+def create_account(
+    code: str, name: str, currency: str, service_fee=None, *, by: User | None = None
+) -> Account:
     """A new client account; codes are unique and upper case."""
     code = code.strip().upper()
     currency = currency.strip().upper()
@@ -156,13 +174,28 @@ def create_account(code: str, name: str, currency: str, service_fee=None) -> Acc
         account.service_fee = service_fee
     db.session.add(account)
     db.session.flush()
+    audit.record(
+        AuditKind.ACCOUNT_CREATED,
+        actor=by,
+        subject=None,
+        account_id=account.id,
+        detail=f"{account.code} ({account.name}), service fee {account.service_fee_money}",
+    )
     return account
 
 
 MIN_PASSWORD_LENGTH = 10
 
 
-def create_user(email: str, name: str, role: str, password: str, account_code: str | None = None) -> User:
+def create_user(
+    email: str,
+    name: str,
+    role: str,
+    password: str,
+    account_code: str | None = None,
+    *,
+    by: User | None = None,
+) -> User:
     """A new user; agents belong to exactly one client account, staff to none."""
     email = normalise_email(email)
     if "@" not in email or " " in email or len(email) > 254:
@@ -189,6 +222,7 @@ def create_user(email: str, name: str, role: str, password: str, account_code: s
     )
     db.session.add(user)
     db.session.flush()
+    audit.record(AuditKind.USER_CREATED, actor=by, subject=user, detail=f"Role {user.role}")
     return user
 
 
@@ -199,11 +233,14 @@ def set_user_active(user: User, active: bool, by: User) -> None:
     user.active = active
     if not active:
         user.end_sessions()
+    audit.record(AuditKind.USER_ENABLED if active else AuditKind.USER_DISABLED, actor=by, subject=user)
 
 
-def set_account_active(account: Account, active: bool) -> None:
+def set_account_active(account: Account, active: bool, *, by: User | None = None) -> None:
     """Enable or disable a client account; disabling ends every session of its users."""
     account.active = active
     if not active:
         for user in account.users:
             user.end_sessions()
+    kind = AuditKind.ACCOUNT_ENABLED if active else AuditKind.ACCOUNT_DISABLED
+    audit.record(kind, actor=by, subject=None, account_id=account.id, detail=account.code)

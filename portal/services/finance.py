@@ -15,6 +15,7 @@ from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.orm import selectinload
 
 from portal.clock import utcnow
+from portal.domain.audit import AuditKind
 from portal.domain.ledger import EntryKind, Statement, adjustment_amount, adjustment_reason, build_statement
 from portal.domain.money import Money
 from portal.domain.refunds import (
@@ -35,6 +36,7 @@ from portal.models import (
     RefundPassenger,
     User,
 )
+from portal.services import audit
 from portal.services.followups import follow_up_state
 from portal.services.ledger import post_entry
 from portal.services.paging import Page, clamp, count
@@ -306,7 +308,7 @@ def post_adjustment(account: Account, *, amount: str, reason: str, user: User, n
         raise PermissionError("only admins post adjustments")
     value = adjustment_amount(amount, account.currency)
     text = adjustment_reason(reason)
-    return post_entry(
+    entry = post_entry(
         account_id=account.id,
         amount=Money(value, account.currency),
         kind=EntryKind.ADJUSTMENT,
@@ -314,6 +316,15 @@ def post_adjustment(account: Account, *, amount: str, reason: str, user: User, n
         user=user,
         now=now,
     )
+    audit.record(
+        AuditKind.ADJUSTMENT_POSTED,
+        actor=user,
+        subject=None,
+        account_id=account.id,
+        detail=f"{entry.money} on {account.code}: {text}",
+        now=now,
+    )
+    return entry
 
 
 def ledger_check(account_id: int) -> dict[str, tuple[Decimal, Decimal]]:

@@ -264,6 +264,8 @@ ROUTES: dict[str, Route] = {
         ADMIN, args={"account_id": "account", "change": Fixed("disable")}, ok={"POST": 303}
     ),
     "admin.import_file": Route(ADMIN, ok={"GET": 200, "POST": 422}),  # no file chosen
+    "admin.audit_trail": Route(ADMIN),
+    "admin.audit_trail_csv": Route(ADMIN),
     "request_admin.request_categories": Route(ADMIN, ok={"GET": 200, "POST": 422}),
     "request_admin.rename_category": Route(
         ADMIN, args={"category_id": "category"}, ok={"GET": 200, "POST": 422}

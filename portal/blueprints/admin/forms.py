@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DecimalField, EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import DateField, DecimalField, EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from portal.forms import choices
@@ -59,3 +59,14 @@ class AccountForm(FlaskForm):
 class ImportForm(FlaskForm):
     file = FileField("Bookings file (JSON)", validators=[FileRequired("Choose a JSON file to import.")])
     submit = SubmitField("Import")
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    kind = SelectField("Event", validators=[Optional()])
+    email = StringField("E-mail starts with", validators=[Optional(), Length(max=254)])
+    account = SelectField("Account", choices=choices([("", "All accounts")]), validators=[Optional()])
+    date_from = DateField("From", validators=[Optional()])
+    date_to = DateField("To", validators=[Optional()])

@@ -1,11 +1,15 @@
-from flask import Blueprint, flash, redirect, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, request, stream_with_context, url_for
 from flask_login import current_user
 
-from portal.blueprints.admin.forms import NO_ACCOUNT, AccountForm, ImportForm, UserForm
-from portal.forms import ActionForm, choices
-from portal.htmx import render
+from portal.blueprints.admin.forms import NO_ACCOUNT, AccountForm, AuditFilterForm, ImportForm, UserForm
+from portal.clock import utcnow
+from portal.domain.audit import AUDIT_KIND_LABELS
+from portal.domain.spreadsheet import csv_document
+from portal.forms import ActionForm, account_choices, choices
+from portal.htmx import page_number, render
 from portal.security import admin_required, found
 from portal.services.accounts import all_accounts, all_users, get_account, get_user
+from portal.services.audit import AuditFilters, export_rows, search_events
 from portal.services.auth import create_account, create_user, set_account_active, set_user_active
 from portal.services.bookings import import_bookings
 from portal.uow import attempt
@@ -28,7 +32,12 @@ def users():
     if form.validate_on_submit():
         with attempt() as outcome:
             user = create_user(
-                form.email.data, form.name.data, form.role.data, form.password.data, form.account.data or None
+                form.email.data,
+                form.name.data,
+                form.role.data,
+                form.password.data,
+                form.account.data or None,
+                by=current_user,
             )
         if outcome.failed:
             form.email.errors.append(outcome.message)
@@ -61,7 +70,7 @@ def accounts():
     if form.validate_on_submit():
         with attempt() as outcome:
             account = create_account(
-                form.code.data, form.name.data, form.currency.data, form.service_fee.data
+                form.code.data, form.name.data, form.currency.data, form.service_fee.data, by=current_user
             )
         if outcome.failed:
             form.code.errors.append(outcome.message)
@@ -78,7 +87,7 @@ def accounts():
 def set_account_status(account_id, change):
     account = found(get_account(account_id))
     if ActionForm().validate_on_submit():
-        set_account_active(account, change == "enable")
+        set_account_active(account, change == "enable", by=current_user)
         flash(f"Account {account.code} {'enabled' if account.active else 'disabled'}.", "success")
     return redirect(url_for("admin.accounts"), code=303)
 
@@ -102,3 +111,45 @@ def import_file():
                 errors = outcome.error.errors
     status = 422 if (errors or form.errors) else 200
     return render("admin/import.html", form=form, errors=errors, result=result), status
+
+
+# --- Audit trail --------------------------------------------------------------------------------
+
+
+def _audit_filters() -> tuple[AuditFilterForm, AuditFilters]:
+    form = AuditFilterForm(request.args)
+    form.kind.choices = choices(
+        [("", "Any event"), *((k.value, label) for k, label in AUDIT_KIND_LABELS.items())]
+    )
+    form.account.choices = account_choices(with_names=True)
+    form.validate()
+    account = form.account.data
+    filters = AuditFilters(
+        kind=form.kind.data or None,
+        email=(form.email.data or "").strip() if not form.email.errors else "",
+        account_id=int(account) if account and account.isdigit() else None,
+        date_from=form.date_from.data if not form.date_from.errors else None,
+        date_to=form.date_to.data if not form.date_to.errors else None,
+    )
+    return form, filters
+
+
+@bp.get("/audit")
+@admin_required
+def audit_trail():
+    form, filters = _audit_filters()
+    zone = current_app.config["TIMEZONE"]
+    page = search_events(filters, page_number(), current_app.config["PER_PAGE"], zone)
+    return render("admin/audit.html", block="results", form=form, page=page)
+
+
+@bp.get("/audit.csv")
+@admin_required
+def audit_trail_csv():
+    _, filters = _audit_filters()
+    rows = export_rows(filters, current_app.config["TIMEZONE"])
+    response = Response(stream_with_context(csv_document(rows)), mimetype="text/csv")
+    stamp = utcnow().strftime("%Y%m%d")
+    response.headers["Content-Disposition"] = f'attachment; filename="audit-trail-{stamp}.csv"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

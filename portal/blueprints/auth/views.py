@@ -5,7 +5,7 @@ from portal.blueprints.auth.forms import LoginForm
 from portal.forms import ActionForm
 from portal.htmx import render
 from portal.links import local_path
-from portal.services.auth import AuthError, authenticate
+from portal.services.auth import AuthError, authenticate, log_out
 from portal.uow import keep_on_error
 
 bp = Blueprint("auth", __name__)
@@ -39,7 +39,7 @@ def login():
 @login_required
 def logout():
     ActionForm().validate_on_submit()  # CSRF is enforced globally; the form only documents intent
-    current_user.end_sessions()  # every session of this user ends, not only this browser's
+    log_out(current_user, request.remote_addr)  # every session of this user ends, not only this browser's
     logout_user()
     session.clear()
     flash("You are logged out.", "info")
