@@ -104,6 +104,7 @@ WEB_MODULES = {
     "portal.htmx",
     "portal.security",
     "portal.uow",
+    "portal.inputs",
     "portal.forms",
     "portal.filters",
     "portal.links",
