@@ -17,6 +17,7 @@ from portal.domain.errors import DomainError
 from portal.domain.refunds import RefundPath
 from portal.domain.requests import (
     OPEN_STATUSES,
+    CancelRefused,
     OpenRequestExists,
     QuoteError,
     QuoteStatus,
@@ -24,8 +25,10 @@ from portal.domain.requests import (
     RequestStatus,
     RequestTransitionError,
     behaviour_rule,
+    cancel_refusal,
     check_actor,
     check_valid_until,
+    description_required,
     next_status,
     parse_amount,
     quote_answerable,
@@ -134,10 +137,10 @@ def create_request(
     if category is None or category.parent_id is None or not category.active:
         raise RequestError("Choose a category.")
     text = (description or "").strip()
-    if not text:
-        raise RequestError("Describe the issue.")
+    if not text and description_required(category.behaviour):
+        raise RequestError("Describe the issue.", field="description")
     if len(text) > MAX_DESCRIPTION:
-        raise RequestError(f"Keep the description under {MAX_DESCRIPTION:,} characters.")
+        raise RequestError(f"Keep the description under {MAX_DESCRIPTION:,} characters.", field="description")
     rule = behaviour_rule(category.behaviour)
     passengers = _chosen_passengers(booking, passenger_refs)
     if rule.needs_passengers and not passengers:
@@ -301,6 +304,10 @@ def change_status(
         check_actor(action, staff=user.is_staff)
     before = req.status
     after = next_status(before, action)
+    if action is RequestAction.CANCEL:
+        refusal = cancel_refusal(before, req.created_refund_codes)
+        if refusal:
+            raise CancelRefused(refusal)
     _move(req, before, after, action)
     if after is RequestStatus.PROCESSED:
         req.processed_at = now
@@ -474,6 +481,7 @@ def request_query(number: str):
             selectinload(ServiceRequest.assigned_to),
             selectinload(ServiceRequest.quotes).selectinload(RequestQuote.lines),
             selectinload(ServiceRequest.quotes).selectinload(RequestQuote.refund),
+            selectinload(ServiceRequest.refunds),
         )
     )
 

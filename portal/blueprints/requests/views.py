@@ -93,6 +93,8 @@ def _submit(form, booking: Booking):
     if isinstance(outcome.error, UploadRejected):
         form.attachments.errors = [*form.attachments.errors, outcome.message]
         return None, None, None
+    if outcome.to_form(form):
+        return None, None, None
     if outcome.failed:
         return None, outcome.message, None
     flash(f"Request {req.number} submitted. Operations will answer here.", "success")
@@ -268,7 +270,7 @@ def _detail_context(req: ServiceRequest, **extra) -> dict:
         quote_expired=open_quote is not None and open_quote.is_expired(now),
         quoted_passengers=quoted_passengers(req),
         status_actions=status_actions(req.status) if staff else (),
-        linked_refunds=[q.refund for q in req.quotes if q.refund is not None],
+        linked_refunds=list(req.refunds),
         quote_amounts={},
         error=None,
     )
@@ -327,7 +329,8 @@ def post_request_message(number):
 
 
 def _answer(number: str, change):
-    """Run an agency action on the request; flash its outcome and go back to the request page."""
+    """Run an agency action on the request: done, it redirects (303); refused, the request page shows
+    why, with the refusal's status (409 for a state that does not allow it, 422 for bad input)."""
     req = _request(number)
     if current_user.is_staff:
         abort(403)
@@ -336,7 +339,8 @@ def _answer(number: str, change):
     with attempt() as outcome:
         return change(req)
     flash(outcome.message, "error")
-    return redirect(url_for("requests.request_detail", number=number), code=303)
+    req = _request(number)
+    return render("requests/request.html", **_detail_context(req)), outcome.status
 
 
 @bp.post("/requests/<number>/cancel")
