@@ -363,6 +363,17 @@ def parse_amount(raw: str | None, who: str, currency: str, *, field: str | None 
     return amount
 
 
+def check_not_in_refund(who: str, refund_codes: Sequence[str], *, field: str | None = None) -> None:
+    """Refuse a quote line for a passenger whose flights are already in a live refund, naming it: the
+    quote would price the whole ticket again (QuoteError under `field`)."""
+    if refund_codes:
+        raise QuoteError(
+            f"{who} is already in refund {', '.join(refund_codes)}, so a quote cannot include them; leave "
+            "their amount empty.",
+            field=field,
+        )
+
+
 def quote_ceiling(base: Money, taxes: Money) -> Money:
     """The most a quote may give back for one passenger: what the ticket cost, fare and taxes."""
     return base + taxes
@@ -380,9 +391,9 @@ def check_quote_ceiling(amount: Decimal, ceiling: Money, who: str, *, field: str
 
 def check_valid_until(valid_until: date | None, today: date) -> date:
     if valid_until is None:
-        raise QuoteError("Enter the date the quote is valid until.")
+        raise QuoteError("Enter the date the quote is valid until.", field="valid_until")
     if valid_until < today:
-        raise QuoteError("The quote's validity date cannot be in the past.")
+        raise QuoteError("The quote's validity date cannot be in the past.", field="valid_until")
     return valid_until
 
 

@@ -2,6 +2,7 @@
 before it expires (page and job agree); a request whose refund exists cannot be cancelled; an Agent &
 Passenger Initiated Refund needs no description; operations quotes are prefilled and bounded."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -10,9 +11,11 @@ from sqlalchemy import func, select
 from portal import jobs
 from portal.domain.requests import quote_expires_at
 from portal.filters import user_time
-from portal.models import Refund, ServiceRequest
+from portal.models import Refund, RequestQuote, ServiceRequest
 from portal.services.requests import RequestError, change_status, create_request
 from tests.conftest import (
+    passenger_doc,
+    portal_today,
     quote_service_request,
     raise_service_request,
     request_category,
@@ -170,3 +173,110 @@ def test_the_service_makes_the_same_choice(db, world):
             world.booking, request_category(db, "other"), user=world.agent, description="", passenger_refs=[]
         )
     assert refused.value.field == "description"
+
+
+# --- Item 5: operations quotes have guard rails ------------------------------------------------------
+
+
+@pytest.fixture
+def two_pax(make, world):
+    return make.booking(
+        order_number="RQ10000001",
+        passengers=[
+            passenger_doc("P1", "TAN", "WEI MING", "618-2400000011"),
+            passenger_doc("P2", "TAN", "HUI LING", "618-2400000012"),
+        ],
+    )
+
+
+def quote_url(req) -> str:
+    return f"/operations/requests/{req.number}/quote"
+
+
+def valid_until() -> str:
+    return (portal_today() + timedelta(days=7)).isoformat()
+
+
+def test_the_quote_form_is_prefilled_with_the_computed_quote(client, auth, world, db):
+    req = raise_service_request(db, world.booking, world.agent)
+    auth.login(world.ops)
+    page = client.get(f"/requests/{req.number}").get_data(as_text=True)
+    # 420.00 fare − 150.00 cancellation fee + 60.00 refundable taxes − 15.00 service fee, as the Refund
+    # button quotes it; at most 420.00 + 85.50 taxes.
+    assert 'name="amount-P1" inputmode="decimal" value="315.00"' in page
+    assert "Computed quote SGD 315.00; at most SGD 505.50 (fare and taxes)" in page
+
+
+def test_a_quote_above_fare_and_taxes_is_refused_under_that_passengers_amount(client, auth, world, db):
+    req = raise_service_request(db, world.booking, world.agent)
+    auth.login(world.ops)
+    response = client.post(quote_url(req), data={"amount-P1": "999,999.00", "valid_until": valid_until()})
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert re.search(
+        r'<p class="error" id="amount-P1-error">Enter at most SGD 505.50 for TAN/WEI MING \w+: a refund '
+        r"cannot exceed the fare and taxes",
+        body,
+    )
+    assert 'value="999,999.00"' in body  # what was typed is kept
+    assert count(db, RequestQuote) == 0
+    ok = client.post(quote_url(req), data={"amount-P1": "505.50", "valid_until": valid_until()})
+    assert ok.status_code == 303 and count(db, RequestQuote) == 1
+
+
+def test_bad_amounts_and_dates_show_under_their_fields(client, auth, world, db):
+    req = raise_service_request(db, world.booking, world.agent)
+    auth.login(world.ops)
+    body = client.post(quote_url(req), data={"amount-P1": "abc", "valid_until": valid_until()}).get_data(
+        as_text=True
+    )
+    assert '<p class="error" id="amount-P1-error">Enter the amount for TAN/WEI MING' in body
+    past = (portal_today() - timedelta(days=2)).isoformat()
+    body = client.post(quote_url(req), data={"amount-P1": "300", "valid_until": past}).get_data(as_text=True)
+    assert (
+        '<p class="error" id="valid_until-error">The quote&#39;s validity date cannot be in the past.' in body
+    )
+
+
+def test_passengers_in_a_live_refund_are_left_out_of_the_quote(client, auth, world, db, make, two_pax):
+    req = raise_service_request(db, two_pax, world.agent, passengers=("P1", "P2"))
+    refund = make.refund(two_pax, world.agent, passengers=["P1"])
+    auth.login(world.ops)
+    page = client.get(f"/requests/{req.number}").get_data(as_text=True)
+    assert f"not quoted, already in refund {refund.code}" in page
+    assert 'name="amount-P1"' not in page and 'name="amount-P2" inputmode="decimal" value="315.00"' in page
+
+    forced = client.post(
+        quote_url(req), data={"amount-P1": "300.00", "amount-P2": "300.00", "valid_until": valid_until()}
+    )
+    assert forced.status_code == 422
+    body = forced.get_data(as_text=True)
+    assert re.search(
+        rf'<p class="error" id="amount-P1-error">TAN/WEI MING \w+ is already in refund {refund.code}', body
+    )
+    assert count(db, RequestQuote) == 0
+
+    posted = client.post(quote_url(req), data={"amount-P2": "300.00", "valid_until": valid_until()})
+    assert posted.status_code == 303
+    [quote] = db.session.scalars(select(RequestQuote)).all()
+    assert [line.passenger.ref for line in quote.lines] == ["P2"]
+    # The agency's accept refunds P2 alone, with the posted amount.
+    from portal.services.requests import accept_quote
+
+    db.session.refresh(req)
+    second = accept_quote(req, quote, user=world.agent)
+    assert {line.passenger.ref for line in second.passengers} == {"P2"}
+
+
+def test_a_quote_with_everyone_in_a_refund_is_refused_naming_the_refund(db, world, make):
+    from portal.services.requests import QuoteError, post_quote
+
+    req = raise_service_request(db, world.booking, world.agent)
+    refund = make.refund(world.booking, world.agent)
+    with pytest.raises(QuoteError, match=f"already in a refund \\({refund.code}\\)"):
+        post_quote(req, user=world.ops, amounts={}, valid_until=portal_today() + timedelta(days=7))
+    with pytest.raises(QuoteError, match=f"already in refund {refund.code}") as refused:
+        post_quote(
+            req, user=world.ops, amounts={"P1": "1.00"}, valid_until=portal_today() + timedelta(days=7)
+        )
+    assert refused.value.field == "amount-P1"

@@ -1,6 +1,8 @@
 """Raise a Request (slide-out), My Requests, New Request, a request's page and thread, the agency's
 answers (reply, cancel, accept or decline a quote)."""
 
+from functools import partial
+
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
@@ -33,7 +35,7 @@ from portal.services.requests import (
     decline_quote,
     load_request,
     post_message,
-    quoted_passengers,
+    quote_form_lines,
     search_requests,
     thread,
 )
@@ -268,10 +270,12 @@ def _detail_context(req: ServiceRequest, **extra) -> dict:
         action=ActionForm(),
         open_quote=open_quote,
         quote_expired=open_quote is not None and open_quote.is_expired(now),
-        quoted_passengers=quoted_passengers(req),
+        # Called by the page's quote form only (staff, open Cancel & Refund), not by the polled thread.
+        quote_lines=partial(quote_form_lines, req, now),
         status_actions=status_actions(req.status) if staff else (),
         linked_refunds=list(req.refunds),
         quote_amounts={},
+        quote_field_errors={},
         error=None,
     )
     context.update(extra)
