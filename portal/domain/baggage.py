@@ -72,6 +72,25 @@ def next_status(status: BaggageStatus | str, action: BaggageAction | str) -> Bag
         raise BaggageTransitionError(status, action) from None
 
 
+def refund_started_reason(refund_code: str) -> str:
+    """Why an open order is failed when its passenger's flight goes into a refund (the agency sees it)."""
+    return f"Refund {refund_code} started for this flight."
+
+
+def confirm_refusal(live_refund_code: str | None) -> str | None:
+    """Why an order cannot be confirmed: its passenger's flight is in a live refund; else None.
+
+    A refunded flight is not flown, so baggage on it would be debited for nothing; the refund fails the
+    open order when it starts, and this stops a confirmation that comes anyway (an older order, a race).
+    """
+    if live_refund_code is None:
+        return None
+    return (
+        f"This baggage cannot be confirmed: refund {live_refund_code} started for this flight. Fail the "
+        "order instead."
+    )
+
+
 # --- Paying for it ----------------------------------------------------------------------------------------
 
 

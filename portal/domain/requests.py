@@ -6,15 +6,16 @@ Pure Python: callers pass plain values and get values or typed errors back.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
+from portal.domain.deadlines import AUTO_COMPLETE_AFTER
 from portal.domain.errors import Conflict, DomainError, NotPermitted
-from portal.domain.money import TypedAmountError, decimals_phrase, parse_typed_amount
+from portal.domain.money import Money, TypedAmountError, decimals_phrase, parse_typed_amount
 from portal.domain.refunds import RefundPath, path_refusal
 
 # --- Statuses and transitions ------------------------------------------------------------------------
@@ -178,9 +179,30 @@ def is_open(status: RequestStatus | str) -> bool:
     return RequestStatus(status) in OPEN_STATUSES
 
 
-def agency_may_cancel(status: RequestStatus | str) -> bool:
-    """Whether the agency may cancel a request in this status (only while New)."""
-    return allowed(status, RequestAction.CANCEL)
+def cancel_refusal(status: RequestStatus | str, refund_codes: Sequence[str] = ()) -> str | None:
+    """Why the agency may not cancel a request that its status would let it cancel, or None.
+
+    refund_codes: the refunds the request created (Agent & Passenger Initiated Refund on submit, an
+    accepted Cancel & Refund quote). A submitted refund cannot be withdrawn, and cancelling its request
+    would leave it running unexplained, so such a request stays open for operations to work.
+    The status rule itself (only while New) is the workflow table's; this says nothing about it.
+    """
+    if not allowed(status, RequestAction.CANCEL) or not refund_codes:
+        return None
+    codes = ", ".join(refund_codes)
+    return (
+        f"This request cannot be cancelled: refund {codes} was submitted from it, and a submitted refund "
+        "cannot be withdrawn. Reply below if something is wrong."
+    )
+
+
+def agency_may_cancel(status: RequestStatus | str, refund_codes: Sequence[str] = ()) -> bool:
+    """Whether the agency may cancel the request: only while New, and only if it created no refund."""
+    return allowed(status, RequestAction.CANCEL) and cancel_refusal(status, refund_codes) is None
+
+
+class CancelRefused(Conflict):
+    """The agency tried to cancel a request whose refund exists."""
 
 
 def agency_reply_reopens(status: RequestStatus | str) -> bool:
@@ -237,6 +259,7 @@ class BehaviourRule:
     refund_on_submit: RefundPath | None  # submitting creates a refund on this path
     needs_passengers: bool
     hint: str  # shown in the form when the category is chosen
+    needs_description: bool = True  # "Describe the issue" must be filled
 
 
 BEHAVIOURS: Mapping[CategoryBehaviour, BehaviourRule] = MappingProxyType(
@@ -259,7 +282,8 @@ BEHAVIOURS: Mapping[CategoryBehaviour, BehaviourRule] = MappingProxyType(
             RefundPath.AGENT_REQUEST,
             True,
             "Use this when the refund was already submitted to the airline. Submitting creates the refund "
-            "for the chosen passengers' unflown segments; it cannot be withdrawn.",
+            "for the chosen passengers' unflown segments; it cannot be withdrawn. A description is optional.",
+            needs_description=False,
         ),
     }
 )
@@ -267,6 +291,25 @@ BEHAVIOURS: Mapping[CategoryBehaviour, BehaviourRule] = MappingProxyType(
 
 def behaviour_rule(behaviour: CategoryBehaviour | str) -> BehaviourRule:
     return BEHAVIOURS[CategoryBehaviour(behaviour)]
+
+
+def description_required(behaviour: CategoryBehaviour | str | None) -> bool:
+    """Whether "Describe the issue" must be filled: yes unless the chosen category's behaviour says not
+    (None, no category chosen yet: yes)."""
+    return behaviour is None or behaviour_rule(behaviour).needs_description
+
+
+# The paths on which a request itself creates a refund: a behaviour's refund on submit, and an accepted
+# quote. A refund only linked to a request later (a follow-up's request) was not created by it.
+REQUEST_REFUND_PATHS = frozenset(
+    {RefundPath.REQUEST_QUOTE}
+    | {rule.refund_on_submit for rule in BEHAVIOURS.values() if rule.refund_on_submit is not None}
+)
+
+
+def created_by_request(path: RefundPath | str) -> bool:
+    """True when a refund on this path, linked to a request, was created by that request."""
+    return RefundPath(path) in REQUEST_REFUND_PATHS
 
 
 def submit_refusal(behaviour: CategoryBehaviour | str, payment_channel: str) -> str | None:
@@ -302,8 +345,9 @@ class QuoteError(DomainError):
 MAX_AMOUNT = Decimal("9999999999.99")
 
 
-def parse_amount(raw: str | None, who: str, currency: str) -> Decimal:
-    """A non-negative amount with at most the currency's decimals, from what a user typed."""
+def parse_amount(raw: str | None, who: str, currency: str, *, field: str | None = None) -> Decimal:
+    """A non-negative amount with at most the currency's decimals, from what a user typed; a refusal
+    names `field` (the passenger's amount input) so the form shows it there."""
     try:
         amount = parse_typed_amount(raw, currency)
     except TypedAmountError as exc:
@@ -313,17 +357,43 @@ def parse_amount(raw: str | None, who: str, currency: str) -> Decimal:
             "too_precise": f"Enter the amount for {who} with {decimals_phrase(currency)}.",
             "too_large": f"Enter a non-negative amount for {who}.",
         }[exc.reason]
-        raise QuoteError(message) from None
+        raise QuoteError(message, field=field) from None
     if amount < 0 or amount > MAX_AMOUNT:
-        raise QuoteError(f"Enter a non-negative amount for {who}.")
+        raise QuoteError(f"Enter a non-negative amount for {who}.", field=field)
     return amount
+
+
+def check_not_in_refund(who: str, refund_codes: Sequence[str], *, field: str | None = None) -> None:
+    """Refuse a quote line for a passenger whose flights are already in a live refund, naming it: the
+    quote would price the whole ticket again (QuoteError under `field`)."""
+    if refund_codes:
+        raise QuoteError(
+            f"{who} is already in refund {', '.join(refund_codes)}, so a quote cannot include them; leave "
+            "their amount empty.",
+            field=field,
+        )
+
+
+def quote_ceiling(base: Money, taxes: Money) -> Money:
+    """The most a quote may give back for one passenger: what the ticket cost, fare and taxes."""
+    return base + taxes
+
+
+def check_quote_ceiling(amount: Decimal, ceiling: Money, who: str, *, field: str | None = None) -> None:
+    """Refuse a quoted amount above the passenger's fare and taxes (QuoteError under `field`)."""
+    if amount > ceiling.amount:
+        raise QuoteError(
+            f"Enter at most {ceiling} for {who}: a refund cannot exceed the fare and taxes paid for the "
+            "ticket.",
+            field=field,
+        )
 
 
 def check_valid_until(valid_until: date | None, today: date) -> date:
     if valid_until is None:
-        raise QuoteError("Enter the date the quote is valid until.")
+        raise QuoteError("Enter the date the quote is valid until.", field="valid_until")
     if valid_until < today:
-        raise QuoteError("The quote's validity date cannot be in the past.")
+        raise QuoteError("The quote's validity date cannot be in the past.", field="valid_until")
     return valid_until
 
 
@@ -335,6 +405,36 @@ def quote_expires_at(valid_until: date) -> datetime:
 def quote_expired(valid_until: date, now: datetime) -> bool:
     """True once a quote valid until `valid_until` can no longer be answered."""
     return now > quote_expires_at(valid_until)
+
+
+def auto_complete_at(
+    status: RequestStatus | str, processed_at: datetime | None, open_quote_valid_until: date | None = None
+) -> datetime | None:
+    """When a request is completed automatically if nobody replies (SPEC 3.5); None unless Processed.
+
+    72 hours after it was processed; while it waits on an open quote, 72 hours after that quote expires
+    (the later of the two): the agency keeps the quote's whole validity to answer, and then the usual 72
+    hours to ask for a new quote, as the page invites it to once the quote has expired.
+    """
+    if RequestStatus(status) is not RequestStatus.PROCESSED or processed_at is None:
+        return None
+    start = processed_at
+    if open_quote_valid_until is not None:
+        start = max(start, quote_expires_at(open_quote_valid_until))
+    return start + AUTO_COMPLETE_AFTER
+
+
+def may_auto_complete(
+    status: RequestStatus | str,
+    processed_at: datetime | None,
+    open_quote_valid_until: date | None,
+    now: datetime,
+) -> bool:
+    """Whether the 72-hour job may complete the request now. The request page offers Accept and Decline
+    for as long as the quote has not expired, and that is never after this becomes True: both ask
+    quote_expires_at()."""
+    due = auto_complete_at(status, processed_at, open_quote_valid_until)
+    return due is not None and now >= due
 
 
 def quote_answerable(status: QuoteStatus | str, valid_until_end: datetime, now: datetime) -> None:

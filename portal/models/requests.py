@@ -21,8 +21,12 @@ from portal.domain.requests import (
     RequestStatus,
     agency_may_cancel,
     agency_reply_reopens,
+    auto_complete_at,
     behaviour_rule,
+    cancel_refusal,
+    created_by_request,
     is_open,
+    may_auto_complete,
     quote_expired,
 )
 from portal.extensions import db
@@ -141,6 +145,10 @@ class ServiceRequest(db.Model):
     quotes: Mapped[list[RequestQuote]] = relationship(
         back_populates="request", order_by="RequestQuote.id", cascade="all, delete-orphan"
     )
+    # Every refund linked to the request (Refund.request_id): those it created, and a follow-up's refund.
+    refunds = relationship(
+        "Refund", primaryjoin="Refund.request_id == ServiceRequest.id", order_by="Refund.id", viewonly=True
+    )
 
     @property
     def status_label(self) -> str:
@@ -151,9 +159,33 @@ class ServiceRequest(db.Model):
         return is_open(self.status)
 
     @property
+    def created_refund_codes(self) -> list[str]:
+        """The codes of the refunds this request created (on submit, or by an accepted quote)."""
+        return [r.code for r in self.refunds if created_by_request(r.path)]
+
+    @property
     def agency_may_cancel(self) -> bool:
-        """Cancel request is offered to the agency (only while New: the workflow table)."""
-        return agency_may_cancel(self.status)
+        """Cancel request is offered to the agency: only while New, and only if it created no refund."""
+        return agency_may_cancel(self.status, self.created_refund_codes)
+
+    @property
+    def cancel_refusal(self) -> str | None:
+        """Why Cancel request is not offered although the request is New (its refund exists), or None."""
+        return cancel_refusal(self.status, self.created_refund_codes)
+
+    @property
+    def open_quote_valid_until(self) -> date | None:
+        quote = self.open_quote
+        return quote.valid_until if quote is not None else None
+
+    @property
+    def auto_completes_at(self) -> datetime | None:
+        """When the 72-hour job will complete the request if nobody replies; None unless Processed."""
+        return auto_complete_at(self.status, self.processed_at, self.open_quote_valid_until)
+
+    def may_auto_complete(self, now: datetime) -> bool:
+        """Whether the 72-hour job completes it now (an open quote holds it until it expires)."""
+        return may_auto_complete(self.status, self.processed_at, self.open_quote_valid_until, now)
 
     @property
     def agency_reply_reopens(self) -> bool:

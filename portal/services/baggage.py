@@ -3,12 +3,14 @@ debit the deposit or note the card charge. Flushes, never commits (the view does
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.clock import utcnow
 from portal.domain.baggage import (
@@ -21,9 +23,11 @@ from portal.domain.baggage import (
     BaggageTransitionError,
     Refusal,
     Settlement,
+    confirm_refusal,
     coupon_refusal,
     next_status,
     option_refusal,
+    refund_started_reason,
     refusal,
     settlement_for,
 )
@@ -37,7 +41,9 @@ from portal.services.coupons import live_refund_codes
 from portal.services.ledger import post_entry
 from portal.services.notifications import account_agents, notify
 from portal.services.paging import Page
-from portal.services.transitions import claim
+from portal.services.transitions import claim, claim_rows
+
+CHUNK = 2000  # values per IN-list
 
 
 class BaggageError(DomainError):
@@ -46,6 +52,10 @@ class BaggageError(DomainError):
 
 class AlreadyOrdered(BaggageError, Conflict):
     """The passenger's segment already has a live baggage order (a second click, another tab)."""
+
+
+class FlightInRefund(BaggageError, Conflict):
+    """The order's passenger and flight are in a live refund: it cannot be confirmed."""
 
 
 # --- What can be bought ---------------------------------------------------------------------------------
@@ -276,6 +286,10 @@ def apply_baggage_action(
     action = BaggageAction(action)
     after = next_status(order.status, action)  # BaggageTransitionError when not allowed
     values: dict = {"status": after.value, "decided_at": now, "decided_by_id": user.id}
+    if action is BaggageAction.CONFIRM:
+        why = confirm_refusal(live_refund_codes(order.booking).get((order.passenger_id, order.segment_id)))
+        if why is not None:
+            raise FlightInRefund(why)
     if action is BaggageAction.FAIL:
         reason = (reason or "").strip()
         if not reason:
@@ -300,14 +314,87 @@ def apply_baggage_action(
     outcome = (
         "confirmed" if action is BaggageAction.CONFIRM else f"could not be added: {order.failure_reason}"
     )
+    _tell_agency(order, account_agents(order.account_id), outcome, now)
+    return order
+
+
+def _tell_agency(order: BaggageOrder, agents: list[User], outcome: str, now: datetime) -> None:
     notify(
-        account_agents(order.account_id),
+        agents,
         "baggage",
-        f"Baggage {order.code} on order {order.booking.order_number} {outcome}.",
+        f"Baggage {order.code} on order {order.booking.order_number} {outcome.rstrip('.')}.",
         path_for("bookings.booking_details", order_number=order.booking.order_number),
         now=now,
     )
-    return order
+
+
+@dataclass(frozen=True)
+class RefundedCoupons:
+    """The coupons (passenger id, segment id) of one booking that a new refund just took."""
+
+    refund_code: str
+    booking_id: int
+    coupons: tuple[tuple[int, int], ...]
+
+
+def fail_orders_in_refunds(
+    refunded: Sequence[RefundedCoupons], *, user: User, now: datetime
+) -> list[BaggageOrder]:
+    """Fail the open (requested) baggage orders on coupons that just went into a refund, with the reason
+    ("Refund RF… started for this flight"), and tell the agency as operations' Fail does.
+
+    Called by refunds.insert_refunds(), so every path that starts a refund (button, Cancel & Refund,
+    claims, requests, batch rows) does it in the same transaction. Each order moves by a conditional
+    UPDATE: an operator confirming it at the same moment wins or loses cleanly, never both.
+    """
+    refund_of = {
+        (p, s): r.refund_code for r in refunded for p, s in r.coupons
+    }  # a coupon is in at most one new refund (the live-coupon index)
+    booking_ids = sorted({r.booking_id for r in refunded})
+    orders: list[BaggageOrder] = []
+    for start in range(0, len(booking_ids), CHUNK):
+        orders += db.session.scalars(
+            select(BaggageOrder)
+            .where(
+                BaggageOrder.booking_id.in_(booking_ids[start : start + CHUNK]),
+                BaggageOrder.status == BaggageStatus.REQUESTED.value,
+            )
+            .order_by(BaggageOrder.id)
+            .options(selectinload(BaggageOrder.booking))
+        ).all()
+    by_refund: dict[str, list[BaggageOrder]] = {}
+    for order in orders:
+        code = refund_of.get((order.passenger_id, order.segment_id))
+        if code is not None:
+            by_refund.setdefault(code, []).append(order)
+    failed: list[BaggageOrder] = []
+    agents: dict[int, list[User]] = {}
+    for code, group in by_refund.items():
+        reason = refund_started_reason(code)
+        values = {
+            "status": BaggageStatus.FAILED.value,
+            "failure_reason": reason,
+            "decided_at": now,
+            "decided_by_id": user.id,
+        }
+        claimed = claim_rows(
+            BaggageOrder,
+            [o.id for o in group],
+            expected={"status": BaggageStatus.REQUESTED.value},
+            values=values,
+        )
+        for order in group:
+            if claimed == len(group):
+                for name, value in values.items():
+                    set_committed_value(order, name, value)
+            else:
+                db.session.refresh(order)  # some were decided meanwhile: see which
+            if order.status == BaggageStatus.FAILED and order.failure_reason == reason:
+                if order.account_id not in agents:
+                    agents[order.account_id] = account_agents(order.account_id)
+                _tell_agency(order, agents[order.account_id], f"could not be added: {reason}", now)
+                failed.append(order)
+    return failed
 
 
 # --- Reading --------------------------------------------------------------------------------------------
@@ -385,12 +472,15 @@ __all__ = [
     "AlreadyOrdered",
     "BaggageError",
     "BaggageTransitionError",
+    "FlightInRefund",
     "QueueFilters",
+    "RefundedCoupons",
     "apply_baggage_action",
     "baggage_events",
     "baggage_queue",
     "catalogue",
     "create_baggage_order",
+    "fail_orders_in_refunds",
     "get_order",
     "passenger_choices",
     "segment_choices",

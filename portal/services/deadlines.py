@@ -90,8 +90,12 @@ def flag_follow_up_eligible(now: datetime | None = None) -> list[Refund]:
 
 def auto_complete_requests(now: datetime | None = None) -> list[ServiceRequest]:
     """Requests left Processed 72 hours with no agency reply (a reply reopens them): complete them,
-    each through change_status() as an operator's Complete would."""
+    each through change_status() as an operator's Complete would. A request waiting on an open quote is
+    left until 72 hours after the quote expires (domain.requests.may_auto_complete, which the request
+    page agrees with)."""
     now = now or utcnow()
+    # Processed 72 hours ago is necessary whatever the quote (the index reads only these rows); the
+    # domain rule decides the rest.
     candidates = db.session.scalars(
         select(ServiceRequest)
         .where(
@@ -99,9 +103,12 @@ def auto_complete_requests(now: datetime | None = None) -> list[ServiceRequest]:
             ServiceRequest.processed_at <= now - AUTO_COMPLETE_AFTER,
         )
         .order_by(ServiceRequest.id)
+        .options(selectinload(ServiceRequest.quotes))
     ).all()
     completed = []
     for req in candidates:
+        if not req.may_auto_complete(now):
+            continue  # an open quote the agency may still answer
         try:
             change_status(req, RequestAction.COMPLETE, user=None, now=now, note=AUTO_COMPLETED)
         except RequestTransitionError:

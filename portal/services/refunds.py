@@ -57,6 +57,7 @@ from portal.models import (
     Segment,
     User,
 )
+from portal.services.baggage import RefundedCoupons, fail_orders_in_refunds
 from portal.services.coupons import Coupon, booking_coupons
 from portal.services.ledger import post_entry
 from portal.services.notifications import account_agents, notify
@@ -348,7 +349,8 @@ def insert_refunds(drafts: Sequence[RefundDraft], *, user: User, now: datetime) 
     The one place a refund row is created: the Refund button, Cancel & Refund, Refund Claim, service
     requests, batch uploads and the API all come here, one refund or ten thousand. Bulk inserts, a fixed
     number of statements whatever the count. The live-coupon unique index is the last word on a coupon
-    taken meanwhile: the whole write is undone (a savepoint) and CouponTaken raised.
+    taken meanwhile: the whole write is undone (a savepoint) and CouponTaken raised. Open baggage orders
+    on the refunded coupons are failed in the same write (baggage.fail_orders_in_refunds).
     """
     if not drafts:
         return []
@@ -435,6 +437,15 @@ def insert_refunds(drafts: Sequence[RefundDraft], *, user: User, now: datetime) 
                     }
                     for refund_id, d in zip(ids, drafts, strict=True)
                 ],
+            )
+            # A flight going into a refund will not be flown: its open baggage order fails, with why.
+            fail_orders_in_refunds(
+                [
+                    RefundedCoupons(f"RF{refund_id:08d}", d.booking_id, d.coupons)
+                    for refund_id, d in zip(ids, drafts, strict=True)
+                ],
+                user=user,
+                now=now,
             )
     except IntegrityError:
         raise CouponTaken(TAKEN) from None

@@ -14,9 +14,11 @@ from sqlalchemy.orm import selectinload
 
 from portal.clock import utcnow
 from portal.domain.errors import DomainError
-from portal.domain.refunds import RefundPath
+from portal.domain.money import Money
+from portal.domain.refunds import RefundPath, fare_facts
 from portal.domain.requests import (
     OPEN_STATUSES,
+    CancelRefused,
     OpenRequestExists,
     QuoteError,
     QuoteStatus,
@@ -24,11 +26,16 @@ from portal.domain.requests import (
     RequestStatus,
     RequestTransitionError,
     behaviour_rule,
+    cancel_refusal,
     check_actor,
+    check_not_in_refund,
+    check_quote_ceiling,
     check_valid_until,
+    description_required,
     next_status,
     parse_amount,
     quote_answerable,
+    quote_ceiling,
     quote_expires_at,
     submit_refusal,
 )
@@ -47,10 +54,17 @@ from portal.models import (
     ServiceRequest,
     User,
 )
+from portal.services.coupons import live_refund_codes
 from portal.services.documents import save_document
 from portal.services.notifications import account_agents, notify, staff_users
 from portal.services.paging import Page, clamp, count
-from portal.services.refunds import create_refund, portal_today, whole_passengers
+from portal.services.refunds import (
+    RefundError,
+    compute_quote,
+    create_refund,
+    portal_today,
+    whole_passengers,
+)
 from portal.services.scope import Scope
 from portal.services.search import search_key, starts_with
 from portal.services.transitions import claim
@@ -134,10 +148,10 @@ def create_request(
     if category is None or category.parent_id is None or not category.active:
         raise RequestError("Choose a category.")
     text = (description or "").strip()
-    if not text:
-        raise RequestError("Describe the issue.")
+    if not text and description_required(category.behaviour):
+        raise RequestError("Describe the issue.", field="description")
     if len(text) > MAX_DESCRIPTION:
-        raise RequestError(f"Keep the description under {MAX_DESCRIPTION:,} characters.")
+        raise RequestError(f"Keep the description under {MAX_DESCRIPTION:,} characters.", field="description")
     rule = behaviour_rule(category.behaviour)
     passengers = _chosen_passengers(booking, passenger_refs)
     if rule.needs_passengers and not passengers:
@@ -301,6 +315,10 @@ def change_status(
         check_actor(action, staff=user.is_staff)
     before = req.status
     after = next_status(before, action)
+    if action is RequestAction.CANCEL:
+        refusal = cancel_refusal(before, req.created_refund_codes)
+        if refusal:
+            raise CancelRefused(refusal)
     _move(req, before, after, action)
     if after is RequestStatus.PROCESSED:
         req.processed_at = now
@@ -320,6 +338,60 @@ def quoted_passengers(req: ServiceRequest) -> list[Passenger]:
     return list(req.passengers) or list(req.booking.passengers)
 
 
+@dataclass(frozen=True)
+class QuoteFormLine:
+    """One passenger concerned, as the Post a quote form shows them."""
+
+    passenger: Passenger
+    refund_codes: tuple[str, ...]  # live refunds holding their flights: not quotable
+    computed: Money | None  # what the Refund button's quote gives, the form's starting value
+    ceiling: Money  # fare and taxes: the most a quote may give
+
+    @property
+    def field(self) -> str:
+        return f"amount-{self.passenger.ref}"
+
+    @property
+    def prefill(self) -> str:
+        return str(self.computed.amount) if self.computed is not None else ""
+
+
+def _refund_codes_by_passenger(booking: Booking) -> dict[int, tuple[str, ...]]:
+    codes: dict[int, set[str]] = {}
+    for (passenger_id, _), code in live_refund_codes(booking).items():
+        codes.setdefault(passenger_id, set()).add(code)
+    return {pid: tuple(sorted(c)) for pid, c in codes.items()}
+
+
+def _ceiling(passenger: Passenger, currency: str) -> Money:
+    fare = fare_facts(passenger, currency)
+    return quote_ceiling(fare.base, fare.taxes)
+
+
+def quote_form_lines(req: ServiceRequest, now: datetime | None = None) -> list[QuoteFormLine]:
+    """The passengers concerned with what the quote form needs: who is already in a refund, the computed
+    quote for the others' unflown flights (compute_quote, as the Refund button quotes), the ceiling."""
+    now = now or utcnow()
+    booking = req.booking
+    in_refund = _refund_codes_by_passenger(booking)
+    passengers = quoted_passengers(req)
+    quotable = [p.ref for p in passengers if p.id not in in_refund]
+    computed: dict[str, Money | None] = {}
+    try:
+        selection = whole_passengers(booking, quotable, now)
+        if selection:
+            quote = compute_quote(
+                booking, selection, path=RefundPath.REQUEST_QUOTE, involuntary=False, now=now
+            )
+            computed = {ref: q.amount for ref, q in quote.passengers}
+    except RefundError:
+        computed = {}  # nothing refundable (a cancelled booking): operations type the amounts
+    return [
+        QuoteFormLine(p, in_refund.get(p.id, ()), computed.get(p.ref), _ceiling(p, booking.currency))
+        for p in passengers
+    ]
+
+
 def post_quote(
     req: ServiceRequest,
     *,
@@ -336,12 +408,25 @@ def post_quote(
         raise RequestError("Quotes are posted only on Cancel & Refund requests.")
     before = req.status
     after = next_status(before, RequestAction.POST_QUOTE)
-    lines = [
-        RequestQuoteLine(
-            passenger=p, amount=parse_amount(amounts.get(p.ref), p.full_name, req.booking.currency)
+    currency = req.booking.currency
+    in_refund = _refund_codes_by_passenger(req.booking)
+    lines = []
+    for p in quoted_passengers(req):
+        field = f"amount-{p.ref}"
+        if p.id in in_refund:
+            # Left out (the form shows why); an amount typed for them anyway is refused, naming the refund.
+            if (amounts.get(p.ref) or "").strip():
+                check_not_in_refund(p.full_name, in_refund[p.id], field=field)
+            continue
+        amount = parse_amount(amounts.get(p.ref), p.full_name, currency, field=field)
+        check_quote_ceiling(amount, _ceiling(p, currency), p.full_name, field=field)
+        lines.append(RequestQuoteLine(passenger=p, amount=amount))
+    if not lines:
+        codes = sorted({c for cs in in_refund.values() for c in cs})
+        raise QuoteError(
+            f"Every passenger concerned is already in a refund ({', '.join(codes)}): there is nothing left "
+            "to quote. Answer in the thread instead."
         )
-        for p in quoted_passengers(req)
-    ]
     valid_until = check_valid_until(valid_until, portal_today(now))
     for old in req.quotes:
         if old.status == QuoteStatus.OPEN:
@@ -474,6 +559,7 @@ def request_query(number: str):
             selectinload(ServiceRequest.assigned_to),
             selectinload(ServiceRequest.quotes).selectinload(RequestQuote.lines),
             selectinload(ServiceRequest.quotes).selectinload(RequestQuote.refund),
+            selectinload(ServiceRequest.refunds),
         )
     )
 

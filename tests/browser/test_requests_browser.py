@@ -110,3 +110,38 @@ def test_admin_renames_a_category_and_the_agent_sees_the_new_name(page, new_cont
     category = agent.get_by_role("dialog").get_by_label("Category")
     expect(category.locator("option", has_text="Passenger Name Change")).to_have_count(1)
     expect(category.locator("option", has_text="Name Correction")).to_have_count(0)
+
+
+def test_agent_refund_without_a_description_cannot_then_be_cancelled(page, world, login):
+    """Issue 13: choose Agent & Passenger Initiated Refund and Submit (no description); the request page
+    says why it cannot be cancelled instead of offering Cancel request."""
+    login(page, AGENT)
+    page.goto("/bookings/AT10000001", wait_until="load")
+    page.get_by_role("link", name="Raise a Request").click()
+    slideout = page.get_by_role("dialog")
+    slideout.get_by_label("Category").select_option(label="Agent & Passenger Initiated Refund")
+    expect(slideout).to_contain_text("A description is optional.")
+    slideout.get_by_role("button", name="Submit").click()
+
+    page.wait_for_url(re.compile(r"/requests/SR\d{8}$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("New")
+    expect(page.get_by_text(re.compile(r"refund RF\d{8} was submitted from it"))).to_be_visible()
+    expect(page.get_by_role("button", name="Cancel request")).to_have_count(0)
+
+
+def test_operations_quote_is_prefilled_and_bounded(page, world, login, db):
+    """Issue 13: the quote form starts from the computed quote; an amount above fare and taxes is refused
+    under that passenger's amount."""
+    from tests.conftest import raise_service_request
+
+    req = raise_service_request(db, world.booking, world.agent)
+    login(page, OPS)
+    page.goto(f"/requests/{req.number}", wait_until="load")
+    page.get_by_text("Post a quote").click()
+    amount = page.get_by_label("Amount for TAN/WEI MING MR (SGD)")
+    expect(amount).to_have_value("315.00")
+    amount.fill("999,999.00")
+    page.get_by_label("Valid until").fill((portal_today() + timedelta(days=7)).isoformat())
+    page.get_by_role("button", name="Post quote").click()
+    expect(page.locator("#amount-P1-error")).to_contain_text("Enter at most SGD 505.50 for TAN/WEI MING MR")
+    expect(page.get_by_label("Amount for TAN/WEI MING MR (SGD)")).to_have_value("999,999.00")

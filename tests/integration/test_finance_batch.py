@@ -136,7 +136,8 @@ def test_batch_queries_do_not_grow_with_rows(db, world, make, count_queries):
     with count_queries() as many:
         process_upload("b.csv", batch_csv(*(f"QB{n:08d}" for n in range(2, 40))), user=world.agent)
     db.session.commit()
-    assert few.count == many.count <= 13, many.statements
+    # 14 since issue 13: one more select, for the open baggage orders a refund fails.
+    assert few.count == many.count <= 14, many.statements
     assert count(db, Refund) == 40
 
 

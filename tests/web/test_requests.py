@@ -342,9 +342,8 @@ def test_cancel_only_while_new(client, auth, world, db):
     assert client.post(f"/requests/{req.number}/cancel").status_code == 303
     db.session.refresh(req)
     assert req.status == "cancelled"
-    client.post(f"/requests/{req.number}/cancel")
-    page = client.get(f"/requests/{req.number}").get_data(as_text=True)
-    assert "cannot be cancelled" in page
+    again = client.post(f"/requests/{req.number}/cancel")
+    assert again.status_code == 409 and "cannot be cancelled" in again.get_data(as_text=True)
 
 
 # --- quotes --------------------------------------------------------------------------------------

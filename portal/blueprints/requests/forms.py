@@ -3,10 +3,11 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from portal.domain.requests import BEHAVIOUR_LABELS, STATUS_LABELS
+from portal.domain.requests import BEHAVIOUR_LABELS, STATUS_LABELS, description_required
 from portal.forms import choices
+from portal.services.catalogues import offered_category
 
 ATTACHMENTS_LABEL = "Attachments (PDF, PNG or JPEG, up to 10 MB each)"
 
@@ -16,11 +17,15 @@ class RequestForm(FlaskForm):
     plain checkboxes named "passenger"."""
 
     category = SelectField("Category", validators=[DataRequired(message="Choose a category.")])
-    description = TextAreaField(
-        "Describe the issue",
-        validators=[DataRequired(message="Describe the issue."), Length(max=5000)],
-    )
+    # Required unless the chosen category's behaviour says not (domain.requests.description_required).
+    description = TextAreaField("Describe the issue", validators=[Length(max=5000)])
     attachments = MultipleFileField(ATTACHMENTS_LABEL)
+
+    def validate_description(self, field):
+        category = offered_category(self.category.data)
+        behaviour = category.behaviour if category is not None else None
+        if not (field.data or "").strip() and description_required(behaviour):
+            raise ValidationError("Describe the issue.")
 
 
 class NewRequestForm(RequestForm):

@@ -83,6 +83,7 @@ def post_request_quote(number):
     form = QuoteForm()
     amounts = {p.ref: request.form.get(f"amount-{p.ref}", "") for p in quoted_passengers(req)}
     error = None
+    field_errors: dict[str, str] = {}
     status = 422
     if form.validate_on_submit():
         with attempt() as outcome:
@@ -100,8 +101,17 @@ def post_request_quote(number):
                 "success",
             )
             return redirect(url_for("requests.request_detail", number=req.number), code=303)
+        # Under the passenger's amount, or under the form field, that the refusal names.
+        named = getattr(outcome.error, "field", None) or ""
+        if named.startswith("amount-"):
+            field_errors[named.removeprefix("amount-")] = error
+            error = None
+        elif outcome.to_form(form):
+            error = None
     else:
         error = "; ".join(e for errors in form.errors.values() for e in errors) or "Check the quote."
     req = _request(number)
-    context = _detail_context(req, quote_form=form, quote_amounts=amounts, quote_error=error)
+    context = _detail_context(
+        req, quote_form=form, quote_amounts=amounts, quote_error=error, quote_field_errors=field_errors
+    )
     return render("requests/request.html", **context), status

@@ -1,6 +1,8 @@
 """Raise a Request (slide-out), My Requests, New Request, a request's page and thread, the agency's
 answers (reply, cancel, accept or decline a quote)."""
 
+from functools import partial
+
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
@@ -33,7 +35,7 @@ from portal.services.requests import (
     decline_quote,
     load_request,
     post_message,
-    quoted_passengers,
+    quote_form_lines,
     search_requests,
     thread,
 )
@@ -92,6 +94,8 @@ def _submit(form, booking: Booking):
         return None, outcome.message, outcome.error.number
     if isinstance(outcome.error, UploadRejected):
         form.attachments.errors = [*form.attachments.errors, outcome.message]
+        return None, None, None
+    if outcome.to_form(form):
         return None, None, None
     if outcome.failed:
         return None, outcome.message, None
@@ -266,10 +270,12 @@ def _detail_context(req: ServiceRequest, **extra) -> dict:
         action=ActionForm(),
         open_quote=open_quote,
         quote_expired=open_quote is not None and open_quote.is_expired(now),
-        quoted_passengers=quoted_passengers(req),
+        # Called by the page's quote form only (staff, open Cancel & Refund), not by the polled thread.
+        quote_lines=partial(quote_form_lines, req, now),
         status_actions=status_actions(req.status) if staff else (),
-        linked_refunds=[q.refund for q in req.quotes if q.refund is not None],
+        linked_refunds=list(req.refunds),
         quote_amounts={},
+        quote_field_errors={},
         error=None,
     )
     context.update(extra)
@@ -327,7 +333,8 @@ def post_request_message(number):
 
 
 def _answer(number: str, change):
-    """Run an agency action on the request; flash its outcome and go back to the request page."""
+    """Run an agency action on the request: done, it redirects (303); refused, the request page shows
+    why, with the refusal's status (409 for a state that does not allow it, 422 for bad input)."""
     req = _request(number)
     if current_user.is_staff:
         abort(403)
@@ -336,7 +343,8 @@ def _answer(number: str, change):
     with attempt() as outcome:
         return change(req)
     flash(outcome.message, "error")
-    return redirect(url_for("requests.request_detail", number=number), code=303)
+    req = _request(number)
+    return render("requests/request.html", **_detail_context(req)), outcome.status
 
 
 @bp.post("/requests/<number>/cancel")
