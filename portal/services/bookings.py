@@ -6,11 +6,12 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.clock import utcnow
 from portal.domain.booking_import import BookingData, ExistingBooking, ImportFile, parse_import
+from portal.domain.refunds import CANCELLING_REFUND_STATES
 from portal.extensions import db
 from portal.links import path_for
 from portal.models import (
@@ -316,6 +317,14 @@ def _booking_conditions(filters: BookingFilters, account_id: int | None) -> list
         conditions.append(Booking.payment_channel == filters.payment_channel)
     if filters.status == "action_required":
         conditions.append(Booking.action_required.is_(True))
+    elif filters.status == "cancelled":
+        # A low-cost carrier's booking refunded whole is cancelled too (domain.refunds).
+        cancelling = [state.value for state in CANCELLING_REFUND_STATES]
+        conditions.append(or_(Booking.status == "cancelled", Booking.refund_state.in_(cancelling)))
+    elif filters.status == "ticketed":
+        cancelling = [state.value for state in CANCELLING_REFUND_STATES]
+        conditions.append(Booking.status == "ticketed")
+        conditions.append(Booking.refund_state.not_in(cancelling))
     elif filters.status:
         conditions.append(Booking.status == filters.status)
     return conditions

@@ -57,7 +57,7 @@ from portal.models import (
     Segment,
     User,
 )
-from portal.services.coupons import Coupon, booking_coupons
+from portal.services.coupons import Coupon, booking_coupons, refresh_refund_states
 from portal.services.ledger import post_entry
 from portal.services.notifications import account_agents, notify
 from portal.services.paging import Page, clamp, count
@@ -436,6 +436,8 @@ def insert_refunds(drafts: Sequence[RefundDraft], *, user: User, now: datetime) 
                     for refund_id, d in zip(ids, drafts, strict=True)
                 ],
             )
+            # My Bookings shows what refunds make of a booking from a column kept here.
+            refresh_refund_states(d.booking_id for d in drafts)
     except IntegrityError:
         raise CouponTaken(TAKEN) from None
     return ids
@@ -489,6 +491,8 @@ def apply_action(
         RefundEvent(actor_id=user.id, at=now, from_status=before, to_status=after.value, note=note)
     )
     db.session.flush()
+    if action is RefundAction.REJECT:
+        refresh_refund_states([refund.booking_id])  # the coupons are given back
     return refund
 
 
