@@ -12,7 +12,10 @@ import pytest
 from portal.models import Booking
 from tests.conftest import passenger_doc
 
-TWO = [passenger_doc("P1", "TAN", "WEI MING", "618-2400000001"), passenger_doc("P2", "TAN", "MEI", "618-2400000002")]
+TWO = [
+    passenger_doc("P1", "TAN", "WEI MING", "618-2400000001"),
+    passenger_doc("P2", "TAN", "MEI", "618-2400000002"),
+]
 
 
 def segment_statuses(page: str) -> list[str]:
