@@ -226,7 +226,8 @@ class Passenger(db.Model):
     title: Mapped[str] = mapped_column(String(20))
     first_name: Mapped[str] = mapped_column(String(60))
     last_name: Mapped[str] = mapped_column(String(60))
-    ticket_number: Mapped[str] = mapped_column(String(14))
+    # Indexed: an import refuses a ticket number another booking already holds.
+    ticket_number: Mapped[str] = mapped_column(String(14), index=True)
     base: Mapped[Decimal] = mapped_column(Amount)
     taxes: Mapped[Decimal] = mapped_column(Amount)
     refundable_taxes: Mapped[Decimal] = mapped_column(Amount)
