@@ -225,12 +225,17 @@ BAD_FILES = [
         put((*B0, "order_number"), "at26110001"),
         'bookings[0] (order number "at26110001"): order_number: must be 6-20 uppercase letters or digits',
     ),
-    case("order number missing", drop((*B0, "order_number")), "bookings[0] (no order number): order_number: required"),
+    case(
+        "order number missing",
+        drop((*B0, "order_number")),
+        "bookings[0] (no order number): order_number: required",
+    ),
     # Issue 13: a malformed order number is echoed back, quoted, escaped and cut short.
     case(
         "order number with markup and control characters",
         put((*B0, "order_number"), "<b>AT\u202e1\n"),
-        'bookings[0] (order number "<b>AT\\u202e1\\n"): order_number: must be 6-20 uppercase letters or digits',
+        'bookings[0] (order number "<b>AT\\u202e1\\n"): order_number: '
+        "must be 6-20 uppercase letters or digits",
     ),
     case(
         "order number far too long",
