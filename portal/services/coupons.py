@@ -82,53 +82,53 @@ def refund_cancelled_segments(booking: Booking) -> frozenset[int]:
 
 def refresh_refund_states(booking_ids: Iterable[int]) -> None:
     """Write each booking's refund state (domain.refunds.booking_refund_state) from its live refunds,
-    in a fixed number of statements per 2,000 bookings. Called wherever coupons enter or leave a live
+    in two statements per 2,000 bookings. Called wherever coupons enter or leave a live
     refund: insert_refunds() and the rejection of a refund."""
     ids = sorted(set(booking_ids))
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        carriers = dict(
-            db.session.execute(
-                select(Booking.id, Airline.carrier_type)
-                .join(Airline, Airline.id == Booking.airline_id)
-                .where(Booking.id.in_(chunk))
-            ).all()
+        passengers = (
+            select(func.count())
+            .where(Passenger.booking_id == Booking.id)
+            .correlate(Booking)
+            .scalar_subquery()
         )
-        passengers = dict(
-            db.session.execute(
-                select(Passenger.booking_id, func.count())
-                .where(Passenger.booking_id.in_(chunk))
-                .group_by(Passenger.booking_id)
-            ).all()
+        segments = (
+            select(func.count()).where(Segment.booking_id == Booking.id).correlate(Booking).scalar_subquery()
         )
-        segments = dict(
-            db.session.execute(
-                select(Segment.booking_id, func.count())
-                .where(Segment.booking_id.in_(chunk))
-                .group_by(Segment.booking_id)
-            ).all()
-        )
-        live: dict[int, list[str]] = {}
-        rows = db.session.execute(
-            select(Refund.booking_id, Refund.path, func.count())
+        live_by_path = (
+            select(Refund.booking_id.label("booking_id"), Refund.path.label("path"), func.count().label("n"))
             .join(RefundCoupon, RefundCoupon.refund_id == Refund.id)
             .where(Refund.booking_id.in_(chunk), RefundCoupon.live.is_(True))
             .group_by(Refund.booking_id, Refund.path)
+            .subquery()
+        )
+        # One row per booking and path of its live refunds (path None: none), in one statement.
+        rows = db.session.execute(
+            select(
+                Booking.id, Airline.carrier_type, passengers, segments, live_by_path.c.path, live_by_path.c.n
+            )
+            .join(Airline, Airline.id == Booking.airline_id)
+            .outerjoin(live_by_path, live_by_path.c.booking_id == Booking.id)
+            .where(Booking.id.in_(chunk))
         ).all()
-        for booking_id, path, coupons in rows:
-            live.setdefault(booking_id, []).extend([path] * coupons)
+        facts: dict[int, tuple[str, int]] = {}
+        live: dict[int, list[str]] = {}
+        for booking_id, carrier, passenger_count, segment_count, path, coupons in rows:
+            facts[booking_id] = (carrier, passenger_count * segment_count)
+            if path is not None:
+                live.setdefault(booking_id, []).extend([path] * coupons)
         table = Booking.__table__
         params = [
             {
                 "bid": booking_id,
                 "state": booking_refund_state(
-                    carrier_type=carriers[booking_id],
-                    coupon_count=passengers.get(booking_id, 0) * segments.get(booking_id, 0),
+                    carrier_type=carrier,
+                    coupon_count=coupon_count,
                     live_refund_paths=live.get(booking_id, ()),
                 ).value,
             }
-            for booking_id in chunk
-            if booking_id in carriers
+            for booking_id, (carrier, coupon_count) in facts.items()
         ]
         if params:
             db.session.execute(

@@ -136,7 +136,9 @@ def test_batch_queries_do_not_grow_with_rows(db, world, make, count_queries):
     with count_queries() as many:
         process_upload("b.csv", batch_csv(*(f"QB{n:08d}" for n in range(2, 40))), user=world.agent)
     db.session.commit()
-    assert few.count == many.count <= 13, many.statements
+    # 15: the booking's refund state (issue 13) is read and written with every refund write, in two
+    # statements whatever the number of rows.
+    assert few.count == many.count <= 15, many.statements
     assert count(db, Refund) == 40
 
 

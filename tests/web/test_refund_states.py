@@ -12,10 +12,12 @@ import pytest
 from portal.models import Booking
 from tests.conftest import passenger_doc
 
-TWO = [
-    passenger_doc("P1", "TAN", "WEI MING", "618-2400000001"),
-    passenger_doc("P2", "TAN", "MEI", "618-2400000002"),
-]
+def two(prefix: str) -> list[dict]:
+    """Two passengers with ticket numbers of their own (an import refuses a ticket another booking has)."""
+    return [
+        passenger_doc("P1", "TAN", "WEI MING", f"618-{prefix}01"),
+        passenger_doc("P2", "TAN", "MEI", f"618-{prefix}02"),
+    ]
 
 
 def segment_statuses(page: str) -> list[str]:
@@ -34,12 +36,12 @@ def listed_status(page: str, order_number: str) -> str:
 
 @pytest.fixture
 def lcc(make, world):
-    return make.booking(order_number="AT30000001", airline="TR", passengers=TWO)
+    return make.booking(order_number="AT30000001", airline="TR", passengers=two("30000001"))
 
 
 @pytest.fixture
 def fsc(make, world):
-    return make.booking(order_number="AT30000002", airline="SQ", passengers=TWO)
+    return make.booking(order_number="AT30000002", airline="SQ", passengers=two("30000002"))
 
 
 def test_an_lcc_operator_refund_of_everyone_cancels_segments_and_booking(client, auth, world, make, lcc):

@@ -31,7 +31,9 @@ def users():
                 form.email.data, form.name.data, form.role.data, form.password.data, form.account.data or None
             )
         if outcome.failed:
-            form.email.errors.append(outcome.message)
+            # Each refusal under the field it names (the service says which).
+            if not outcome.to_form(form):
+                form.email.errors.append(outcome.message)
         else:
             flash(f"User {user.email} created.", "success")
             return redirect(url_for("admin.users"), code=303)
@@ -64,7 +66,9 @@ def accounts():
                 form.code.data, form.name.data, form.currency.data, form.service_fee.data
             )
         if outcome.failed:
-            form.code.errors.append(outcome.message)
+            # Each refusal under the field it names (the service says which).
+            if not outcome.to_form(form):
+                form.code.errors.append(outcome.message)
         else:
             flash(f"Account {account.code} created.", "success")
             return redirect(url_for("admin.accounts"), code=303)

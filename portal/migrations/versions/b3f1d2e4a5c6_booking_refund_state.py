@@ -1,6 +1,6 @@
 """booking refund state: what live refunds make of a booking (none, partly refunded, refunded,
 cancelled), kept on the booking so My Bookings needs no query per row; passenger ticket number
-indexed, for the import's duplicate-ticket check (issue 13)
+indexed, for the import's duplicate-ticket check; notifications indexed newest first (issue 13)
 
 Revision ID: b3f1d2e4a5c6
 Revises: 7c1e2a9d4b10
@@ -19,6 +19,9 @@ depends_on = None
 
 
 def upgrade():
+    # Notifications are listed newest first by created_at.
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.create_index('ix_notification_user_created', ['user_id', 'created_at', 'id'], unique=False)
     # An import refuses a ticket number another booking already holds: looked up by this index.
     with op.batch_alter_table('passenger', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_passenger_ticket_number'), ['ticket_number'], unique=False)
@@ -52,6 +55,8 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.drop_index('ix_notification_user_created')
     with op.batch_alter_table('booking', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('ck_booking_refund_state_known'), type_='check')
         batch_op.drop_column('refund_state')
