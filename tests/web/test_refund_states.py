@@ -12,6 +12,7 @@ import pytest
 from portal.models import Booking
 from tests.conftest import passenger_doc
 
+
 def two(prefix: str) -> list[dict]:
     """Two passengers with ticket numbers of their own (an import refuses a ticket another booking has)."""
     return [
