@@ -139,12 +139,18 @@ def parse_import(
     accounts: Mapping[str, str],
     airlines: Collection[str],
     existing: Mapping[str, ExistingBooking] = MappingProxyType({}),
+    ticket_owners: Mapping[str, str] = MappingProxyType({}),
 ) -> ImportFile:
     """Check an import file and return its content, or raise ImportRejected listing every error.
 
     accounts maps the client account codes in the database to their currency; airlines holds the
     airline codes in the database; existing maps order numbers already imported to what is known of
-    them. A null optional field counts as absent.
+    them; ticket_owners maps ticket numbers of the file already in the database to the order number
+    of the booking that holds them. A null optional field counts as absent.
+
+    A ticket number belongs to one booking: used twice in the file, or already held by another
+    booking in the database, it is refused, naming both bookings. A booking re-imported in the same
+    file gives its old tickets up (its new content is what is checked).
     """
     document = _load(raw)
     errors: list[_Error] = []
@@ -153,7 +159,7 @@ def parse_import(
 
     airline_codes: dict[str, str] = {}
     airline_list = top.optional("airlines", _list_of(lambda v, at: _airline(v, at, airline_codes)), ())
-    context = _Context(accounts, frozenset(airlines).union(airline_codes), existing)
+    context = _Context(accounts, frozenset(airlines).union(airline_codes), existing, ticket_owners)
     booking_list = top.required("bookings", lambda v, at: _bookings(v, at, context))
     if booking_list == () and not airline_list:
         errors.append((top.at("bookings").order, "file: has no bookings and no airlines"))
@@ -536,8 +542,11 @@ class _Context:
     accounts: Mapping[str, str]
     airlines: frozenset[str]
     existing: Mapping[str, ExistingBooking]
+    ticket_owners: Mapping[str, str] = field(default_factory=dict)
     order_numbers: dict[str, str] = field(default_factory=dict)
     ticket_numbers: dict[str, str] = field(default_factory=dict)
+    booking_label: str = "?"  # the booking being read, as errors name it
+    order_number: str | None = None
 
 
 def _bookings(value: Any, spot: _Spot, context: _Context) -> tuple[BookingData | None, ...] | None:
@@ -557,9 +566,27 @@ def _bookings(value: Any, spot: _Spot, context: _Context) -> tuple[BookingData |
     return tuple(bookings)
 
 
+_ECHO_LIMIT = 24
+
+
+def _echo(value: Any) -> str:
+    """A value the file got wrong, shown back safely: JSON-quoted (control and non-ASCII characters
+    escaped, so nothing can hide or reorder text), at most _ECHO_LIMIT characters of it."""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    shown = json.dumps(text[:_ECHO_LIMIT], ensure_ascii=True)
+    return shown + ("…" if len(text) > _ECHO_LIMIT else "")
+
+
 def _booking_label(value: Any) -> str:
-    order_number = value.get("order_number") if isinstance(value, dict) else None
-    return order_number if isinstance(order_number, str) and _ORDER_NUMBER.fullmatch(order_number) else "?"
+    """How errors name a booking: its order number, else the malformed value given for it."""
+    if not isinstance(value, dict):
+        return _echo(value)
+    if value.get("order_number") is None:
+        return "no order number"
+    order_number = value["order_number"]
+    if isinstance(order_number, str) and _ORDER_NUMBER.fullmatch(order_number):
+        return order_number
+    return f"order number {_echo(order_number)}"
 
 
 def _booking(value: Any, spot: _Spot, index: int, context: _Context) -> BookingData | None:
@@ -567,6 +594,8 @@ def _booking(value: Any, spot: _Spot, index: int, context: _Context) -> BookingD
     if fields is None:
         return None
     order_number = fields.required("order_number", _order_number)
+    context.booking_label = f"bookings[{index}] ({_booking_label(value)})"
+    context.order_number = order_number
     _check_unique_in_file(
         order_number, context.order_numbers, f"bookings[{index}]", fields.at("order_number")
     )
@@ -688,8 +717,11 @@ def _passenger(
     first_name = fields.required("first_name", _text(60))
     last_name = fields.required("last_name", _text(60))
     ticket_number = fields.required("ticket_number", _ticket_number)
-    where = f"bookings[{booking_index}].{spot.path}"
+    where = f"{context.booking_label} {spot.path}"
     _check_unique_in_file(ticket_number, context.ticket_numbers, where, fields.at("ticket_number"))
+    owner = context.ticket_owners.get(ticket_number) if ticket_number is not None else None
+    if owner is not None and owner != context.order_number and owner not in context.existing:
+        fields.at("ticket_number").fail(f"{ticket_number} is already a ticket of booking {owner}")
     base, taxes, refundable_taxes = fields.required("fare", _fare) or (None,) * 3
     refundable, cancellation_fee, changeable, change_fee = (
         fields.required("fare_rule", _fare_rule) or (None,) * 4

@@ -246,16 +246,103 @@ SEGMENT_STATE_LABELS: Mapping[SegmentState, str] = MappingProxyType(
 )
 
 
-def segment_state(*, segment_status: str, departure_utc: datetime, now: datetime) -> SegmentState:
-    """A segment as Booking Details shows it: cancelled by the airline (never flown), flown once a
-    confirmed segment's departure has passed, else confirmed."""
+def segment_state(
+    *, segment_status: str, departure_utc: datetime, now: datetime, cancelled_by_refund: bool = False
+) -> SegmentState:
+    """A segment as Booking Details shows it: cancelled by the airline or by a low-cost carrier's
+    refund of every passenger on it (segment_cancelled_by_refunds; never flown), flown once a confirmed
+    segment's departure has passed, else confirmed."""
     if segment_status not in SEGMENT_STATUSES:
         raise ValueError(f"unknown segment status: {segment_status!r}")
-    if segment_status == "cancelled":
+    if segment_status == "cancelled" or cancelled_by_refund:
         return SegmentState.CANCELLED
     if _aware("departure_utc", departure_utc) <= _aware("now", now):
         return SegmentState.FLOWN
     return SegmentState.CONFIRMED
+
+
+# --- What a booking's refunds make of it (SPEC 3.2 "LCC", issue 13) -------------------------------------
+
+CARRIER_TYPES = ("LCC", "FSC")
+
+
+def _carrier(carrier_type: str) -> str:
+    if carrier_type not in CARRIER_TYPES:
+        raise ValueError(f"unknown carrier type: {carrier_type!r}")
+    return carrier_type
+
+
+def coupon_cancelled_by_refund(*, carrier_type: str, refund_path: RefundPath | str | None) -> bool:
+    """Whether a coupon counts as cancelled because of its live refund (refund_path: the path of the
+    refund that holds it, None when none does).
+
+    For a low-cost carrier cancelling is refunding: once the host is asked to refund a coupon (an
+    operator refund), the seat is given up. A full-service carrier's ticket stays as it is until the
+    airline says otherwise; the agent paths report a refund the agency made, not a cancellation here.
+    """
+    return _carrier(carrier_type) == "LCC" and refund_path is not None and is_operator_path(refund_path)
+
+
+def segment_cancelled_by_refunds(
+    *, carrier_type: str, refund_paths: Iterable[RefundPath | str | None]
+) -> bool:
+    """A segment is cancelled by refunds when every passenger's coupon on it is
+    (coupon_cancelled_by_refund); refund_paths has one entry per passenger, None when not in a refund."""
+    paths = list(refund_paths)
+    return bool(paths) and all(
+        coupon_cancelled_by_refund(carrier_type=carrier_type, refund_path=path) for path in paths
+    )
+
+
+class BookingRefundState(StrEnum):
+    """What live refunds make of a booking, kept on the booking so lists need no extra query."""
+
+    NONE = "none"  # no coupon in a live refund
+    PARTLY_REFUNDED = "partly_refunded"  # some coupons, not all
+    REFUNDED = "refunded"  # every coupon
+    CANCELLED = "cancelled"  # every coupon, each cancelled by its refund (a low-cost carrier)
+
+
+def booking_refund_state(
+    *, carrier_type: str, coupon_count: int, live_refund_paths: Iterable[RefundPath | str]
+) -> BookingRefundState:
+    """The refund state of a booking with coupon_count coupons (passengers x segments), given the path
+    of the live refund of each coupon that is in one. A rejected refund holds no coupon."""
+    paths = list(live_refund_paths)
+    if len(paths) > coupon_count:
+        raise ValueError("more coupons in refunds than the booking has")
+    if not paths:
+        return BookingRefundState.NONE
+    if len(paths) < coupon_count:
+        return BookingRefundState.PARTLY_REFUNDED
+    if all(coupon_cancelled_by_refund(carrier_type=carrier_type, refund_path=path) for path in paths):
+        return BookingRefundState.CANCELLED
+    return BookingRefundState.REFUNDED
+
+
+# The status a booking shows (My Bookings, Booking Details): its own status, unless refunds say more.
+SHOWN_BOOKING_STATUS_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "ticketed": "Ticketed",
+        "cancelled": "Cancelled",
+        "partly_refunded": "Partly refunded",
+        "refunded": "Refunded",
+    }
+)
+
+# The My Bookings status filter: which refund states count as a cancelled booking.
+CANCELLING_REFUND_STATES = frozenset({BookingRefundState.CANCELLED})
+
+
+def shown_booking_status(status: str, refund_state: BookingRefundState | str) -> str:
+    """The key of the status a booking shows (SHOWN_BOOKING_STATUS_LABELS): a cancelled booking is
+    Cancelled; a ticketed one shows what its refunds make of it, if anything."""
+    if status not in BOOKING_STATUSES:
+        raise ValueError(f"unknown booking status: {status!r}")
+    refund_state = BookingRefundState(refund_state)
+    if status == "cancelled" or refund_state is BookingRefundState.NONE:
+        return status
+    return refund_state.value
 
 
 def fulfillment_date_refusal(fulfilled_on: date, *, today: date, issued_on: date) -> str | None:

@@ -6,7 +6,7 @@ Pure Python: callers pass plain values and get values or typed errors back.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -310,6 +310,18 @@ REQUEST_REFUND_PATHS = frozenset(
 def created_by_request(path: RefundPath | str) -> bool:
     """True when a refund on this path, linked to a request, was created by that request."""
     return RefundPath(path) in REQUEST_REFUND_PATHS
+
+
+def same_name_key(label: str) -> str:
+    """What two names of one admin list compare by: case and spacing do not make a different name
+    ("Name  correction" is "Name Correction")."""
+    return " ".join((label or "").split()).casefold()
+
+
+def duplicate_name(label: str, others: Iterable[str]) -> str | None:
+    """The name among others that label repeats (same_name_key), or None."""
+    key = same_name_key(label)
+    return next((other for other in others if same_name_key(other) == key), None)
 
 
 def submit_refusal(behaviour: CategoryBehaviour | str, payment_channel: str) -> str | None:

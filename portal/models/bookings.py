@@ -13,7 +13,14 @@ from portal.clock import utcnow
 from portal.domain.baggage import Settlement, settlement_for
 from portal.domain.deadlines import needs_urgent_notice
 from portal.domain.money import Money
-from portal.domain.refunds import SEGMENT_STATE_LABELS, SegmentState, segment_state
+from portal.domain.refunds import (
+    SEGMENT_STATE_LABELS,
+    SHOWN_BOOKING_STATUS_LABELS,
+    BookingRefundState,
+    SegmentState,
+    segment_state,
+    shown_booking_status,
+)
 from portal.extensions import db
 from portal.models.accounts import Account, User
 from portal.models.types import Amount, UTCDateTime, currency_check
@@ -82,6 +89,9 @@ class Booking(db.Model):
             "payment_channel in ('deposit', 'vcc', 'vcc_passthrough')", name="payment_channel_known"
         ),
         CheckConstraint("status in ('ticketed', 'cancelled')", name="status_known"),
+        CheckConstraint(
+            "refund_state in ('none', 'partly_refunded', 'refunded', 'cancelled')", name="refund_state_known"
+        ),
         currency_check(),
         # My Bookings: newest first within an account, and the departure-date filter.
         Index("ix_booking_account_issued", "account_id", "issued_at", "id"),
@@ -108,6 +118,12 @@ class Booking(db.Model):
     first_departure_date: Mapped[date]
     # Set while a schedule change found on re-import has not been acknowledged.
     action_required: Mapped[bool] = mapped_column(default=False)
+    # What the booking's live refunds make of it (domain.refunds.booking_refund_state), kept here so
+    # My Bookings shows it without a query per row; written with every refund and every rejection
+    # (services.coupons.refresh_refund_states).
+    refund_state: Mapped[str] = mapped_column(
+        String(20), default=BookingRefundState.NONE.value, server_default=BookingRefundState.NONE.value
+    )
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -136,6 +152,16 @@ class Booking(db.Model):
     @property
     def status_label(self) -> str:
         return BOOKING_STATUSES[self.status]
+
+    @property
+    def shown_status(self) -> str:
+        """The status My Bookings and Booking Details show: the booking's own, or what its refunds make
+        of it (Partly refunded, Refunded, or Cancelled for a low-cost carrier)."""
+        return shown_booking_status(self.status, self.refund_state or BookingRefundState.NONE)
+
+    @property
+    def shown_status_label(self) -> str:
+        return SHOWN_BOOKING_STATUS_LABELS[self.shown_status]
 
     @property
     def is_ticketed(self) -> bool:
@@ -200,7 +226,8 @@ class Passenger(db.Model):
     title: Mapped[str] = mapped_column(String(20))
     first_name: Mapped[str] = mapped_column(String(60))
     last_name: Mapped[str] = mapped_column(String(60))
-    ticket_number: Mapped[str] = mapped_column(String(14))
+    # Indexed: an import refuses a ticket number another booking already holds.
+    ticket_number: Mapped[str] = mapped_column(String(14), index=True)
     base: Mapped[Decimal] = mapped_column(Amount)
     taxes: Mapped[Decimal] = mapped_column(Amount)
     refundable_taxes: Mapped[Decimal] = mapped_column(Amount)
@@ -279,12 +306,18 @@ class Segment(db.Model):
         """A confirmed segment whose departure has passed counts as flown (its coupon is used)."""
         return self.state(now) is SegmentState.FLOWN
 
-    def state(self, now: datetime) -> SegmentState:
-        """Cancelled, Flown or Confirmed (domain.refunds.segment_state), as Booking Details shows it."""
-        return segment_state(segment_status=self.status, departure_utc=self.departure_at, now=now)
+    def state(self, now: datetime, cancelled_by_refund: bool = False) -> SegmentState:
+        """Cancelled, Flown or Confirmed (domain.refunds.segment_state), as Booking Details shows it;
+        cancelled_by_refund from services.coupons.refund_cancelled_segments."""
+        return segment_state(
+            segment_status=self.status,
+            departure_utc=self.departure_at,
+            now=now,
+            cancelled_by_refund=cancelled_by_refund,
+        )
 
-    def state_label(self, now: datetime) -> str:
-        return SEGMENT_STATE_LABELS[self.state(now)]
+    def state_label(self, now: datetime, cancelled_by_refund: bool = False) -> str:
+        return SEGMENT_STATE_LABELS[self.state(now, cancelled_by_refund)]
 
 
 class Ancillary(db.Model):

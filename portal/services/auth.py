@@ -154,21 +154,23 @@ def create_account(
     code = code.strip().upper()
     currency = currency.strip().upper()
     if not code or len(code) > 20 or not code.replace("-", "").isalnum():
-        raise AuthError("Account code must be 1–20 letters, digits or hyphens.")
+        raise AuthError("Account code must be 1–20 letters, digits or hyphens.", field="code")
     if len(currency) != 3 or not currency.isalpha():
-        raise AuthError("Currency must be a three-letter ISO 4217 code such as SGD.")
+        raise AuthError("Currency must be a three-letter ISO 4217 code such as SGD.", field="currency")
     try:
         minor_units(currency)
         if service_fee is not None:
             service_fee = to_amount(service_fee, currency)
     except UnsupportedCurrency as exc:
-        raise AuthError(f"{exc}.") from None
+        raise AuthError(f"{exc}.", field="currency") from None
     except AmountOutOfRange:
-        raise AuthError(f"The service fee in {currency} can have {decimals_phrase(currency)}.") from None
+        raise AuthError(
+            f"The service fee in {currency} can have {decimals_phrase(currency)}.", field="service_fee"
+        ) from None
     if not name.strip():
-        raise AuthError("Account name is required.")
+        raise AuthError("Account name is required.", field="name")
     if db.session.scalar(select(Account.id).where(Account.code == code)):
-        raise AuthError(f"An account with code {code} already exists.")
+        raise AuthError(f"An account with code {code} already exists.", field="code")
     account = Account(code=code, name=name.strip(), currency=currency)
     if service_fee is not None:
         account.service_fee = service_fee
@@ -199,24 +201,26 @@ def create_user(
     """A new user; agents belong to exactly one client account, staff to none."""
     email = normalise_email(email)
     if "@" not in email or " " in email or len(email) > 254:
-        raise AuthError("Enter a valid email address.")
+        raise AuthError("Enter a valid email address.", field="email")
     if role not in ROLES:
-        raise AuthError(f"Role must be one of: {', '.join(ROLES)}.")
+        raise AuthError(f"Role must be one of: {', '.join(ROLES)}.", field="role")
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AuthError(f"Password must be at least {MIN_PASSWORD_LENGTH} characters.")
+        raise AuthError(f"Password must be at least {MIN_PASSWORD_LENGTH} characters.", field="password")
     if not name.strip():
-        raise AuthError("Name is required.")
+        raise AuthError("Name is required.", field="name")
     account = None
     if role == "agent":
         if not account_code:
-            raise AuthError("An agent must belong to a client account.")
+            raise AuthError("An agent must belong to a client account.", field="account")
         account = db.session.scalar(select(Account).where(Account.code == account_code.strip().upper()))
         if account is None:
-            raise AuthError(f"No client account with code {account_code}.")
+            raise AuthError(f"No client account with code {account_code}.", field="account")
     elif account_code:
-        raise AuthError("Operations and admin users belong to the host, not to a client account.")
+        raise AuthError(
+            "Operations and admin users belong to the host, not to a client account.", field="account"
+        )
     if db.session.scalar(select(User.id).where(User.email == email)):
-        raise AuthError(f"A user with email {email} already exists.")
+        raise AuthError(f"A user with email {email} already exists.", field="email")
     user = User(
         email=email, name=name.strip(), role=role, account=account, password_hash=hash_password(password)
     )

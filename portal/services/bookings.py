@@ -6,11 +6,12 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.clock import utcnow
 from portal.domain.booking_import import BookingData, ExistingBooking, ImportFile, parse_import
+from portal.domain.refunds import CANCELLING_REFUND_STATES
 from portal.extensions import db
 from portal.links import path_for
 from portal.models import (
@@ -62,6 +63,38 @@ def _order_numbers_in(raw: bytes | str) -> list[str]:
     ]
 
 
+def _ticket_numbers_in(raw: bytes | str) -> list[str]:
+    """Ticket numbers named in the file, read leniently; the validator reports what is wrong."""
+    try:
+        doc = json.loads(raw)
+    except (ValueError, TypeError):
+        return []
+    bookings = doc.get("bookings") if isinstance(doc, dict) else None
+    if not isinstance(bookings, list):
+        return []
+    return [
+        p["ticket_number"]
+        for b in bookings
+        if isinstance(b, dict) and isinstance(b.get("passengers"), list)
+        for p in b["passengers"]
+        if isinstance(p, dict) and isinstance(p.get("ticket_number"), str)
+    ]
+
+
+def _ticket_owners(ticket_numbers: list[str]) -> dict[str, str]:
+    """Ticket number -> order number of the booking in the database that holds it."""
+    owners: dict[str, str] = {}
+    unique = sorted(set(ticket_numbers))
+    for start in range(0, len(unique), 500):
+        rows = db.session.execute(
+            select(Passenger.ticket_number, Booking.order_number)
+            .join(Booking, Booking.id == Passenger.booking_id)
+            .where(Passenger.ticket_number.in_(unique[start : start + 500]))
+        )
+        owners.update((ticket, order) for ticket, order in rows)
+    return owners
+
+
 def _existing(order_numbers: list[str]) -> dict[str, ExistingBooking]:
     known: dict[str, ExistingBooking] = {}
     for start in range(0, len(order_numbers), 500):
@@ -97,6 +130,7 @@ def import_bookings(raw: bytes | str, now: datetime | None = None) -> ImportResu
         accounts={code: a.currency for code, a in accounts.items()},
         airlines=airline_codes,
         existing=_existing(_order_numbers_in(raw)),
+        ticket_owners=_ticket_owners(_ticket_numbers_in(raw)),
     )
     result = ImportResult()
     airlines = _upsert_airlines(parsed)
@@ -316,6 +350,14 @@ def _booking_conditions(filters: BookingFilters, account_id: int | None) -> list
         conditions.append(Booking.payment_channel == filters.payment_channel)
     if filters.status == "action_required":
         conditions.append(Booking.action_required.is_(True))
+    elif filters.status == "cancelled":
+        # A low-cost carrier's booking refunded whole is cancelled too (domain.refunds).
+        cancelling = [state.value for state in CANCELLING_REFUND_STATES]
+        conditions.append(or_(Booking.status == "cancelled", Booking.refund_state.in_(cancelling)))
+    elif filters.status == "ticketed":
+        cancelling = [state.value for state in CANCELLING_REFUND_STATES]
+        conditions.append(Booking.status == "ticketed")
+        conditions.append(Booking.refund_state.not_in(cancelling))
     elif filters.status:
         conditions.append(Booking.status == filters.status)
     return conditions

@@ -9,7 +9,7 @@ import secrets
 from sqlalchemy import func, select
 
 from portal.domain.errors import DomainError
-from portal.domain.requests import CategoryBehaviour
+from portal.domain.requests import CategoryBehaviour, duplicate_name
 from portal.extensions import db
 from portal.models import RefundReason, RequestCategory, ServiceRequest
 
@@ -61,10 +61,27 @@ def _code(label: str) -> str:
 def _clean_label(label: str) -> str:
     text = " ".join((label or "").split())
     if not text:
-        raise AdminError("Enter a name.")
+        raise AdminError("Enter a name.", field="label")
     if len(text) > 120:
-        raise AdminError("Keep the name under 120 characters.")
+        raise AdminError("Keep the name under 120 characters.", field="label")
     return text
+
+
+def _refuse_duplicate(label: str, others, where: str) -> None:
+    """One name once per group (and per list of reasons), whatever its case and spacing."""
+    same = duplicate_name(label, [other.label for other in others])
+    if same is not None:
+        raise AdminError(f"{where} already has {same}; choose another name.", field="label")
+
+
+def _children(parent_id: int | None) -> list[RequestCategory]:
+    parent = RequestCategory.parent_id
+    where = parent.is_(None) if parent_id is None else parent == parent_id
+    return list(db.session.scalars(select(RequestCategory).where(where)))
+
+
+def _where(parent: RequestCategory | None) -> str:
+    return f"The group {parent.label}" if parent is not None else "The list of groups"
 
 
 def _siblings(category: RequestCategory) -> list[RequestCategory]:
@@ -80,7 +97,7 @@ def _siblings(category: RequestCategory) -> list[RequestCategory]:
 def _group(group_id) -> RequestCategory:
     group = db.session.get(RequestCategory, int(group_id)) if str(group_id).isdigit() else None
     if group is None or group.parent_id is not None:
-        raise AdminError("Choose a group.")
+        raise AdminError("Choose a group.", field="group")
     return group
 
 
@@ -88,16 +105,18 @@ def add_category(label: str, group_id, behaviour: str) -> RequestCategory:
     """A new group (group_id empty) or a new category at the end of a group."""
     label = _clean_label(label)
     if group_id in (None, ""):
+        _refuse_duplicate(label, _children(None), _where(None))
         siblings_max = db.session.scalar(
             select(func.max(RequestCategory.position)).where(RequestCategory.parent_id.is_(None))
         )
         category = RequestCategory(code=_code(label), label=label, position=(siblings_max or 0) + 1)
     else:
         group = _group(group_id)
+        _refuse_duplicate(label, _children(group.id), _where(group))
         try:
             behaviour = CategoryBehaviour(behaviour).value
         except ValueError:
-            raise AdminError("Choose a behaviour.") from None
+            raise AdminError("Choose a behaviour.", field="behaviour") from None
         siblings_max = db.session.scalar(
             select(func.max(RequestCategory.position)).where(RequestCategory.parent_id == group.id)
         )
@@ -114,12 +133,15 @@ def add_category(label: str, group_id, behaviour: str) -> RequestCategory:
 
 
 def update_category(category: RequestCategory, *, label: str, behaviour: str | None = None) -> None:
-    category.label = _clean_label(label)
+    label = _clean_label(label)
+    others = [c for c in _children(category.parent_id) if c.id != category.id]
+    _refuse_duplicate(label, others, _where(category.parent))
+    category.label = label
     if behaviour and category.parent_id is not None:
         try:
             category.behaviour = CategoryBehaviour(behaviour).value
         except ValueError:
-            raise AdminError("Choose a behaviour.") from None
+            raise AdminError("Choose a behaviour.", field="behaviour") from None
     db.session.flush()
 
 
@@ -129,6 +151,7 @@ def move_category(category: RequestCategory, group_id) -> None:
     group = _group(group_id)
     if group.id == category.parent_id:
         return
+    _refuse_duplicate(category.label, _children(group.id), _where(group))
     siblings_max = db.session.scalar(
         select(func.max(RequestCategory.position)).where(RequestCategory.parent_id == group.id)
     )
@@ -193,6 +216,7 @@ def all_reasons() -> list[RefundReason]:
 
 def add_reason(label: str, involuntary: bool) -> RefundReason:
     label = _clean_label(label)
+    _refuse_duplicate(label, all_reasons(), "The list of reasons")
     last = db.session.scalar(select(func.max(RefundReason.position)))
     reason = RefundReason(
         code=_code(label), label=label, position=(last or 0) + 1, involuntary=bool(involuntary)
@@ -203,7 +227,9 @@ def add_reason(label: str, involuntary: bool) -> RefundReason:
 
 
 def update_reason(reason: RefundReason, *, label: str, involuntary: bool | None = None) -> None:
-    reason.label = _clean_label(label)
+    label = _clean_label(label)
+    _refuse_duplicate(label, [r for r in all_reasons() if r.id != reason.id], "The list of reasons")
+    reason.label = label
     if involuntary is not None:
         reason.involuntary = involuntary
     db.session.flush()

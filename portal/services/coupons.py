@@ -3,14 +3,24 @@ baggage and schedule changes alike, so all three agree on which coupons are take
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select, update
 
-from portal.domain.refunds import COUPON_STATE_REASONS, CouponState, coupon_state
+from portal.domain.refunds import (
+    COUPON_STATE_REASONS,
+    BookingRefundState,
+    CouponState,
+    booking_refund_state,
+    coupon_state,
+    segment_cancelled_by_refunds,
+)
 from portal.extensions import db
-from portal.models import Booking, Passenger, Refund, RefundCoupon, Segment
+from portal.models import Airline, Booking, Passenger, Refund, RefundCoupon, Segment
+
+CHUNK = 2000  # values per IN-list: far below SQLite's and PostgreSQL's limits on bound parameters
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,92 @@ def live_refund_codes(booking: Booking) -> dict[tuple[int, int], str]:
         .where(Refund.booking_id == booking.id, RefundCoupon.live.is_(True))
     ).all()
     return {(p, s): code for p, s, code in rows}
+
+
+def refund_cancelled_segments(booking: Booking) -> frozenset[int]:
+    """Ids of the booking's segments cancelled by refunds: a low-cost carrier's segment whose every
+    passenger's coupon is in a live operator refund (domain.refunds.segment_cancelled_by_refunds).
+
+    No query when refunds cannot cancel anything: a full-service carrier, or no coupon in a refund.
+    """
+    if not booking.airline.is_lcc or booking.refund_state == BookingRefundState.NONE:
+        return frozenset()
+    rows = db.session.execute(
+        select(RefundCoupon.passenger_id, RefundCoupon.segment_id, Refund.path)
+        .join(Refund, Refund.id == RefundCoupon.refund_id)
+        .where(Refund.booking_id == booking.id, RefundCoupon.live.is_(True))
+    ).all()
+    paths = {(p, s): path for p, s, path in rows}
+    return frozenset(
+        segment.id
+        for segment in booking.segments
+        if segment_cancelled_by_refunds(
+            carrier_type=booking.airline.carrier_type,
+            refund_paths=[paths.get((p.id, segment.id)) for p in booking.passengers],
+        )
+    )
+
+
+def refresh_refund_states(booking_ids: Iterable[int]) -> None:
+    """Write each booking's refund state (domain.refunds.booking_refund_state) from its live refunds,
+    in two statements per 2,000 bookings. Called wherever coupons enter or leave a live
+    refund: insert_refunds() and the rejection of a refund."""
+    ids = sorted(set(booking_ids))
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        passengers = (
+            select(func.count())
+            .where(Passenger.booking_id == Booking.id)
+            .correlate(Booking)
+            .scalar_subquery()
+        )
+        segments = (
+            select(func.count()).where(Segment.booking_id == Booking.id).correlate(Booking).scalar_subquery()
+        )
+        live_by_path = (
+            select(Refund.booking_id.label("booking_id"), Refund.path.label("path"), func.count().label("n"))
+            .join(RefundCoupon, RefundCoupon.refund_id == Refund.id)
+            .where(Refund.booking_id.in_(chunk), RefundCoupon.live.is_(True))
+            .group_by(Refund.booking_id, Refund.path)
+            .subquery()
+        )
+        # One row per booking and path of its live refunds (path None: none), in one statement.
+        rows = db.session.execute(
+            select(
+                Booking.id, Airline.carrier_type, passengers, segments, live_by_path.c.path, live_by_path.c.n
+            )
+            .join(Airline, Airline.id == Booking.airline_id)
+            .outerjoin(live_by_path, live_by_path.c.booking_id == Booking.id)
+            .where(Booking.id.in_(chunk))
+        ).all()
+        facts: dict[int, tuple[str, int]] = {}
+        live: dict[int, list[str]] = {}
+        for booking_id, carrier, passenger_count, segment_count, path, coupons in rows:
+            facts[booking_id] = (carrier, passenger_count * segment_count)
+            if path is not None:
+                live.setdefault(booking_id, []).extend([path] * coupons)
+        table = Booking.__table__
+        params = [
+            {
+                "bid": booking_id,
+                "state": booking_refund_state(
+                    carrier_type=carrier,
+                    coupon_count=coupon_count,
+                    live_refund_paths=live.get(booking_id, ()),
+                ).value,
+            }
+            for booking_id, (carrier, coupon_count) in facts.items()
+        ]
+        if params:
+            db.session.execute(
+                update(table).where(table.c.id == bindparam("bid")).values(refund_state=bindparam("state")),
+                params,
+            )
+    # The rows changed under the ORM: loaded bookings read the new state on their next access.
+    changed = set(ids)
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, Booking) and obj.id in changed:
+            db.session.expire(obj, ["refund_state"])
 
 
 def booking_coupons(booking: Booking, now: datetime) -> list[tuple[Passenger, list[Coupon]]]:

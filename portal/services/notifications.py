@@ -64,11 +64,13 @@ def unread_count(user_id: int) -> int:
 
 
 def recent(user_id: int, limit: int = 50) -> list[Notification]:
+    """The user's latest notifications, newest first by when they happened (created_at: a job or an
+    action may write them with a time of its own, so insertion order is not time order)."""
     return list(
         db.session.scalars(
             select(Notification)
             .where(Notification.user_id == user_id)
-            .order_by(Notification.id.desc())
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
             .limit(limit)
         )
     )

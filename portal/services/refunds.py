@@ -58,7 +58,7 @@ from portal.models import (
     User,
 )
 from portal.services.baggage import RefundedCoupons, fail_orders_in_refunds
-from portal.services.coupons import Coupon, booking_coupons
+from portal.services.coupons import Coupon, booking_coupons, refresh_refund_states
 from portal.services.ledger import post_entry
 from portal.services.notifications import account_agents, notify
 from portal.services.paging import Page, clamp, count
@@ -447,6 +447,8 @@ def insert_refunds(drafts: Sequence[RefundDraft], *, user: User, now: datetime) 
                 user=user,
                 now=now,
             )
+            # My Bookings shows what refunds make of a booking from a column kept here.
+            refresh_refund_states(d.booking_id for d in drafts)
     except IntegrityError:
         raise CouponTaken(TAKEN) from None
     return ids
@@ -500,6 +502,8 @@ def apply_action(
         RefundEvent(actor_id=user.id, at=now, from_status=before, to_status=after.value, note=note)
     )
     db.session.flush()
+    if action is RefundAction.REJECT:
+        refresh_refund_states([refund.booking_id])  # the coupons are given back
     return refund
 
 

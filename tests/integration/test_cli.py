@@ -94,3 +94,28 @@ def test_demo_data_covers_every_case(runner, db):
     assert any(b.action_required for b in db.session.scalars(select(Booking)))
     second = runner.invoke(args=["demo-data", "--if-empty"])
     assert second.exit_code == 0 and "Demo logins" in second.output
+
+
+def test_import_bookings_refuses_a_ticket_another_booking_holds_and_echoes_bad_order_numbers(
+    runner, db, tmp_path
+):
+    import json
+
+    runner.invoke(args=["create-account", "DEMO", "--name", "Demo Travel", "--currency", "SGD"])
+    assert runner.invoke(args=["import-bookings", str(EXAMPLE)]).exit_code == 0
+    doc = json.loads(EXAMPLE.read_text())
+    doc["bookings"][0]["order_number"] = "AT26119999"  # a new booking with AT26110001's tickets
+    doc["bookings"][1]["order_number"] = "at-2611<0002>"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+    result = runner.invoke(args=["import-bookings", str(bad)])
+    assert result.exit_code != 0
+    assert (
+        "bookings[0] (AT26119999): passengers[0].ticket_number: 618-2400000001 is already a ticket of "
+        "booking AT26110001" in result.output
+    )
+    assert "bookings[0] (AT26119999): passengers[1].ticket_number: 618-2400000002 is already" in result.output
+    assert 'bookings[1] (order number "at-2611<0002>"): order_number: must be' in result.output
+    assert "(?)" not in result.output
+    assert "nothing was imported" in result.output
+    assert db.session.scalar(select(func.count()).select_from(Booking)) == 2

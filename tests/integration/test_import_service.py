@@ -92,3 +92,45 @@ def test_search_keys_follow_the_passengers(db, make):
     make.import_bookings(doc)
     keys = set(db.session.scalars(select(BookingSearchKey.key)))
     assert "TEO" in keys and "TAN" not in keys
+
+
+def _file(*bookings):
+    return json.dumps(
+        {
+            "format": "portal-bookings/1",
+            "airlines": [{"code": "SQ", "name": "Singapore Airlines", "type": "FSC"}],
+            "bookings": list(bookings),
+        }
+    )
+
+
+def test_a_ticket_number_another_booking_holds_is_refused_naming_both(db, make):
+    make.account("DEMO", "SGD")
+    import_bookings(_file(booking_doc("AT50000001", passengers=[passenger_doc(ticket="618-2400005001")])))
+    db.session.commit()
+    thief = booking_doc("AT50000002", passengers=[passenger_doc(ticket="618-2400005001")])
+    fine = booking_doc("AT50000003", passengers=[passenger_doc(ticket="618-2400005003")])
+    with pytest.raises(ImportRejected) as caught:
+        import_bookings(_file(fine, thief))
+    db.session.rollback()
+    assert caught.value.errors == [
+        "bookings[1] (AT50000002): passengers[0].ticket_number: 618-2400005001 is already a ticket of "
+        "booking AT50000001"
+    ]
+    assert sorted(db.session.scalars(select(Booking.order_number))) == ["AT50000001"]  # all or nothing
+    # Re-importing the booking that holds the ticket is no duplicate.
+    import_bookings(_file(booking_doc("AT50000001", passengers=[passenger_doc(ticket="618-2400005001")])))
+
+
+def test_a_ticket_number_twice_in_one_file_names_both_bookings(db, make):
+    make.account("DEMO", "SGD")
+    first = booking_doc("AT50000011", passengers=[passenger_doc(ticket="618-2400005011")])
+    second = booking_doc("AT50000012", passengers=[passenger_doc(ticket="618-2400005011")])
+    with pytest.raises(ImportRejected) as caught:
+        import_bookings(_file(first, second))
+    db.session.rollback()
+    assert caught.value.errors == [
+        "bookings[1] (AT50000012): passengers[0].ticket_number: 618-2400005011 appears twice in this file "
+        "(also bookings[0] (AT50000011) passengers[0])"
+    ]
+    assert count(db, Booking) == 0

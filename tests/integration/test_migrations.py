@@ -40,3 +40,51 @@ def test_init_db_builds_the_models_schema_and_is_idempotent(fresh_app):
 
         assert _db.session.query(RefundReason).count() >= 5  # defaults seeded once, not twice
         _db.session.remove()
+
+
+def test_the_refund_state_migration_fills_existing_bookings(fresh_app):
+    """Migration b3f1d2e4a5c6 (issue 13) computes the refund state of bookings that already have
+    refunds: run on data written before it, it gives what refresh_refund_states gives."""
+    import copy
+    import json
+
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from portal.domain.refunds import RefundPath
+    from portal.services.auth import create_account, create_user
+    from portal.services.bookings import import_bookings
+    from portal.services.refunds import create_refund, parse_coupon_keys
+    from tests.conftest import AIRLINES, booking_doc, passenger_doc
+
+    with fresh_app.app_context():
+        upgrade()
+        create_account("DEMO", "Demo", "SGD")
+        agent = create_user("agent@demo.example", "Agent", "agent", "x" * 12, "DEMO")
+        pair = [passenger_doc("P1", ticket="618-2400000801"), passenger_doc("P2", ticket="618-2400000802")]
+        docs = [
+            booking_doc("LCCFULL001", airline="TR", passengers=pair),
+            booking_doc("FSCPART001", passengers=[passenger_doc(ticket="618-2400000803")]),
+            booking_doc("UNTOUCHED1", passengers=[passenger_doc(ticket="618-2400000804")]),
+        ]
+        import_bookings(
+            json.dumps({"format": "portal-bookings/1", "airlines": copy.deepcopy(AIRLINES), "bookings": docs})
+        )
+        from portal.models import Booking
+
+        bookings = {b.order_number: b for b in _db.session.query(Booking)}
+        for order, keys in (("LCCFULL001", ["P1.S1", "P1.S2", "P2.S1", "P2.S2"]), ("FSCPART001", ["P1.S2"])):
+            booking = bookings[order]
+            create_refund(
+                booking, parse_coupon_keys(booking, keys), path=RefundPath.INSTANT_QUOTE, user=agent
+            )
+        _db.session.commit()
+        expected = dict(_db.session.execute(text("SELECT order_number, refund_state FROM booking")).all())
+        assert expected == {"LCCFULL001": "cancelled", "FSCPART001": "partly_refunded", "UNTOUCHED1": "none"}
+        _db.session.remove()
+
+        downgrade(revision="7c1e2a9d4b10")
+        upgrade()
+        states = dict(_db.session.execute(text("SELECT order_number, refund_state FROM booking")).all())
+        assert states == expected
+        _db.session.remove()

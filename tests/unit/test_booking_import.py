@@ -219,13 +219,41 @@ BAD_FILES = [
     ),
     # Booking fields
     case("booking unknown field", put((*B0, "remarks"), "VIP"), E0 + "remarks: unknown field"),
-    case("booking not an object", put(B1, "AT26110002"), "bookings[1] (?): must be an object"),
+    case("booking not an object", put(B1, "AT26110002"), 'bookings[1] ("AT26110002"): must be an object'),
     case(
         "order number lowercase",
         put((*B0, "order_number"), "at26110001"),
-        "bookings[0] (?): order_number: must be 6-20 uppercase letters or digits",
+        'bookings[0] (order number "at26110001"): order_number: must be 6-20 uppercase letters or digits',
     ),
-    case("order number missing", drop((*B0, "order_number")), "bookings[0] (?): order_number: required"),
+    case(
+        "order number missing",
+        drop((*B0, "order_number")),
+        "bookings[0] (no order number): order_number: required",
+    ),
+    # Issue 13: a malformed order number is echoed back, quoted, escaped and cut short.
+    case(
+        "order number with markup and control characters",
+        put((*B0, "order_number"), "<b>AT\u202e1\n"),
+        'bookings[0] (order number "<b>AT\\u202e1\\n"): order_number: '
+        "must be 6-20 uppercase letters or digits",
+    ),
+    case(
+        "order number far too long",
+        put((*B0, "order_number"), "X" * 500),
+        f'bookings[0] (order number "{"X" * 24}"…): order_number: must be 6-20 uppercase letters or digits',
+    ),
+    case(
+        "order number not a string",
+        put((*B0, "order_number"), 26110001),
+        'bookings[0] (order number "26110001"): order_number: must be a string',
+    ),
+    # Issue 13: a ticket number another booking in the database holds is refused, naming both.
+    case(
+        "ticket number of another booking in the database",
+        None,
+        E1 + "passengers[0].ticket_number: 668-2400000101 is already a ticket of booking AT99000001",
+        ticket_owners={"668-2400000101": "AT99000001"},
+    ),
     case(
         "order number twice",
         put((*B1, "order_number"), "AT26110001"),
@@ -303,7 +331,7 @@ BAD_FILES = [
         "ticket number twice in file",
         put((*B1, "passengers", 0, "ticket_number"), "618-2400000001"),
         E1 + "passengers[0].ticket_number: 618-2400000001 appears twice in this file "
-        "(also bookings[0].passengers[0])",
+        "(also bookings[0] (AT26110001) passengers[0])",
     ),
     case("float amount", put((*P0, "fare", "base"), 420.0), E0 + "passengers[0].fare.base: " + AMOUNT),
     case("integer amount", put((*P0, "fare", "base"), 420), E0 + "passengers[0].fare.base: " + AMOUNT),
@@ -666,3 +694,15 @@ def test_whole_yen_amounts_import(example):
         for a in booking.get("ancillaries", []):
             a["price"] = str(int(Decimal(a["price"])))
     parse_import(json.dumps(example), accounts={"DEMO": "JPY"}, airlines=set())
+
+
+def test_a_ticket_of_a_booking_reimported_in_the_same_file_may_move(example_text):
+    """AT26110001 is re-imported in this file and no longer holds 618-2400000001, so it may move."""
+    doc = json.loads(example_text)
+    doc["bookings"][0]["passengers"][0]["ticket_number"] = "618-2400000091"
+    doc["bookings"][1]["passengers"][0]["ticket_number"] = "618-2400000001"
+    owners = {"618-2400000001": "AT26110001", "618-2400000002": "AT26110001"}
+    kwargs = reimport()
+    parse_import(json.dumps(doc), airlines=set(), ticket_owners=owners, **kwargs)
+    # ...and the booking's own tickets are its own on a re-import.
+    parse_import(example_text, airlines=set(), ticket_owners=owners, **kwargs)

@@ -44,3 +44,19 @@ def test_overdue_refunds_come_first_in_red(app, client, auth, world, make, db):
     only = client.get("/operations/refunds", query_string={"deadline": "overdue"}).get_data(as_text=True)
     assert old.code in only and newer.code not in only
     assert "Refund " + old.code in client.get("/notifications/").get_data(as_text=True)
+
+
+def test_notifications_are_listed_newest_first_by_when_they_happened(client, auth, world, db):
+    """A job or a backdated action may write an older notification after a newer one: the list goes by
+    the time each happened, not by the order they were written."""
+    from portal.services.notifications import notify
+
+    now = utcnow()
+    notify([world.agent], "test", "Middle news", now=now - timedelta(hours=2))
+    notify([world.agent], "test", "Newest news", now=now)
+    notify([world.agent], "test", "Oldest news", now=now - timedelta(days=1))
+    db.session.commit()
+    auth.login(world.agent)
+    page = client.get("/notifications/").get_data(as_text=True)
+    positions = [page.index(text) for text in ("Newest news", "Middle news", "Oldest news")]
+    assert positions == sorted(positions)

@@ -98,7 +98,12 @@ def test_non_refundable_quote_cannot_be_accepted(client, auth, world, make, db):
         order_number="NR10000001",
         passengers=[
             passenger_doc(
-                "P1", refundable=False, refundable_taxes="10.00", taxes="20.00", cancellation_fee="0.00"
+                "P1",
+                ticket="618-2400000091",
+                refundable=False,
+                refundable_taxes="10.00",
+                taxes="20.00",
+                cancellation_fee="0.00",
             )
         ],
     )

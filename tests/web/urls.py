@@ -289,6 +289,9 @@ ROUTES: dict[str, Route] = {
         ok_htmx={"POST": 200},
         data={"POST": lambda w: {"group": str(w.category_other.parent_id)}},
     ),
+    "request_admin.confirm_delete_category": Route(
+        ADMIN, args={"category_id": "unused_category"}, ok={"GET": 200}
+    ),
     "request_admin.delete_request_category": Route(
         ADMIN, args={"category_id": "unused_category"}, ok={"POST": 303}, ok_htmx={"POST": 200}
     ),

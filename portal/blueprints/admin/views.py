@@ -40,7 +40,9 @@ def users():
                 by=current_user,
             )
         if outcome.failed:
-            form.email.errors.append(outcome.message)
+            # Each refusal under the field it names (the service says which).
+            if not outcome.to_form(form):
+                form.email.errors.append(outcome.message)
         else:
             flash(f"User {user.email} created.", "success")
             return redirect(url_for("admin.users"), code=303)
@@ -73,7 +75,9 @@ def accounts():
                 form.code.data, form.name.data, form.currency.data, form.service_fee.data, by=current_user
             )
         if outcome.failed:
-            form.code.errors.append(outcome.message)
+            # Each refusal under the field it names (the service says which).
+            if not outcome.to_form(form):
+                form.code.errors.append(outcome.message)
         else:
             flash(f"Account {account.code} created.", "success")
             return redirect(url_for("admin.accounts"), code=303)

@@ -11,6 +11,7 @@ from portal.services.bookings import (
     action_required_count,
     search_bookings,
 )
+from portal.services.coupons import refund_cancelled_segments
 from portal.services.history import booking_history
 from portal.services.refunds import booking_refunds
 
@@ -67,6 +68,7 @@ def _booking_page(order_number: str, tab: str):
         refunds=refunds,
         service_requests=service_requests,
         history=history,
+        refund_cancelled=refund_cancelled_segments(booking) if tab == "details" else frozenset(),
         now=utcnow(),
     )
 

@@ -37,7 +37,7 @@ def accept_change(order_number):
         booking = booking_or_404(order_number)
     if is_partial():
         return render(
-            "schedule/_action_required.html", booking=booking, message=message, error=error
+            "schedule/_accept_response.html", booking=booking, message=message, error=error
         ), outcome.status
     flash(error or message, "error" if error else "success")
     return redirect(url_for("bookings.booking_details", order_number=booking.order_number), code=303)

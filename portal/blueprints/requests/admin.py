@@ -84,7 +84,8 @@ def request_categories():
             with attempt() as outcome:
                 category = add_category(form.label.data, form.group.data, form.behaviour.data)
             if outcome.failed:
-                form.label.errors = [*form.label.errors, outcome.message]
+                if not outcome.to_form(form):
+                    form.label.errors = [*form.label.errors, outcome.message]
             else:
                 flash(f"{'Group' if category.is_group else 'Category'} {category.label} added.", "success")
                 return redirect(url_for("request_admin.request_categories"), code=303)
@@ -116,7 +117,8 @@ def rename_category(category_id):
     with attempt() as outcome:
         update_category(category, label=rename.label.data, behaviour=rename.behaviour.data)
     if outcome.failed:
-        rename.label.errors = [*rename.label.errors, outcome.message]
+        if not outcome.to_form(rename):
+            rename.label.errors = [*rename.label.errors, outcome.message]
         return _categories_page(editing=category.id, rename_form=rename, status=422)
     return _done(f"Renamed to {category.label}.", "request_admin.request_categories", _categories_page)
 
@@ -166,6 +168,18 @@ def move_request_category(category_id):
     )
 
 
+@bp.get("/request-categories/<int:category_id>/delete")
+@admin_required
+def confirm_delete_category(category_id):
+    """Delete asks first: a plain form step naming the category, with Delete and Cancel (no JS dialog).
+    htmx puts it in place of the row; without JavaScript it is a page of its own."""
+    category = _category(category_id)
+    context = dict(c=category, is_child=category.parent_id is not None, action=ActionForm())
+    if is_partial():
+        return render("requests/_category_delete_row.html", **context)
+    return render("requests/admin_confirm_delete.html", **context)
+
+
 @bp.post("/request-categories/<int:category_id>/delete")
 @admin_required
 def delete_request_category(category_id):
@@ -202,7 +216,8 @@ def refund_reasons():
             with attempt() as outcome:
                 reason = add_reason(form.label.data, form.involuntary.data)
             if outcome.failed:
-                form.label.errors = [*form.label.errors, outcome.message]
+                if not outcome.to_form(form):
+                    form.label.errors = [*form.label.errors, outcome.message]
             else:
                 flash(f"Reason {reason.label} added.", "success")
                 return redirect(url_for("request_admin.refund_reasons"), code=303)
@@ -231,7 +246,8 @@ def rename_reason(reason_id):
     with attempt() as outcome:
         update_reason(reason, label=rename.label.data, involuntary=rename.involuntary.data)
     if outcome.failed:
-        rename.label.errors = [*rename.label.errors, outcome.message]
+        if not outcome.to_form(rename):
+            rename.label.errors = [*rename.label.errors, outcome.message]
         return _reasons_page(editing=reason.id, rename_form=rename, status=422)
     return _done(f"Saved {reason.label}.", "request_admin.refund_reasons", _reasons_page)
 

@@ -251,7 +251,10 @@ def category_hint():
     """What the chosen category does, and, for the booking named, whether it is refused (VCC)."""
     booking = _find_booking(request.args.get("order_number"))
     hint, refusal = _hint(booking, request.args.get("category"))
-    return render("requests/_category_hint.html", hint=hint, refusal=refusal)
+    form = RequestForm(formdata=None)
+    form.category.choices = category_choices()
+    form.category.data = request.args.get("category", "")
+    return render("requests/_category_changed.html", hint=hint, refusal=refusal, form=form)
 
 
 # --- A request ------------------------------------------------------------------------------------
@@ -325,7 +328,9 @@ def post_request_message(number):
                 )
                 return redirect(url_for("requests.request_detail", number=req.number) + "#thread", code=303)
             req = _request(number)
-            return render("requests/request.html", block="conversation", **_detail_context(req))
+            return render(
+                "requests/request.html", block="conversation", oob_summary=True, **_detail_context(req)
+            )
     req = _request(number)
     return render(
         "requests/request.html", block="conversation", **_detail_context(req, message_form=form, error=error)
