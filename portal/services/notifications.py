@@ -82,3 +82,10 @@ def mark_read(user_id: int, notification_id: int | None = None, now=None) -> int
     if notification_id is not None:
         stmt = stmt.where(Notification.id == notification_id)
     return db.session.execute(stmt.values(read_at=now or utcnow())).rowcount
+
+
+def load_notification(notification_id: int, user_id: int) -> Notification | None:
+    """The user's own notification with this id; another user's is None, as an unknown one is."""
+    return db.session.scalar(
+        select(Notification).where(Notification.id == notification_id, Notification.user_id == user_id)
+    )

@@ -417,7 +417,7 @@ def _not_found_failures(client, world, cases):
 def test_another_accounts_object_is_not_found(client, auth, world):
     """Every agent rule with an object argument, GET and POST, page and partial: an agent naming the other
     account's object in any one argument gets 404 and nothing of the other account."""
-    cases = _cross_account_cases(skip_placeholders={"notification"})
+    cases = _cross_account_cases()
     assert len(cases) > 30
     world.every_object()
     auth.login(world.agent)
@@ -425,9 +425,6 @@ def test_another_accounts_object_is_not_found(client, auth, world):
     assert not wrong, "Another account's object was not a 404:\n" + "\n".join(wrong)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="another user's notification is silently not marked read: 303/200, not 404"
-)
 def test_another_users_notification_is_not_found(client, auth, world):
     auth.login(world.agent)
     wrong = _not_found_failures(client, world, _cross_account_cases(only_placeholders={"notification"}))

@@ -6,7 +6,8 @@ from flask_login import current_user, login_required
 from portal.forms import ActionForm
 from portal.htmx import is_partial, render
 from portal.links import local_path
-from portal.services.notifications import mark_read, recent, unread_count
+from portal.security import found
+from portal.services.notifications import load_notification, mark_read, recent, unread_count
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
@@ -34,6 +35,8 @@ def bell():
 @bp.post("/<int:notification_id>/read")
 @login_required
 def read(notification_id=None):
+    if notification_id is not None:
+        found(load_notification(notification_id, current_user.id))  # another user's is a 404
     if ActionForm().validate_on_submit():
         mark_read(current_user.id, notification_id)
     if is_partial():
