@@ -13,7 +13,7 @@ from portal.clock import utcnow
 from portal.domain.baggage import Settlement, settlement_for
 from portal.domain.deadlines import needs_urgent_notice
 from portal.domain.money import Money
-from portal.domain.refunds import SEGMENT_STATE_LABELS, SegmentState, segment_state
+from portal.domain.refunds import SEGMENT_STATE_LABELS, SegmentState, refund_offered, segment_state
 from portal.extensions import db
 from portal.models.accounts import Account, User
 from portal.models.types import Amount, UTCDateTime, currency_check
@@ -140,6 +140,11 @@ class Booking(db.Model):
     @property
     def is_ticketed(self) -> bool:
         return self.status == "ticketed"
+
+    @property
+    def offers_refund(self) -> bool:
+        """Whether Booking Details shows the Refund button (not on a cancelled booking)."""
+        return refund_offered(self.status)
 
     def total_fare(self) -> Money:
         """Base fares and taxes of every passenger, in the booking's currency."""
