@@ -81,10 +81,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
     from portal.domain.deadlines import describe_duration, overdue_for
     from portal.domain.money import Money
-    from portal.domain.refunds import ACTION_LABELS, QUOTE_CASE_LABELS
 
-    app.jinja_env.globals["quote_case_labels"] = QUOTE_CASE_LABELS
-    app.jinja_env.globals["refund_action_labels"] = ACTION_LABELS
     app.jinja_env.globals["overdue_by"] = lambda received, now: describe_duration(overdue_for(received, now))
 
     @app.context_processor

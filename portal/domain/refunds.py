@@ -56,6 +56,10 @@ ACTION_LABELS: Mapping[RefundAction, str] = MappingProxyType(
     }
 )
 
+# The last step of a card order (VCC, VCC Passthrough) is the same credit_balance transition, but nothing
+# is credited: the airline paid the card. Its button says so (action_label()).
+CARD_CLOSE_LABEL = "Close — paid to card"
+
 # How each action reads after "A refund that is <status> cannot ...".
 _ACTION_REFUSED: Mapping[RefundAction, str] = MappingProxyType(
     {
@@ -114,6 +118,8 @@ class RefundPath(StrEnum):
     AGENT_REQUEST = "agent_request"
     AGENT_BATCH = "agent_batch"
     REFUND_CLAIM = "refund_claim"
+    CANCEL_REFUND = "cancel_refund"
+    FREE_REFUND = "free_refund"
 
 
 PATH_LABELS: Mapping[RefundPath, str] = MappingProxyType(
@@ -123,11 +129,15 @@ PATH_LABELS: Mapping[RefundPath, str] = MappingProxyType(
         RefundPath.AGENT_REQUEST: "Agent & Passenger Initiated request",
         RefundPath.AGENT_BATCH: "Batch upload",
         RefundPath.REFUND_CLAIM: "Refund Claim",
+        RefundPath.CANCEL_REFUND: "Cancel & Refund (operator refund)",
+        RefundPath.FREE_REFUND: "Free refund (airline schedule change)",
     }
 )
 
 # The host submits these to the airline; on the others the agency or passenger already did.
-OPERATOR_PATHS = frozenset({RefundPath.INSTANT_QUOTE, RefundPath.REQUEST_QUOTE})
+OPERATOR_PATHS = frozenset(
+    {RefundPath.INSTANT_QUOTE, RefundPath.REQUEST_QUOTE, RefundPath.CANCEL_REFUND, RefundPath.FREE_REFUND}
+)
 AGENT_PATHS = frozenset(RefundPath) - OPERATOR_PATHS
 
 PAYMENT_CHANNELS = ("deposit", "vcc", "vcc_passthrough")
@@ -135,8 +145,15 @@ CARD_CHANNELS = frozenset({"vcc", "vcc_passthrough"})
 
 
 def is_operator_path(path: RefundPath | str) -> bool:
-    """True when the host submits the refund to the airline (the two quoted paths)."""
+    """True when the host submits the refund to the airline (the quoted paths)."""
     return RefundPath(path) in OPERATOR_PATHS
+
+
+def cancel_refund_path(*, involuntary: bool) -> RefundPath:
+    """The path of an operator refund confirmed on Cancel & Refund's quote step: a free refund for an
+    airline change when involuntary (reached from Action required → Free refund, or by ticking
+    Involuntary, which is offered only while the airline's change is open), else a plain operator refund."""
+    return RefundPath.FREE_REFUND if involuntary else RefundPath.CANCEL_REFUND
 
 
 def first_status(path: RefundPath | str) -> RefundStatus:
@@ -157,12 +174,18 @@ _PASSTHROUGH_CLAIM = (
     "Refund Claim is not available for VCC Passthrough orders: the card was charged by the airline "
     "itself, so there is no way to tell here how much the airline paid back to it."
 )
+_CARD_CLAIM = (
+    "Refund Claim is not available for orders paid by virtual card (VCC): the airline pays the refund "
+    "straight back to the card."
+)
 
-# (path, channel) -> why it is refused; a pair not listed is allowed. The claim entry comes last on
-# purpose: for a passthrough claim the more specific reason wins.
+# (path, channel) -> why it is refused; a pair not listed is allowed. The claim entries come last on
+# purpose: a claim names itself, and for a passthrough claim the more specific reason wins. Each reason
+# is a whole sentence that names what is refused, so it is shown as it is, never after a prefix.
 _PATH_REFUSALS: Mapping[tuple[RefundPath, str], str] = MappingProxyType(
     {
         **{(path, channel): _CARD_CREDITED for path in AGENT_PATHS for channel in CARD_CHANNELS},
+        (RefundPath.REFUND_CLAIM, "vcc"): _CARD_CLAIM,
         (RefundPath.REFUND_CLAIM, "vcc_passthrough"): _PASSTHROUGH_CLAIM,
     }
 )
@@ -233,6 +256,31 @@ def coupon_state(
     if segment_status == "confirmed" and departed:
         return CouponState.FLOWN
     return CouponState.REFUNDABLE
+
+
+def nothing_left_reason(states: Iterable[CouponState]) -> str | None:
+    """Why a booking has nothing left to refund, given the state of each of its coupons; None when at
+    least one coupon can still be refunded. The Refund slide-out says this plainly instead of asking
+    for a selection that cannot be made."""
+    states = set(states)
+    if CouponState.REFUNDABLE in states:
+        return None
+    if not states:
+        return "This booking has no flights."
+    if CouponState.BOOKING_CANCELLED in states:
+        return "This booking is cancelled."
+    if states == {CouponState.IN_REFUND}:
+        return "Every passenger's flights are already in a refund; follow them on Refund Info."
+    if states == {CouponState.FLOWN}:
+        return "Every flight has been flown."
+    return "Every flight has been flown or is already in a refund (see Refund Info)."
+
+
+def refund_offered(booking_status: str) -> bool:
+    """Whether Booking Details offers the Refund button: not on a cancelled booking."""
+    if booking_status not in BOOKING_STATUSES:
+        raise ValueError(f"unknown booking status: {booking_status!r}")
+    return booking_status == "ticketed"
 
 
 class SegmentState(StrEnum):
@@ -392,21 +440,49 @@ class FareFacts:
 class QuoteCase(StrEnum):
     EXACT = "exact"
     CANNOT_QUOTE = "cannot_quote"
-    NON_REFUNDABLE = "non_refundable"
+    NON_REFUNDABLE = "non_refundable"  # exact, and it comes to 0: the passenger gets nothing
 
 
 QUOTE_CASE_LABELS: Mapping[QuoteCase, str] = MappingProxyType(
     {
         QuoteCase.EXACT: "Exact quote",
         QuoteCase.CANNOT_QUOTE: "Partial refund: the amount the airline actually refunds applies",
-        QuoteCase.NON_REFUNDABLE: "Non-refundable: nothing would be refunded",
+        QuoteCase.NON_REFUNDABLE: "Gets nothing",
+    }
+)
+
+
+class NothingBecause(StrEnum):
+    """Why a passenger's exact quote comes to 0."""
+
+    NON_REFUNDABLE_FARE = "non_refundable_fare"
+    CANCELLATION_FEE = "cancellation_fee"
+    SERVICE_FEE = "service_fee"
+    NOTHING_PAID = "nothing_paid"
+
+
+NOTHING_BECAUSE_LABELS: Mapping[NothingBecause, str] = MappingProxyType(
+    {
+        NothingBecause.NON_REFUNDABLE_FARE: (
+            "Gets nothing: the fare is non-refundable and no taxes are refundable"
+        ),
+        NothingBecause.CANCELLATION_FEE: (
+            "Gets nothing: the cancellation fee takes the whole fare and no taxes are refundable"
+        ),
+        NothingBecause.SERVICE_FEE: "Gets nothing: the service fee takes all that would come back",
+        NothingBecause.NOTHING_PAID: "Gets nothing: nothing was paid for this ticket",
     }
 )
 
 
 @dataclass(frozen=True, slots=True)
 class PassengerQuote:
-    """One passenger's quote: the figures shown and the amount (None when it cannot be quoted)."""
+    """One passenger's quote: the figures shown and the amount (None when it cannot be quoted).
+
+    nothing_because says why an exact quote comes to 0 (None otherwise). The figures always add up:
+    fare − cancellation fee + refundable taxes − service fee = amount, because the service fee shown is
+    what the passenger is actually charged, never more than what comes back.
+    """
 
     case: QuoteCase
     fare: Money
@@ -414,10 +490,23 @@ class PassengerQuote:
     refundable_taxes: Money
     service_fee: Money
     amount: Money | None
+    nothing_because: NothingBecause | None = None
 
     @property
     def currency(self) -> str:
         return self.fare.currency
+
+    @property
+    def gets_nothing(self) -> bool:
+        """Quoted exactly at 0: the passenger is refunded nothing (the quote says why)."""
+        return self.case is QuoteCase.NON_REFUNDABLE
+
+    @property
+    def label(self) -> str:
+        """How the quote table titles this line: the case, or why the passenger gets nothing."""
+        if self.nothing_because is not None:
+            return NOTHING_BECAUSE_LABELS[self.nothing_because]
+        return QUOTE_CASE_LABELS[self.case]
 
 
 def quote_passenger(
@@ -430,9 +519,13 @@ def quote_passenger(
 ) -> PassengerQuote:
     """Quote one passenger's refund over the selected segments (SPEC 3.3).
 
-    Selecting every unflown segment gives an exact amount (NON_REFUNDABLE when it is 0); selecting only
-    some of them cannot be quoted, because the airline decides what a partial refund is worth.
-    An involuntary refund returns the whole fare and all taxes with no fees.
+    Selecting every unflown segment gives an exact amount (NON_REFUNDABLE, with the reason, when it is
+    0); selecting only some of them cannot be quoted, because the airline decides what a partial refund
+    is worth. An involuntary refund returns the whole fare and all taxes with no fees.
+
+    The service fee charged on an exact quote is at most what would come back: it takes a passenger's
+    refund to 0, never below, and never into another passenger's refund (the refund keeps the sum of the
+    fees charged, and Credit balance deducts that sum).
     """
     if not selected_segments:
         raise ValueError("select at least one segment")
@@ -445,26 +538,43 @@ def quote_passenger(
     zero = Money.zero(fare.currency)
     if involuntary:
         shown_fee, shown_taxes, shown_service = zero, fare.taxes, zero
-        amount = fare.base + fare.taxes
+        gross = fare.base + fare.taxes
     else:
         # A non-refundable fare shows the whole base as its fee, so the figures add up to the amount.
         shown_fee = fare.cancellation_fee if fare.refundable else fare.base
-        shown_taxes, shown_service = fare.refundable_taxes, service_fee
+        shown_taxes = fare.refundable_taxes
         fare_back = (fare.base - fare.cancellation_fee).at_least_zero() if fare.refundable else zero
-        amount = (fare_back + fare.refundable_taxes - service_fee).at_least_zero()
+        gross = fare_back + fare.refundable_taxes
+        shown_service = service_fee
 
     if selected_segments != unflown_segments:
-        case, amount = QuoteCase.CANNOT_QUOTE, None
-    elif amount.is_zero:
-        case = QuoteCase.NON_REFUNDABLE
+        return PassengerQuote(QuoteCase.CANNOT_QUOTE, fare.base, shown_fee, shown_taxes, shown_service, None)
+    shown_service = min(shown_service, gross)
+    amount = gross - shown_service
+    if not amount.is_zero:
+        return PassengerQuote(QuoteCase.EXACT, fare.base, shown_fee, shown_taxes, shown_service, amount)
+    if not gross.is_zero:
+        because = NothingBecause.SERVICE_FEE
+    elif involuntary:
+        because = NothingBecause.NOTHING_PAID
+    elif not fare.refundable:
+        because = NothingBecause.NON_REFUNDABLE_FARE
+    elif fare.base.is_zero and fare.taxes.is_zero:
+        because = NothingBecause.NOTHING_PAID
     else:
-        case = QuoteCase.EXACT
-    return PassengerQuote(case, fare.base, shown_fee, shown_taxes, shown_service, amount)
+        because = NothingBecause.CANCELLATION_FEE
+    return PassengerQuote(
+        QuoteCase.NON_REFUNDABLE, fare.base, shown_fee, shown_taxes, shown_service, amount, because
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class Quote:
-    """The quote for a whole refund: each passenger's quote, keyed by passenger ref, in selection order."""
+    """The quote for a whole refund: each passenger's quote, keyed by passenger ref, in selection order.
+
+    A passenger who gets nothing stays in the refund (their coupons are cancelled with the others, at
+    0) and never blocks the others; only a quote in which every passenger gets nothing is refused.
+    """
 
     passengers: tuple[tuple[str, PassengerQuote], ...]
     currency: str
@@ -480,8 +590,13 @@ class Quote:
         return total
 
     @property
+    def nothing_for(self) -> tuple[str, ...]:
+        """The refs of the passengers who get nothing, in quote order."""
+        return tuple(ref for ref, quote in self.passengers if quote.gets_nothing)
+
+    @property
     def acceptable(self) -> bool:
-        """Whether the agent may confirm: some passenger selected and none of them non-refundable."""
+        """Whether the agent may confirm: someone selected, and not everyone gets nothing."""
         return self.refusal is None
 
     @property
@@ -489,10 +604,10 @@ class Quote:
         """Why the quote cannot be confirmed, or None when it can."""
         if not self.passengers:
             return "Select at least one passenger to refund."
-        if any(quote.case is QuoteCase.NON_REFUNDABLE for _, quote in self.passengers):
+        if len(self.nothing_for) == len(self.passengers):
             return (
-                f"{QUOTE_CASE_LABELS[QuoteCase.NON_REFUNDABLE]} for at least one selected passenger, "
-                "so this refund cannot be confirmed."
+                "Nothing would be refunded to the selected passengers (see the quote), so there is "
+                "nothing to confirm."
             )
         return None
 
@@ -572,10 +687,25 @@ def balance_credit(
     _same_currency(airline_amount.currency, service_fee)
     if airline_amount.amount < 0 or service_fee.amount < 0:
         raise ValueError("amounts cannot be negative")
-    if not _CREDITS_LEDGER[_channel(payment_channel)]:
+    if not credits_ledger(payment_channel):
         return None
     charges_fee = is_operator_path(path) and not involuntary
     return (airline_amount - service_fee).at_least_zero() if charges_fee else airline_amount
+
+
+def credits_ledger(payment_channel: str) -> bool:
+    """Whether a refunded order is credited to the account's balance (deposit) or closes as paid to the
+    card (VCC, VCC Passthrough)."""
+    return _CREDITS_LEDGER[_channel(payment_channel)]
+
+
+def action_label(action: RefundAction | str, *, payment_channel: str) -> str:
+    """The button of an action in the operations queue: Credit balance on a card order says that it
+    closes the refund as paid to the card (the same transition, with no ledger credit)."""
+    action = RefundAction(action)
+    if action is RefundAction.CREDIT_BALANCE and not credits_ledger(payment_channel):
+        return CARD_CLOSE_LABEL
+    return ACTION_LABELS[action]
 
 
 def credit_note(

@@ -18,6 +18,7 @@ from portal.domain.refunds import (
     SHOWN_BOOKING_STATUS_LABELS,
     BookingRefundState,
     SegmentState,
+    refund_offered,
     segment_state,
     shown_booking_status,
 )
@@ -166,6 +167,11 @@ class Booking(db.Model):
     @property
     def is_ticketed(self) -> bool:
         return self.status == "ticketed"
+
+    @property
+    def offers_refund(self) -> bool:
+        """Whether Booking Details shows the Refund button (not on a cancelled booking)."""
+        return refund_offered(self.status)
 
     def total_fare(self) -> Money:
         """Base fares and taxes of every passenger, in the booking's currency."""

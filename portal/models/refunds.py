@@ -23,6 +23,7 @@ from portal.domain.refunds import (
     RefundAction,
     RefundPath,
     RefundStatus,
+    action_label,
     actual_amount,
     allowed_actions,
     credit_note,
@@ -67,8 +68,11 @@ class Refund(db.Model):
         # Finance tabs (operator or agent paths), for one account or all.
         Index("ix_refund_path_created", "path", "created_at", "id"),
         Index("ix_refund_account_path_created", "account_id", "path", "created_at"),
-        # Finance → Refunds for staff (every account, newest first) and its submitted-date filter.
+        # Finance → Refunds for staff (every account, newest first).
         Index("ix_refund_created", "created_at", "id"),
+        # Finance → Refunds' submitted-date filter (submitted to the airline), for all or one account.
+        Index("ix_refund_submitted", "submitted_at", "id"),
+        Index("ix_refund_account_submitted", "account_id", "submitted_at"),
         # The deadline jobs touch only the rows they may flag, through these partial indexes.
         Index(
             "ix_refund_overdue_candidates",
@@ -121,6 +125,10 @@ class Refund(db.Model):
     # Received by the host: the clock for the 4-hour and 21-day deadlines starts here.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Submitted to the airline: the event that made it `submitted` (Mark submitted to airline), or its
+    # creation for agent & passenger refunds, which were submitted before they reached the host. None
+    # while still requested. Finance → Refunds' "Submitted" column and date filter.
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set once by the deadline jobs (SPEC 3.5): never cleared, so each is flagged and notified once.
     overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     follow_up_eligible_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -164,6 +172,10 @@ class Refund(db.Model):
     def actions(self) -> tuple[RefundAction, ...]:
         """What operations may do next, in queue order: exactly the domain's allowed actions."""
         return allowed_actions(self.status)
+
+    def action_label(self, action: RefundAction | str) -> str:
+        """An action's button for this refund ("Close — paid to card" for Credit balance on a card order)."""
+        return action_label(action, payment_channel=self.booking.payment_channel)
 
     def is_overdue(self, now: datetime) -> bool:
         """Shown overdue in the queue: still waiting to be submitted 4 hours after it was received."""

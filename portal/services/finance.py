@@ -77,10 +77,11 @@ def refund_conditions(filters: RefundFilters, scope: Scope, zone: str) -> list:
     if filters.status:
         conditions.append(Refund.status == filters.status)
     # Dates are the portal zone's calendar days; stored times are UTC.
+    # "Submitted" is submitted to the airline (Refund.submitted_at): a refund still requested has none.
     if filters.submitted_from:
-        conditions.append(Refund.created_at >= _day_start(filters.submitted_from, zone))
+        conditions.append(Refund.submitted_at >= _day_start(filters.submitted_from, zone))
     if filters.submitted_to:
-        conditions.append(Refund.created_at < _day_start(filters.submitted_to + timedelta(days=1), zone))
+        conditions.append(Refund.submitted_at < _day_start(filters.submitted_to + timedelta(days=1), zone))
     term = search_key(filters.q)
     if term:
         # Order number, PNR, ticket number and passenger names: the bookings' indexed prefix keys.
@@ -131,6 +132,7 @@ def iter_refund_rows(filters: RefundFilters, scope: Scope, zone: str, chunk: int
         Refund.airline_amount,
         Refund.credited_amount,
         Refund.created_at,
+        Refund.submitted_at,
         Booking.order_number,
         Account.code.label("account_code"),
     )
@@ -210,7 +212,7 @@ def export_rows(filters: RefundFilters, scope: Scope, zone: str, operator_name: 
             r.account_code,
             path_group_label(r.path, operator_name),
             names,
-            r.created_at.astimezone(tz),
+            None if r.submitted_at is None else r.submitted_at.astimezone(tz),
             STATUS_LABELS[RefundStatus(r.status)],
             r.currency,
             r.estimated_amount,

@@ -35,11 +35,13 @@ from portal.domain.refunds import (
     RefundTransitionError,
     balance_credit,
     build_quote,
+    cancel_refund_path,
     fare_facts,
     first_status,
     fulfillment_date_refusal,
     is_operator_path,
     next_status,
+    nothing_left_reason,
     path_refusal,
     quote_refund,
 )
@@ -67,6 +69,8 @@ from portal.services.scope import Scope
 from portal.services.transitions import claim
 
 CHUNK = 2000  # values per IN-list: far below SQLite's and PostgreSQL's limits on bound parameters
+# The paths of Cancel & Refund's quote step; which one is decided by domain.refunds.cancel_refund_path.
+CANCEL_REFUND_PATHS = (RefundPath.CANCEL_REFUND, RefundPath.FREE_REFUND)
 
 
 class RefundError(DomainError):
@@ -101,6 +105,12 @@ def parse_coupon_keys(booking: Booking, keys: list[str]) -> list[tuple[Passenger
     if not selected:
         raise RefundError("Select at least one passenger and segment.")
     return list(selected.values())
+
+
+def nothing_left(booking: Booking, now: datetime) -> str | None:
+    """Why nothing is left to refund on the booking (cancelled, every flight flown or already in a
+    refund), or None when some coupon can still be refunded."""
+    return nothing_left_reason(c.state for _, coupons in booking_coupons(booking, now) for c in coupons)
 
 
 def whole_passengers(booking: Booking, refs: list[str], now: datetime) -> list[tuple[Passenger, Segment]]:
@@ -195,6 +205,7 @@ def quote_fingerprint(quote: Quote) -> str:
             str(q.refundable_taxes.amount),
             str(q.service_fee.amount),
             None if q.amount is None else str(q.amount.amount),
+            None if q.nothing_because is None else q.nothing_because.value,
         ]
         for ref, q in quote.passengers
     ]
@@ -229,6 +240,8 @@ def create_refund(
     request replaces the fare-rule quote; every coupon and channel check still applies.
     """
     now = now or utcnow()
+    if path in CANCEL_REFUND_PATHS and path != cancel_refund_path(involuntary=involuntary):
+        raise ValueError("a free refund is exactly an involuntary Cancel & Refund operator refund")
     refusal = path_refusal(path, booking.payment_channel)
     if refusal:
         raise RefundError(refusal)
@@ -370,6 +383,8 @@ def insert_refunds(drafts: Sequence[RefundDraft], *, user: User, now: datetime) 
                         "account_id": d.account_id,
                         "path": d.path.value,
                         "status": first_status(d.path).value,
+                        # Agent & passenger refunds were submitted to the airline before they got here.
+                        "submitted_at": now if first_status(d.path) is RefundStatus.SUBMITTED else None,
                         "currency": d.currency,
                         "involuntary": d.involuntary,
                         "reason_id": d.reason_id,
@@ -514,7 +529,8 @@ def _action_input(refund: Refund, action: RefundAction, data: dict, now: datetim
         reference = (data.get("reference") or "").strip()[:80]
         if not reference:
             raise RefundError("Enter the airline's reference for the submission.", field="reference")
-        return {"airline_submission_reference": reference}, f"Airline reference {reference}."
+        values = {"airline_submission_reference": reference, "submitted_at": now}
+        return values, f"Airline reference {reference}."
     if action is RefundAction.RECORD_AIRLINE_REFUND:
         amount = _clean_amount(data.get("amount", ""), refund.currency)
         refunded_on = data.get("refunded_on")
@@ -624,6 +640,7 @@ __all__ = [
     "booking_refunds",
     "compute_quote",
     "create_refund",
+    "nothing_left",
     "parse_coupon_keys",
     "quote_fingerprint",
     "whole_passengers",

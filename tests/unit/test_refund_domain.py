@@ -15,22 +15,27 @@ from portal.domain.refunds import (
     STATUS_LABELS,
     CouponState,
     FareFacts,
+    NothingBecause,
     PassengerQuote,
     QuoteCase,
     RefundAction,
     RefundPath,
     RefundStatus,
     RefundTransitionError,
+    action_label,
     allowed_actions,
     balance_credit,
     build_quote,
+    cancel_refund_path,
     coupon_state,
     first_status,
     is_operator_path,
     next_status,
+    nothing_left_reason,
     path_group_label,
     path_refusal,
     quote_passenger,
+    refund_offered,
 )
 
 S = RefundStatus
@@ -59,6 +64,8 @@ def test_stored_values_and_their_order():
         "agent_request",
         "agent_batch",
         "refund_claim",
+        "cancel_refund",
+        "free_refund",
     ]
     assert [c.value for c in CouponState] == ["refundable", "flown", "in_refund", "booking_cancelled"]
     assert [c.value for c in QuoteCase] == ["exact", "cannot_quote", "non_refundable"]
@@ -84,6 +91,8 @@ def test_labels():
         P.AGENT_REQUEST: "Agent & Passenger Initiated request",
         P.AGENT_BATCH: "Batch upload",
         P.REFUND_CLAIM: "Refund Claim",
+        P.CANCEL_REFUND: "Cancel & Refund (operator refund)",
+        P.FREE_REFUND: "Free refund (airline schedule change)",
     }
     assert QUOTE_CASE_LABELS[QuoteCase.CANNOT_QUOTE] == (
         "Partial refund: the amount the airline actually refunds applies"
@@ -180,6 +189,8 @@ def test_allowed_actions(status, actions):
     [
         (P.INSTANT_QUOTE, True, S.REQUESTED, "Atlas Initiated"),
         (P.REQUEST_QUOTE, True, S.REQUESTED, "Atlas Initiated"),
+        (P.CANCEL_REFUND, True, S.REQUESTED, "Atlas Initiated"),
+        (P.FREE_REFUND, True, S.REQUESTED, "Atlas Initiated"),
         (P.AGENT_REQUEST, False, S.SUBMITTED, "Agent & Passenger Initiated"),
         (P.AGENT_BATCH, False, S.SUBMITTED, "Agent & Passenger Initiated"),
         (P.REFUND_CLAIM, False, S.SUBMITTED, "Agent & Passenger Initiated"),
@@ -192,6 +203,13 @@ def test_paths(path, operator, first, group):
     assert path_group_label(path, "Atlas") == group
 
 
+@pytest.mark.parametrize(("involuntary", "path"), [(False, P.CANCEL_REFUND), (True, P.FREE_REFUND)])
+def test_cancel_refund_path_records_the_way_the_agent_came(involuntary, path):
+    # An operator refund confirmed on Cancel & Refund is not the Refund button's; an involuntary one is
+    # the free refund for an airline change.
+    assert cancel_refund_path(involuntary=involuntary) is path
+
+
 def test_group_label_uses_the_operator_name():
     assert path_group_label(P.INSTANT_QUOTE, "Northwind Travel") == "Northwind Travel Initiated"
 
@@ -200,8 +218,15 @@ def test_group_label_uses_the_operator_name():
 
 OK = "allowed"
 CARD = "card credited by the airline"
+CARD_CLAIM = "claim on a card order"
 PASSTHROUGH = "passthrough claim"
 PATH_CHANNEL_TABLE = [
+    (P.CANCEL_REFUND, "deposit", OK),
+    (P.CANCEL_REFUND, "vcc", OK),
+    (P.CANCEL_REFUND, "vcc_passthrough", OK),
+    (P.FREE_REFUND, "deposit", OK),
+    (P.FREE_REFUND, "vcc", OK),
+    (P.FREE_REFUND, "vcc_passthrough", OK),
     (P.INSTANT_QUOTE, "deposit", OK),
     (P.INSTANT_QUOTE, "vcc", OK),
     (P.INSTANT_QUOTE, "vcc_passthrough", OK),
@@ -215,7 +240,7 @@ PATH_CHANNEL_TABLE = [
     (P.AGENT_BATCH, "vcc", CARD),
     (P.AGENT_BATCH, "vcc_passthrough", CARD),
     (P.REFUND_CLAIM, "deposit", OK),
-    (P.REFUND_CLAIM, "vcc", CARD),
+    (P.REFUND_CLAIM, "vcc", CARD_CLAIM),
     (P.REFUND_CLAIM, "vcc_passthrough", PASSTHROUGH),
 ]
 
@@ -228,10 +253,21 @@ def test_path_refusal(path, channel, expected):
     elif expected == CARD:
         assert refusal.startswith("Agent & passenger initiated refunds are not available")
         assert "straight back to the card" in refusal
+    elif expected == CARD_CLAIM:
+        assert refusal.startswith("Refund Claim is not available for orders paid by virtual card (VCC)")
+        assert "straight back to the card" in refusal
     else:
         assert refusal.startswith("Refund Claim is not available for VCC Passthrough orders")
         assert "how much the airline paid back" in refusal
     assert path_refusal(path.value, channel) == refusal
+    if refusal:
+        # Shown as it is under the Refund Claim button: it names what is refused exactly once.
+        assert refusal.count("not available") == 1
+
+
+def test_path_refusal_table_covers_every_path_and_channel():
+    pairs = [(path, channel) for path, channel, _ in PATH_CHANNEL_TABLE]
+    assert sorted(pairs) == sorted((p, c) for p in RefundPath for c in ("deposit", "vcc", "vcc_passthrough"))
 
 
 def test_unknown_payment_channel_is_refused():
@@ -345,7 +381,7 @@ def fare(base, taxes, refundable_taxes, fee, *, refundable=True) -> FareFacts:
     )
 
 
-def expect(case, fare_, fee, taxes, service, amount) -> PassengerQuote:
+def expect(case, fare_, fee, taxes, service, amount, because=None) -> PassengerQuote:
     return PassengerQuote(
         case=case,
         fare=sgd(fare_),
@@ -353,6 +389,7 @@ def expect(case, fare_, fee, taxes, service, amount) -> PassengerQuote:
         refundable_taxes=sgd(taxes),
         service_fee=sgd(service),
         amount=None if amount is None else sgd(amount),
+        nothing_because=because,
     )
 
 
@@ -376,14 +413,59 @@ QUOTE_TABLE = [
         expect(EXACT, "300.00", "300.00", "41.20", "15.00", "26.20"),
         id="non-refundable-fare-taxes-back",
     ),
-    # Non-refundable: 0 + 10.00 - 15.00 = -5.00, never below 0 -> nothing to refund
+    # Non-refundable: 0 + 10.00 back; the 15.00 service fee takes only those 10.00, never below 0
     pytest.param(
         fare("300.00", "55.00", "10.00", "75.00", refundable=False),
         BOTH,
         "15.00",
         False,
-        expect(NONREF, "300.00", "300.00", "10.00", "15.00", "0.00"),
+        expect(NONREF, "300.00", "300.00", "10.00", "10.00", "0.00", NothingBecause.SERVICE_FEE),
         id="non-refundable-nothing-back",
+    ),
+    # Non-refundable and no refundable taxes: nothing comes back, so no service fee either
+    pytest.param(
+        fare("300.00", "55.00", "0.00", "75.00", refundable=False),
+        BOTH,
+        "15.00",
+        False,
+        expect(NONREF, "300.00", "300.00", "0.00", "0.00", "0.00", NothingBecause.NON_REFUNDABLE_FARE),
+        id="non-refundable-no-taxes",
+    ),
+    # The infant: 10.00 fare, 5.00 refundable taxes, 15.00 service fee -> 15.00 back, all of it the fee
+    pytest.param(
+        fare("10.00", "5.00", "5.00", "0.00"),
+        BOTH,
+        "15.00",
+        False,
+        expect(NONREF, "10.00", "0.00", "5.00", "15.00", "0.00", NothingBecause.SERVICE_FEE),
+        id="infant-fee-takes-all",
+    ),
+    # The infant with a smaller fee: 15.00 - 12.00 = 3.00 -> an exact quote like any other
+    pytest.param(
+        fare("10.00", "5.00", "5.00", "0.00"),
+        BOTH,
+        "12.00",
+        False,
+        expect(EXACT, "10.00", "0.00", "5.00", "12.00", "3.00"),
+        id="infant-something-back",
+    ),
+    # A refundable fare whose cancellation fee takes it all, no refundable taxes
+    pytest.param(
+        fare("100.00", "20.00", "0.00", "100.00"),
+        BOTH,
+        "15.00",
+        False,
+        expect(NONREF, "100.00", "100.00", "0.00", "0.00", "0.00", NothingBecause.CANCELLATION_FEE),
+        id="cancellation-fee-takes-all",
+    ),
+    # A free ticket (nothing paid), even involuntary
+    pytest.param(
+        fare("0.00", "0.00", "0.00", "0.00"),
+        BOTH,
+        "15.00",
+        True,
+        expect(NONREF, "0.00", "0.00", "0.00", "0.00", "0.00", NothingBecause.NOTHING_PAID),
+        id="nothing-paid",
     ),
     # Fee larger than the base: max(120.00 - 150.00, 0) + 60.00 - 15.00 = 45.00 (not -35.00 + 45.00 = 10.00)
     pytest.param(
@@ -400,16 +482,16 @@ QUOTE_TABLE = [
         BOTH,
         "15.00",
         False,
-        expect(NONREF, "100.00", "100.00", "15.00", "15.00", "0.00"),
+        expect(NONREF, "100.00", "100.00", "15.00", "15.00", "0.00", NothingBecause.SERVICE_FEE),
         id="exactly-zero",
     ),
-    # Service fee bigger than what comes back: 420.00 - 150.00 + 0.00 - 300.00 = -30.00 -> 0.00
+    # Service fee bigger than what comes back: 270.00 back, so the fee charged is 270.00, not 300.00
     pytest.param(
         fare("420.00", "85.50", "0.00", "150.00"),
         BOTH,
         "300.00",
         False,
-        expect(NONREF, "420.00", "150.00", "0.00", "300.00", "0.00"),
+        expect(NONREF, "420.00", "150.00", "0.00", "270.00", "0.00", NothingBecause.SERVICE_FEE),
         id="service-fee-eats-all",
     ),
     # Involuntary: 420.00 + 85.50 (all taxes, not only the 60.00 refundable) = 505.50, no fees at all
@@ -551,7 +633,7 @@ def test_fare_facts_refuse_impossible_fares(base, taxes, refundable_taxes, fee):
 
 Q_315 = expect(EXACT, "420.00", "150.00", "60.00", "15.00", "315.00")
 Q_26 = expect(EXACT, "300.00", "300.00", "41.20", "15.00", "26.20")
-Q_ZERO = expect(NONREF, "300.00", "300.00", "10.00", "15.00", "0.00")
+Q_ZERO = expect(NONREF, "300.00", "300.00", "10.00", "10.00", "0.00", NothingBecause.SERVICE_FEE)
 Q_PARTIAL = expect(CANNOT, "420.00", "150.00", "60.00", "15.00", None)
 
 
@@ -561,13 +643,13 @@ Q_PARTIAL = expect(CANNOT, "420.00", "150.00", "60.00", "15.00", None)
         pytest.param([("TAN/MEI", Q_315), ("TAN/WEI", Q_26)], sgd("341.20"), True, None, id="two-exact"),
         pytest.param([("TAN/MEI", Q_315)], sgd("315.00"), True, None, id="one-exact"),
         pytest.param([("TAN/MEI", Q_315), ("TAN/WEI", Q_PARTIAL)], None, True, None, id="partial-no-total"),
+        # A passenger who gets nothing never blocks the others (issue 13: the family with an infant).
+        pytest.param([("TAN/MEI", Q_315), ("TAN/WEI", Q_ZERO)], sgd("315.00"), True, None, id="zero"),
+        pytest.param([("TAN/WEI", Q_ZERO)], sgd("0.00"), False, "Nothing would be refunded", id="only-zero"),
         pytest.param(
-            [("TAN/MEI", Q_315), ("TAN/WEI", Q_ZERO)], sgd("315.00"), False, "Non-refundable", id="zero"
+            [("TAN/WEI", Q_ZERO), ("TAN/BB", Q_ZERO)], sgd("0.00"), False, "Nothing would be", id="all-zero"
         ),
-        pytest.param([("TAN/WEI", Q_ZERO)], sgd("0.00"), False, "Non-refundable", id="only-zero"),
-        pytest.param(
-            [("TAN/MEI", Q_PARTIAL), ("TAN/WEI", Q_ZERO)], None, False, "Non-refundable", id="mixed"
-        ),
+        pytest.param([("TAN/MEI", Q_PARTIAL), ("TAN/WEI", Q_ZERO)], None, True, None, id="mixed"),
         pytest.param([], sgd("0.00"), False, "Select at least one passenger", id="nobody"),
     ],
 )
@@ -671,3 +753,101 @@ def test_balance_credit_refuses_bad_input(channel, airline, service, error):
             service_fee=service,
             involuntary=True,
         )
+
+
+# --- Passengers who get nothing (issue 13, item 3) ------------------------------------------------------
+
+
+def test_a_family_with_an_infant_can_confirm_and_the_quote_names_who_gets_nothing():
+    adult = quote_passenger(
+        fare("420.00", "85.50", "60.00", "150.00"),
+        selected_segments=BOTH,
+        unflown_segments=BOTH,
+        service_fee=sgd("15.00"),
+        involuntary=False,
+    )
+    infant = quote_passenger(
+        fare("10.00", "5.00", "5.00", "0.00"),
+        selected_segments=BOTH,
+        unflown_segments=BOTH,
+        service_fee=sgd("15.00"),
+        involuntary=False,
+    )
+    quote = build_quote([("P1", adult), ("P2", adult), ("P3", infant)], "SGD")
+    assert quote.acceptable and quote.refusal is None
+    assert quote.nothing_for == ("P3",)
+    assert quote.total == sgd("630.00")
+    assert infant.gets_nothing and not adult.gets_nothing
+    assert infant.label == "Gets nothing: the service fee takes all that would come back"
+    assert adult.label == "Exact quote"
+    # The fee charged is what came back (15.00 of the 15.00), never more: the refund keeps 45.00 of fees
+    # only because each passenger's refund covers its own.
+    assert infant.service_fee == sgd("15.00") and infant.amount == sgd("0.00")
+
+
+def test_the_service_fee_never_takes_a_passengers_refund_below_zero():
+    infant = quote_passenger(
+        fare("0.00", "8.00", "8.00", "0.00"),
+        selected_segments=BOTH,
+        unflown_segments=BOTH,
+        service_fee=sgd("15.00"),
+        involuntary=False,
+    )
+    assert infant.service_fee == sgd("8.00") and infant.amount == sgd("0.00")
+    assert infant.refundable_taxes - infant.service_fee == infant.amount
+
+
+def test_every_reason_for_nothing_has_a_label():
+    from portal.domain.refunds import NOTHING_BECAUSE_LABELS
+
+    assert set(NOTHING_BECAUSE_LABELS) == set(NothingBecause)
+    assert all(label.startswith("Gets nothing: ") for label in NOTHING_BECAUSE_LABELS.values())
+
+
+# --- Nothing left to refund, and whether Refund is offered (issue 13, item 8) ---------------------------
+
+R, F, T, C = CouponState.REFUNDABLE, CouponState.FLOWN, CouponState.IN_REFUND, CouponState.BOOKING_CANCELLED
+
+
+@pytest.mark.parametrize(
+    ("states", "expected"),
+    [
+        ([R, T, F], None),
+        ([R], None),
+        ([T, T], "Every passenger's flights are already in a refund; follow them on Refund Info."),
+        ([F, F], "Every flight has been flown."),
+        ([F, T], "Every flight has been flown or is already in a refund (see Refund Info)."),
+        ([C, C], "This booking is cancelled."),
+        ([], "This booking has no flights."),
+    ],
+)
+def test_nothing_left_reason(states, expected):
+    assert nothing_left_reason(iter(states)) == expected
+
+
+@pytest.mark.parametrize(("status", "offered"), [("ticketed", True), ("cancelled", False)])
+def test_refund_is_offered_only_on_ticketed_bookings(status, offered):
+    assert refund_offered(status) is offered
+
+
+def test_refund_offered_refuses_an_unknown_status():
+    with pytest.raises(ValueError):
+        refund_offered("void")
+
+
+# --- The queue's buttons (issue 13, item 12) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("channel", "label"),
+    [
+        ("deposit", "Credit balance"),
+        ("vcc", "Close — paid to card"),
+        ("vcc_passthrough", "Close — paid to card"),
+    ],
+)
+def test_credit_balance_on_a_card_order_says_it_closes_as_paid_to_card(channel, label):
+    assert action_label(A.CREDIT_BALANCE, payment_channel=channel) == label
+    assert action_label("credit_balance", payment_channel=channel) == label
+    for action in (A.MARK_SUBMITTED_TO_AIRLINE, A.RECORD_AIRLINE_REFUND, A.REJECT):
+        assert action_label(action, payment_channel=channel) == ACTION_LABELS[action]

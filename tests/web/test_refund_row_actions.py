@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from portal.domain.refunds import ACTION_LABELS, RefundPath, RefundStatus, allowed_actions
+from portal.domain.refunds import RefundPath, RefundStatus, action_label, allowed_actions
 from portal.services.refunds import apply_action, create_refund, parse_coupon_keys
 
 # The steps that take a new operator refund to each status.
@@ -65,7 +65,7 @@ def test_every_status_is_covered():
 
 
 @pytest.mark.parametrize("status", list(RefundStatus), ids=str)
-@pytest.mark.parametrize("channel", ["deposit", "vcc"])
+@pytest.mark.parametrize("channel", ["deposit", "vcc", "vcc_passthrough"])
 def test_the_row_offers_exactly_the_allowed_actions(client, auth, db, world, make, status, channel):
     booking = make.booking(order_number="AT30000001", account="DEMO", payment_channel=channel)
     coupons = parse_coupon_keys(booking, ["P1.S1", "P1.S2"])
@@ -79,7 +79,10 @@ def test_the_row_offers_exactly_the_allowed_actions(client, auth, db, world, mak
     queue = client.get("/operations/refunds", query_string={"status": status.value})
     assert queue.status_code == 200
     offered = buttons_in_row(queue.get_data(as_text=True), refund.id)
-    assert offered == [ACTION_LABELS[a] for a in allowed_actions(status)]
+    # Credit balance on a card order reads "Close — paid to card" (the domain's label for the refund).
+    assert offered == [action_label(a, payment_channel=channel) for a in allowed_actions(status)]
+    if status is RefundStatus.RECEIVED:
+        assert offered[0] == ("Credit balance" if channel == "deposit" else "Close — paid to card")
     assert list(refund.actions) == list(allowed_actions(status))
     if not offered:
         assert "Done" in queue.get_data(as_text=True)

@@ -69,8 +69,10 @@ def test_a_second_click_creates_no_second_refund(client, auth, world, two_pax, d
     data = {"passenger": ["P1", "P2"], "fingerprint": fingerprint(page)}
     assert client.post("/bookings/RF10000001/refund", data=data).status_code == 303
     second = client.post("/bookings/RF10000001/refund", data=data)
-    assert second.status_code == 422
-    assert "Already in a refund" in second.get_data(as_text=True)
+    # Both tickets are now in the refund: nothing is left, which is a conflict with the state (409).
+    assert second.status_code == 409
+    assert "Nothing left to refund" in second.get_data(as_text=True)
+    assert "already in a refund" in second.get_data(as_text=True)
     assert len(refunds(db)) == 1
 
 
@@ -109,7 +111,9 @@ def test_non_refundable_quote_cannot_be_accepted(client, auth, world, make, db):
     )
     auth.login(world.agent)
     page = client.get("/bookings/NR10000001/refund").get_data(as_text=True)
-    assert "Non-refundable" in page
+    # The only passenger gets nothing (10.00 of taxes back, all of it the service fee): nothing to confirm.
+    assert "Gets nothing: the service fee takes all that would come back" in page
+    assert "Nothing would be refunded to the selected passengers" in page
     assert re.search(r'<button type="submit" class="primary"\s+disabled\s*>Refund</button>', page)
     forged = client.post(
         "/bookings/NR10000001/refund", data={"passenger": ["P1"], "fingerprint": fingerprint(page)}

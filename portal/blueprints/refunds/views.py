@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from portal.blueprints.refunds.forms import AcceptQuoteForm, RefundClaimForm
 from portal.clock import utcnow
-from portal.domain.refunds import Quote, RefundPath, path_refusal
+from portal.domain.refunds import Quote, RefundPath, build_quote, cancel_refund_path, path_refusal
 from portal.forms import choices
 from portal.htmx import redirect_after_post, render
 from portal.models import Booking, Refund
@@ -24,6 +24,7 @@ from portal.services.refunds import (
     create_refund,
     involuntary_refusal,
     load_refund,
+    nothing_left,
     parse_coupon_keys,
     portal_today,
     quote_fingerprint,
@@ -51,8 +52,9 @@ class QuoteStep:
     status: int = 200
 
 
-def _quote_or_accept(booking: Booking, select, *, involuntary: bool, now, form):
-    """Quote the selection (`select()` returns it); on a valid POST, accept it as an operator refund.
+def _quote_or_accept(booking: Booking, select, *, path: RefundPath, involuntary: bool, now, form):
+    """Quote the selection (`select()` returns it); on a valid POST, accept it as an operator refund
+    recorded with `path`, the way the agent came.
 
     Returns (response, step): a response when the refund was created, else what to show. The
     fingerprint of the quote shown travels with the form, so a changed quote is shown again (409).
@@ -62,14 +64,12 @@ def _quote_or_accept(booking: Booking, select, *, involuntary: bool, now, form):
         selection = select()
         if involuntary and (refusal := involuntary_refusal(booking, selection)):
             raise RefundError(refusal)
-        step.quote = compute_quote(
-            booking, selection, path=RefundPath.INSTANT_QUOTE, involuntary=involuntary, now=now
-        )
+        step.quote = compute_quote(booking, selection, path=path, involuntary=involuntary, now=now)
         if request.method == "POST" and form.validate_on_submit():
             refund = create_refund(
                 booking,
                 selection,
-                path=RefundPath.INSTANT_QUOTE,
+                path=path,
                 user=current_user,
                 now=now,
                 involuntary=involuntary,
@@ -92,21 +92,45 @@ def refund_slideout(order_number):
     booking = booking_or_404(order_number)
     now = utcnow()
     coupons = booking_coupons(booking, now)
-    refundable_refs = [p.ref for p, cs in coupons if any(c.selectable for c in cs)]
-    source = request.form if request.method == "POST" else request.args
-    chosen = (
-        source.getlist("passenger") if "passenger" in source or request.method == "POST" else refundable_refs
-    )
     form = AcceptQuoteForm()
-    done, step = _quote_or_accept(
-        booking,
-        lambda: whole_passengers(booking, chosen, now) if chosen else [],
-        involuntary=False,
-        now=now,
-        form=form,
-    )
-    if done is not None:
-        return done
+    nothing = nothing_left(booking, now)
+    if nothing:
+        # Fully refunded, flown or cancelled: say so plainly; there is nothing to select or confirm.
+        return render(
+            "refunds/refund_slideout.html",
+            block="slideout",
+            booking=booking,
+            coupons=coupons,
+            nothing_left=nothing,
+            chosen=set(),
+            quote=None,
+            fingerprint="",
+            form=form,
+            error=None,
+            notice=None,
+        ), (409 if request.method == "POST" else 200)
+    source = request.form if request.method == "POST" else request.args
+    # The form always sends "selection"; without it (the slide-out opening) every refundable passenger is
+    # ticked. With it, the ticked boxes are the choice, even when none is ticked.
+    if "selection" in source or request.method == "POST":
+        chosen = [ref for ref in source.getlist("passenger") if ref]
+    else:
+        chosen = [p.ref for p, cs in coupons if any(c.selectable for c in cs)]
+    if chosen:
+        done, step = _quote_or_accept(
+            booking,
+            lambda: whole_passengers(booking, chosen, now),
+            path=RefundPath.INSTANT_QUOTE,
+            involuntary=False,
+            now=now,
+            form=form,
+        )
+        if done is not None:
+            return done
+    else:
+        # Nobody ticked: the empty quote says to select someone; confirming it anyway is refused.
+        step = QuoteStep(quote=build_quote((), booking.currency))
+        step.status = 422 if request.method == "POST" else 200
     if step.error:
         booking = booking_or_404(order_number)
         coupons = booking_coupons(booking, now)
@@ -115,6 +139,7 @@ def refund_slideout(order_number):
         block="slideout",
         booking=booking,
         coupons=coupons,
+        nothing_left=None,
         chosen=set(chosen),
         quote=step.quote,
         fingerprint=quote_fingerprint(step.quote) if step.quote else "",
@@ -161,7 +186,12 @@ def operator_refund(order_number):
     involuntary = source.get("involuntary") == "1" and _involuntary_allowed(booking)
     form = AcceptQuoteForm()
     done, step = _quote_or_accept(
-        booking, lambda: parse_coupon_keys(booking, keys), involuntary=involuntary, now=now, form=form
+        booking,
+        lambda: parse_coupon_keys(booking, keys),
+        path=cancel_refund_path(involuntary=involuntary),
+        involuntary=involuntary,
+        now=now,
+        form=form,
     )
     if done is not None:
         return done
