@@ -8,15 +8,10 @@ breaks are allowed in values (messages and notes have paragraphs), never in file
 
 from __future__ import annotations
 
-import re
-
 from flask import Flask, request
 from werkzeug.exceptions import BadRequest
 
-# C0 controls except tab, line feed and carriage return, and DEL.
-_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-# Paths, keys and file names: no control character at all.
-_IN_NAME = re.compile(r"[\x00-\x1f\x7f]")
+from portal.domain.text import has_control_characters
 
 
 class ControlCharacters(BadRequest):
@@ -26,12 +21,6 @@ class ControlCharacters(BadRequest):
         "Something you sent contains an invisible control character (such as a NUL byte), which the portal "
         "does not accept. Nothing was saved: remove it (retype the text or rename the file) and try again."
     )
-
-
-def has_control_characters(text: str, *, in_name: bool = False) -> bool:
-    """True when `text` holds a character no input of the portal accepts (tab and line breaks are fine in
-    values, never in names). For the import and the API, which read bodies themselves."""
-    return bool((_IN_NAME if in_name else _IN_TEXT).search(text))
 
 
 def refuse_control_characters() -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from portal.domain.errors import DomainError
 from portal.domain.money import AmountOutOfRange, UnsupportedCurrency, decimals_phrase, minor_units, to_amount
+from portal.domain.text import describe_bad_character, has_control_characters
 
 FORMAT = "portal-bookings/1"
 
@@ -134,7 +135,7 @@ class ImportFile:
 
 
 def parse_import(
-    raw: bytes | str,
+    raw: bytes | str | dict,
     *,
     accounts: Mapping[str, str],
     airlines: Collection[str],
@@ -152,7 +153,7 @@ def parse_import(
     booking in the database, it is refused, naming both bookings. A booking re-imported in the same
     file gives its old tickets up (its new content is what is checked).
     """
-    document = _load(raw)
+    document = raw if isinstance(raw, dict) else _load(raw)
     errors: list[_Error] = []
     top = _Fields(document, _Spot("", (), errors))
     top.required("format", _choice(FORMAT))
@@ -213,7 +214,41 @@ def _load(raw: bytes | str) -> dict[str, Any]:
         raise ImportRejected(["file: not valid JSON (nested too deeply)"]) from None
     if not isinstance(document, dict):
         raise ImportRejected(["file: must be a JSON object"])
+    bad = [
+        f"{path or 'file'}: contains a character that is not text ({describe_bad_character(value)}); "
+        "remove it and export the file again"
+        for path, value in _strings(document)
+        if has_control_characters(value)
+    ]
+    if bad:
+        raise ImportRejected(bad[:100])
     return document
+
+
+def _strings(value, path: str = ""):
+    """Every string of a loaded document (keys too) with its path, e.g. bookings[0].passengers[1].last_name.
+    Iterative: the document came through json.loads, but a deep one must not exhaust the stack here."""
+    stack = [(path, value)]
+    while stack:
+        at, item = stack.pop()
+        if isinstance(item, str):
+            yield at, item
+        elif isinstance(item, dict):
+            for key, child in reversed(list(item.items())):
+                child_at = f"{at}.{key}" if at else str(key)
+                if isinstance(key, str) and has_control_characters(key):
+                    yield at or "file", key
+                stack.append((child_at, child))
+        elif isinstance(item, list):
+            stack.extend((f"{at}[{i}]", child) for i, child in reversed(list(enumerate(item))))
+
+
+def read_document(raw: bytes | str) -> dict[str, Any]:
+    """The import file read as JSON (numbers exact, text checked), or ImportRejected saying why not.
+
+    parse_import() takes its result, so a file is read once however many look-ups precede the checks.
+    """
+    return _load(raw)
 
 
 # --- Where errors go --------------------------------------------------------------------------------

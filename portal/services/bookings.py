@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -10,7 +9,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.clock import utcnow
-from portal.domain.booking_import import BookingData, ExistingBooking, ImportFile, parse_import
+from portal.domain.booking_import import BookingData, ExistingBooking, ImportFile, parse_import, read_document
 from portal.domain.refunds import CANCELLING_REFUND_STATES
 from portal.extensions import db
 from portal.links import path_for
@@ -49,13 +48,9 @@ class ImportResult:
         )
 
 
-def _order_numbers_in(raw: bytes | str) -> list[str]:
+def _order_numbers_in(doc: dict) -> list[str]:
     """Order numbers named in the file, read leniently; the validator reports what is wrong."""
-    try:
-        doc = json.loads(raw)
-    except (ValueError, TypeError):
-        return []
-    bookings = doc.get("bookings") if isinstance(doc, dict) else None
+    bookings = doc.get("bookings")
     if not isinstance(bookings, list):
         return []
     return [
@@ -63,13 +58,9 @@ def _order_numbers_in(raw: bytes | str) -> list[str]:
     ]
 
 
-def _ticket_numbers_in(raw: bytes | str) -> list[str]:
+def _ticket_numbers_in(doc: dict) -> list[str]:
     """Ticket numbers named in the file, read leniently; the validator reports what is wrong."""
-    try:
-        doc = json.loads(raw)
-    except (ValueError, TypeError):
-        return []
-    bookings = doc.get("bookings") if isinstance(doc, dict) else None
+    bookings = doc.get("bookings")
     if not isinstance(bookings, list):
         return []
     return [
@@ -125,12 +116,13 @@ def import_bookings(raw: bytes | str, now: datetime | None = None) -> ImportResu
     now = now or utcnow()
     accounts = {a.code: a for a in db.session.scalars(select(Account))}
     airline_codes = set(db.session.scalars(select(Airline.code)))
+    document = read_document(raw)  # once: ImportRejected for a file that is not JSON text
     parsed: ImportFile = parse_import(
-        raw,
+        document,
         accounts={code: a.currency for code, a in accounts.items()},
         airlines=airline_codes,
-        existing=_existing(_order_numbers_in(raw)),
-        ticket_owners=_ticket_owners(_ticket_numbers_in(raw)),
+        existing=_existing(_order_numbers_in(document)),
+        ticket_owners=_ticket_owners(_ticket_numbers_in(document)),
     )
     result = ImportResult()
     airlines = _upsert_airlines(parsed)

@@ -225,3 +225,48 @@ def test_the_million_row_workbook_upload_gets_a_clear_refusal(client, auth, worl
     )
     body = response.get_data(as_text=True)
     assert response.status_code == 422 and "more than 21,000 rows" in body
+
+
+# --- the booking import: files that crashed it --------------------------------------------------------
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+def _surrogate_file():
+    import json
+
+    from tests.conftest import booking_doc
+
+    doc = booking_doc("AT90000001")
+    text = json.dumps(doc)
+    return text.replace(json.dumps(doc["passengers"][0]["last_name"]), '"\\ud800WEI"', 1)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (DEEP, "nested too deeply"),
+        ("SURROGATE", "is not text (U+D800)"),
+        ('{"format": "portal-bookings/1", "bookings": [], "x\\u0000": 1}', "is not text (U+0000)"),
+    ],
+)
+def test_hostile_import_files_get_a_clear_error_on_the_cli(runner, world, tmp_path, content, message):
+    path = tmp_path / "bookings.json"
+    path.write_text(_surrogate_file() if content == "SURROGATE" else content, encoding="utf-8")
+    result = runner.invoke(args=["import-bookings", str(path)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert message in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize("content", [DEEP, "SURROGATE"])
+def test_hostile_import_files_get_a_clear_error_on_the_admin_page(client, auth, world, content):
+    data = (_surrogate_file() if content == "SURROGATE" else content).encode("utf-8", "surrogatepass")
+    auth.login(world.admin)
+    response = client.post(
+        "/admin/import",
+        data={"file": (io.BytesIO(data), "bookings.json")},
+        content_type="multipart/form-data",
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and ("nested too deeply" in body or "is not text" in body)
