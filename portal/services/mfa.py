@@ -301,7 +301,7 @@ def reset(user: User, by: User, ip: str | None = None, now: datetime | None = No
             "verification page."
         )
     factor = second_factor_of(user)
-    if factor is None:
+    if factor is None or not factor.confirmed:
         raise Conflict(f"{user.email} has no two-step verification to reset.")
     db.session.delete(factor)
     user.end_sessions()

@@ -117,6 +117,12 @@ def test_enable_disable_and_reset_are_in_the_audit_trail(db, clock, world):
     assert "Reset by an administrator" in disabled[1].detail
 
 
+def test_a_set_up_never_confirmed_is_nothing_to_reset(db, clock, world):
+    mfa.start_enrolment(world.agent)
+    with pytest.raises(mfa.Conflict, match="no two-step verification"):
+        mfa.reset(world.agent, by=world.admin)
+
+
 def test_an_admin_cannot_reset_their_own_second_factor(db, clock, world):
     enrol(db, world.admin)
     with pytest.raises(mfa.SecondFactorError, match="own"):
