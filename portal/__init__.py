@@ -44,6 +44,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     login_manager.user_loader(load_user)
 
     from portal.blueprints.admin.views import bp as admin_bp
+    from portal.blueprints.auth.mfa import bp as mfa_bp
     from portal.blueprints.auth.views import bp as auth_bp
     from portal.blueprints.baggage.views import bp as baggage_bp
     from portal.blueprints.bookings.views import bp as bookings_bp
@@ -57,6 +58,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from portal.blueprints.requests.views import bp as requests_bp
 
     app.register_blueprint(auth_bp)
+    app.register_blueprint(mfa_bp)
     app.register_blueprint(bookings_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(refunds_bp)

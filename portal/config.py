@@ -53,6 +53,8 @@ def load(app) -> None:
         # within the window lock further attempts until the window has passed.
         LOGIN_MAX_FAILURES=5,
         LOGIN_WINDOW_SECONDS=15 * 60,
+        # 1: operations and admins must set up a second factor before they can do anything else.
+        REQUIRE_MFA_FOR_STAFF=env.get("PORTAL_REQUIRE_MFA_FOR_STAFF", "0") == "1",
         PER_PAGE=25,
         # Scheduled jobs (portal/jobs.py) and e-mail; no SMTP host means in-app notifications only.
         JOB_INTERVAL_SECONDS=int(env.get("PORTAL_JOB_INTERVAL_SECONDS", "60")),

@@ -18,6 +18,7 @@ from portal.models.documents import Document
 from portal.models.finance import RefundBatch, RefundBatchRow
 from portal.models.followups import RefundFollowUp
 from portal.models.ledger import LedgerEntry
+from portal.models.mfa import RecoveryCode, SecondFactor
 from portal.models.notifications import Notification, OutboxEmail
 from portal.models.refunds import Refund, RefundCoupon, RefundEvent, RefundPassenger, RefundReason
 from portal.models.requests import (
@@ -45,6 +46,7 @@ __all__ = [
     "Notification",
     "OutboxEmail",
     "Passenger",
+    "RecoveryCode",
     "Refund",
     "RefundFollowUp",
     "RefundBatch",
@@ -60,6 +62,7 @@ __all__ = [
     "RequestQuote",
     "RequestQuoteLine",
     "ScheduleChange",
+    "SecondFactor",
     "Segment",
     "ServiceRequest",
     "User",

@@ -248,3 +248,23 @@ def set_account_active(account: Account, active: bool, *, by: User | None = None
             user.end_sessions()
     kind = AuditKind.ACCOUNT_ENABLED if active else AuditKind.ACCOUNT_DISABLED
     audit.record(kind, actor=by, subject=None, account_id=account.id, detail=account.code)
+
+
+def record_failed_login(
+    email: str, ip: str, *, user: User | None = None, detail: str, now: datetime | None = None
+) -> None:
+    """One failed login attempt that is not a wrong password (a wrong second-factor code): it counts
+    towards the throttle exactly as a wrong password does, and goes into the audit trail."""
+    now = now or utcnow()
+    email = normalise_email(email)
+    db.session.add(LoginAttempt(email=email, ip=ip[:64], attempted_at=now, succeeded=False))
+    audit.record(AuditKind.LOGIN_FAILED, subject=user, email=email, ip=ip, detail=detail, now=now)
+
+
+def login_paused_message(throttle: Throttle, now: datetime) -> str:
+    """What a locked login is told: for how long logging in is paused."""
+    minutes = max(1, int((throttle.locked_until - now).total_seconds() // 60) + 1)
+    return (
+        f"Too many failed attempts. For your security, logging in is paused; try again in {minutes} "
+        f"minute{'s' if minutes != 1 else ''}."
+    )

@@ -109,9 +109,17 @@ ROUTES: dict[str, Route] = {
     "auth.index": Route(PUBLIC, ok={"GET": 302}),  # to the login page
     "auth.login": Route(PUBLIC, ok={"GET": 200, "POST": 422}),  # an empty login form is refused
     "healthz": Route(PUBLIC),
+    # The code step of a login: with no login waiting for its code, back to Log in.
+    "mfa.verify_code": Route(PUBLIC, ok={"GET": 302, "POST": 303}),
     "static": Route(PUBLIC, args={"filename": Fixed("portal.css")}),
     # --- any logged-in user, tenant-scoped ------------------------------------------------------------
     "auth.logout": Route(AGENT, ok={"POST": 303}),
+    "mfa.two_step": Route(AGENT),
+    "mfa.start_enrolment": Route(
+        AGENT, ok={"POST": 303}, ok_htmx=REDIRECT_AFTER_POST, goes_to="/account/two-step"
+    ),
+    "mfa.confirm_enrolment": Route(AGENT, ok={"POST": 422}),  # no code typed
+    "mfa.disable_second_factor": Route(AGENT, ok={"POST": 422}),  # no password or code typed
     "bookings.my_bookings": Route(AGENT),
     "bookings.booking_details": Route(AGENT, args={"order_number": "order"}),
     "bookings.refund_info": Route(AGENT, args={"order_number": "order"}),
@@ -258,6 +266,9 @@ ROUTES: dict[str, Route] = {
     "admin.users": Route(ADMIN, ok={"GET": 200, "POST": 422}),  # an empty new-user form is refused
     "admin.set_user_status": Route(
         ADMIN, args={"user_id": "user", "change": Fixed("disable")}, ok={"POST": 303}
+    ),
+    "mfa.reset_second_factor": Route(
+        ADMIN, args={"user_id": "user"}, ok={"POST": 303}, goes_to="/admin/users"
     ),
     "admin.accounts": Route(ADMIN, ok={"GET": 200, "POST": 422}),
     "admin.set_account_status": Route(

@@ -12,6 +12,7 @@ from portal.services.accounts import all_accounts, all_users, get_account, get_u
 from portal.services.audit import AuditFilters, export_rows, search_events
 from portal.services.auth import create_account, create_user, set_account_active, set_user_active
 from portal.services.bookings import import_bookings
+from portal.services.mfa import enrolled_user_ids
 from portal.uow import attempt
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -48,7 +49,9 @@ def users():
             return redirect(url_for("admin.users"), code=303)
     rows = all_users()
     status = 422 if form.errors else 200
-    return render("admin/users.html", form=form, users=rows, action=ActionForm()), status
+    return render(
+        "admin/users.html", form=form, users=rows, action=ActionForm(), two_step_users=enrolled_user_ids()
+    ), status
 
 
 @bp.post("/users/<int:user_id>/<any(disable, enable):change>")

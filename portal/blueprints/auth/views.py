@@ -2,6 +2,7 @@ from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.blueprints.auth.forms import LoginForm
+from portal.blueprints.auth.mfa import second_step
 from portal.forms import ActionForm
 from portal.htmx import render
 from portal.links import local_path
@@ -27,6 +28,8 @@ def login():
             keep_on_error()  # the failed attempt counts towards throttling in every worker
             form.password.errors.append(str(exc))
         else:
+            if (code_step := second_step(user)) is not None:
+                return code_step  # a second factor: not logged in until its code passes
             # A fresh session at login: nothing from before login (fixation) survives.
             session.clear()
             login_user(user)
