@@ -10,7 +10,7 @@ from portal import config, inputs, uow
 from portal.extensions import csrf, db, login_manager, migrate
 from portal.htmx import add_vary, is_partial
 from portal.inputs import ControlCharacters
-from portal.security import set_security_headers
+from portal.security import require_own_password, set_security_headers
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
@@ -74,6 +74,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     cli.init_app(app)
     filters.init_app(app)
     _register_error_pages(app)
+    app.before_request(require_own_password)  # after the user is loaded (_register_error_pages)
     uow.init_app(app)
     inputs.init_app(app)
     app.after_request(add_vary)
@@ -81,10 +82,12 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
     from portal.domain.deadlines import describe_duration, overdue_for
     from portal.domain.money import Money
+    from portal.domain.passwords import MIN_PASSWORD_LENGTH
     from portal.domain.refunds import ACTION_LABELS, QUOTE_CASE_LABELS
 
     app.jinja_env.globals["quote_case_labels"] = QUOTE_CASE_LABELS
     app.jinja_env.globals["refund_action_labels"] = ACTION_LABELS
+    app.jinja_env.globals["min_password_length"] = MIN_PASSWORD_LENGTH
     app.jinja_env.globals["overdue_by"] = lambda received, now: describe_duration(overdue_for(received, now))
 
     @app.context_processor
