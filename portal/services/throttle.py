@@ -95,30 +95,41 @@ def admit(email: str, ip: str, now: datetime) -> Admission:
 
 def succeeded(email: str, ip: str) -> None:
     """The password was right: the owner's own address starts afresh, and the attempt does not count
-    against the e-mail's ceiling or the address. Committed at once, like `admit`."""
-    with db.engine.begin() as conn:
-        conn.execute(delete(LoginCounter).where(LoginCounter.key == _pair(email, ip[:64])))
-        conn.execute(
-            update(LoginCounter)
-            .where(LoginCounter.key.in_([f"email:{email}", f"address:{ip[:64]}"]), LoginCounter.attempts > 0)
-            .values(attempts=LoginCounter.attempts - 1)
-        )
+    against the e-mail's ceiling or the address. In the caller's transaction: it commits with the login
+    (only `admit` must be seen before the request ends)."""
+    db.session.execute(
+        delete(LoginCounter)
+        .where(LoginCounter.key == _pair(email, ip[:64]))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(LoginCounter)
+        .where(LoginCounter.key.in_([f"email:{email}", f"address:{ip[:64]}"]), LoginCounter.attempts > 0)
+        .values(attempts=LoginCounter.attempts - 1)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def forget_email(email: str) -> None:
     """Clear every counter of this e-mail (its owner proved control of the mailbox by a reset).
     In the caller's transaction."""
     db.session.execute(
-        delete(LoginCounter).where(
+        delete(LoginCounter)
+        .where(
             or_(
                 LoginCounter.key == f"email:{email}",
                 LoginCounter.key.startswith(f"pair:{email} ", autoescape=True),
             )
         )
+        .execution_options(synchronize_session=False)
     )
 
 
 def sweep_counters(now: datetime | None = None) -> int:
     """Delete counters whose window has passed (they would count from zero anyway); how many."""
     cutoff = (now or utcnow()) - limits().window
-    return db.session.execute(delete(LoginCounter).where(LoginCounter.window_start <= cutoff)).rowcount
+    return db.session.execute(
+        delete(LoginCounter)
+        .where(LoginCounter.window_start <= cutoff)
+        .execution_options(synchronize_session=False)
+    ).rowcount
