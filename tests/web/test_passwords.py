@@ -480,3 +480,23 @@ def test_account_changes_are_refused_under_their_field(client, auth, world, db, 
     db.session.expire_all()
     assert world.demo.name == "DEMO Travel" and str(world.demo.service_fee) == "15.00"
     assert _events(db, "account_changed") == []
+
+
+def test_the_production_entry_point_warns_when_mail_has_no_public_url(monkeypatch, tmp_path, caplog):
+    import importlib
+    import sys
+
+    monkeypatch.setenv("PORTAL_DATABASE_URL", f"sqlite:///{tmp_path / 'w.db'}")
+    monkeypatch.setenv("PORTAL_SECRET_KEY", "x" * 32)
+    monkeypatch.setenv("PORTAL_UPLOAD_DIR", str(tmp_path))
+    monkeypatch.setenv("PORTAL_SMTP_HOST", "smtp.example.com")
+    for public_url, warned in (("", True), ("https://portal.example.com", False)):
+        monkeypatch.setenv("PORTAL_PUBLIC_URL", public_url)
+        sys.modules.pop("wsgi", None)
+        caplog.clear()
+        with caplog.at_level("WARNING"):
+            module = importlib.import_module("wsgi")
+        assert ("PORTAL_PUBLIC_URL is not" in caplog.text) is warned
+        with module.app.app_context():
+            _db.engine.dispose()
+    sys.modules.pop("wsgi", None)
