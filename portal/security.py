@@ -56,8 +56,11 @@ def roles_required(*roles: str):
 staff_required = roles_required("operations", "admin")
 
 # What a user whose password is temporary may still reach: the page where they choose their own, logging
-# out, and what those pages need.
-OPEN_WITH_TEMPORARY_PASSWORD = frozenset({"auth.my_account", "auth.logout", "static", "healthz"})
+# out, and what that page needs (the header's bell polls every minute: redirecting it would reload the
+# page under the user's typing).
+OPEN_WITH_TEMPORARY_PASSWORD = frozenset(
+    {"auth.my_account", "auth.logout", "static", "healthz", "notifications.bell"}
+)
 
 
 def require_own_password():

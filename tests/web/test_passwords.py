@@ -159,7 +159,9 @@ def test_a_password_typed_by_an_admin_must_be_changed_at_first_login(app, client
         assert partial.status_code == 204 and partial.headers["HX-Redirect"] == "/account", url
     posted = client.post("/requests/new", data={"order_number": world.booking.order_number})
     assert posted.status_code == 302 and posted.headers["Location"] == "/account"
-    # ...except the stylesheet and logging out.
+    # ...except the stylesheet, the header's bell (it polls: a redirect would reload the page under the
+    # user's typing) and logging out.
+    assert client.get("/notifications/bell", headers={"HX-Request": "true"}).status_code == 200
     stylesheet = client.get("/static/portal.css")
     stylesheet.close()
     assert stylesheet.status_code == 200
