@@ -30,6 +30,7 @@ from portal.services.transitions import claim
 RESET_LINK_VALID_FOR = timedelta(hours=1)
 # A mailbox gets at most this many reset links an hour, however often the form is sent.
 MAX_RESET_LINKS_PER_HOUR = 3
+LINK_USED = "This reset link was already used: each link works once. Ask for a new one if you need it."
 
 _HASHERS: dict[str, PasswordHasher] = {}
 
@@ -227,9 +228,7 @@ def check_reset_link(link: PasswordReset, now=None) -> None:
     """Refuse a link that was used or has expired, saying which."""
     now = now or utcnow()
     if link.used_at is not None:
-        raise Conflict(
-            "This reset link was already used: each link works once. Ask for a new one if you need it."
-        )
+        raise Conflict(LINK_USED)
     if link.expires_at <= now:
         raise Conflict("This reset link has expired: links work for one hour. Ask for a new one.")
     if not link.user.is_active:
@@ -244,9 +243,7 @@ def reset_password(link: PasswordReset, new_password: str, *, ip: str | None = N
     user = link.user
     check_new_password(new_password, user.email, field="new_password")
     if not claim(link, expected={"used_at": None}, values={"used_at": now}):
-        raise Conflict(
-            "This reset link was already used: each link works once. Ask for a new one if you need it."
-        )
+        raise Conflict(LINK_USED)
     _set_password(user, new_password, temporary=False, now=now)
     throttle.forget_email(user.email)
     audit.record(AuditKind.PASSWORD_RESET, actor=user, ip=ip, now=now, detail="With an e-mailed link")
