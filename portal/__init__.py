@@ -10,7 +10,7 @@ from portal import config, inputs, uow
 from portal.extensions import csrf, db, login_manager, migrate
 from portal.htmx import add_vary, is_partial
 from portal.inputs import ControlCharacters
-from portal.security import set_security_headers
+from portal.security import require_own_password, set_security_headers
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
@@ -58,7 +58,6 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from portal.blueprints.requests.views import bp as requests_bp
 
     app.register_blueprint(auth_bp)
-    app.register_blueprint(mfa_bp)
     app.register_blueprint(bookings_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(refunds_bp)
@@ -70,12 +69,14 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.register_blueprint(baggage_bp)
     app.register_blueprint(changes_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(mfa_bp)
 
     from portal import cli, filters
 
     cli.init_app(app)
     filters.init_app(app)
     _register_error_pages(app)
+    app.before_request(require_own_password)  # after the user is loaded (_register_error_pages)
     uow.init_app(app)
     inputs.init_app(app)
     app.after_request(add_vary)
@@ -83,7 +84,9 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
     from portal.domain.deadlines import describe_duration, overdue_for
     from portal.domain.money import Money
+    from portal.domain.passwords import MIN_PASSWORD_LENGTH
 
+    app.jinja_env.globals["min_password_length"] = MIN_PASSWORD_LENGTH
     app.jinja_env.globals["overdue_by"] = lambda received, now: describe_duration(overdue_for(received, now))
 
     @app.context_processor

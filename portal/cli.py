@@ -11,9 +11,10 @@ from flask_migrate import upgrade
 
 from portal.demo import is_empty, load_demo_data
 from portal.domain.booking_import import ImportRejected
+from portal.domain.errors import DomainError
 from portal.extensions import db
 from portal.jobs import configure_scheduler, run_all
-from portal.services.auth import AuthError, create_account, create_user
+from portal.services.auth import create_account, create_user
 from portal.services.bookings import import_bookings
 from portal.services.setup import seed_defaults
 
@@ -46,7 +47,7 @@ def create_account_command(code, name, currency, service_fee):
         account = create_account(code, name, currency, service_fee=fee)
     except InvalidOperation:
         raise click.ClickException(f"--service-fee: not an amount: {service_fee}") from None
-    except AuthError as exc:
+    except DomainError as exc:
         raise click.ClickException(str(exc)) from None
     db.session.commit()
     click.echo(f"Account {account.code} created ({account.name}, {account.currency}).")
@@ -59,13 +60,14 @@ def create_account_command(code, name, currency, service_fee):
 @click.option("--role", required=True, type=click.Choice(["agent", "operations", "admin"]))
 @click.option("--account", "account_code", help="Client account code (agents only).")
 def create_user_command(email, name, role, account_code):
-    """Create a user; the password comes from PORTAL_NEW_PASSWORD, else it is prompted for."""
+    """Create a user; the password (permanent: the operator's provisioning path) comes from
+    PORTAL_NEW_PASSWORD, else it is prompted for. It must meet the password rule like any other."""
     password = os.environ.get("PORTAL_NEW_PASSWORD") or click.prompt(
         "Password", hide_input=True, confirmation_prompt=True
     )
     try:
         user = create_user(email, name, role, password, account_code)
-    except AuthError as exc:
+    except DomainError as exc:
         raise click.ClickException(str(exc)) from None
     db.session.commit()
     click.echo(f"User {user.email} created ({user.role}{', ' + user.account.code if user.account else ''}).")

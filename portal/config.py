@@ -49,9 +49,12 @@ def load(app) -> None:
         HSTS_SECONDS=63072000 if secure else 0,
         PERMANENT_SESSION_LIFETIME=12 * 3600,
         WTF_CSRF_TIME_LIMIT=12 * 3600,
-        # Failed-login throttling: this many failures for one email (or 4x for one address)
-        # within the window lock further attempts until the window has passed.
+        # Login throttling (portal/services/throttle.py): within one window, at most this many attempts
+        # for one e-mail from one address, a much higher ceiling for one e-mail from everywhere, and a
+        # limit for one address whatever the e-mail; a successful login does not count.
         LOGIN_MAX_FAILURES=5,
+        LOGIN_MAX_FAILURES_PER_EMAIL=50,
+        LOGIN_MAX_FAILURES_PER_ADDRESS=20,
         LOGIN_WINDOW_SECONDS=15 * 60,
         # 1: operations and admins must set up a second factor before they can do anything else.
         REQUIRE_MFA_FOR_STAFF=env.get("PORTAL_REQUIRE_MFA_FOR_STAFF", "0") == "1",

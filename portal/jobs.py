@@ -17,6 +17,7 @@ from portal.extensions import db
 from portal.models import OutboxEmail
 from portal.services.deadlines import auto_complete_requests, flag_follow_up_eligible, flag_overdue_refunds
 from portal.services.documents import sweep_orphans
+from portal.services.throttle import sweep_counters
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,7 @@ JOBS: dict[str, Callable] = {
     "follow-up-eligible": flag_follow_up_eligible,
     "auto-complete-requests": auto_complete_requests,
     "sweep-uploads": sweep_orphans,
+    "sweep-login-counters": sweep_counters,
 }
 
 

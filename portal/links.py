@@ -34,3 +34,12 @@ def local_path(target: str | None) -> str | None:
 def back_or(default: str) -> str:
     """Where the user came from (same site only), else `default`."""
     return local_path(request.referrer) or default
+
+
+def absolute_url(path: str) -> str:
+    """`path` on this portal as a full URL, for e-mails: PORTAL_PUBLIC_URL when it is set, else the host
+    the request came to (set PORTAL_PUBLIC_URL in production: a request's Host header is the client's)."""
+    base = current_app.config.get("PUBLIC_URL", "").rstrip("/")
+    if not base and has_request_context():
+        base = request.host_url.rstrip("/")
+    return f"{base or 'http://localhost'}{path}"

@@ -3,9 +3,10 @@
 from functools import wraps
 from typing import TypeVar
 
-from flask import abort, current_app
+from flask import Response, abort, current_app, redirect, request, url_for
 from flask_login import current_user, login_required
 
+from portal.htmx import is_partial
 from portal.models import Booking
 from portal.services.bookings import load_booking
 from portal.services.scope import Scope
@@ -53,6 +54,28 @@ def roles_required(*roles: str):
 
 
 staff_required = roles_required("operations", "admin")
+
+# What a user whose password is temporary may still reach: the page where they choose their own, logging
+# out, and what that page needs (the header's bell polls every minute: redirecting it would reload the
+# page under the user's typing).
+OPEN_WITH_TEMPORARY_PASSWORD = frozenset(
+    {"auth.my_account", "auth.logout", "static", "healthz", "notifications.bell"}
+)
+
+
+def require_own_password():
+    """Before every request: a user logged in with a password an admin typed is sent to My account to
+    choose their own, whatever URL they ask for (htmx requests are redirected as a whole page)."""
+    if request.endpoint in OPEN_WITH_TEMPORARY_PASSWORD or not current_user.is_authenticated:
+        return None
+    if not current_user.must_change_password:
+        return None
+    target = url_for("auth.my_account")
+    if is_partial():
+        return Response(status=204, headers={"HX-Redirect": target})
+    return redirect(target)
+
+
 admin_required = roles_required("admin")
 
 

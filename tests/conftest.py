@@ -657,3 +657,55 @@ def quote_service_request(db, req, ops, amounts=None, valid_until=None):
     )
     db.session.commit()
     return quote
+
+
+# --- e-mail (issue 12: password reset links) -----------------------------------------------------------
+
+
+class Inbox:
+    """What a real SMTP server on 127.0.0.1 received, as parsed messages."""
+
+    def __init__(self):
+        self.messages = []
+        self.port = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        from email import message_from_bytes, policy
+
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+    def links(self, index: int = -1) -> list[str]:
+        """The links in the text of one message (the last by default)."""
+        import re
+
+        return re.findall(r"https?://\S+", self.messages[index].get_content())
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) listening on a free port of 127.0.0.1 for the test."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        inbox.port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller.start()
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture
+def mail_app(another_app, smtp_server):
+    """Another app on the test database whose outbox sends through `smtp_server` (plain SMTP, no TLS)."""
+
+    def build(**overrides):
+        return another_app(
+            SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_server.port, SMTP_STARTTLS=False, **overrides
+        )
+
+    return build

@@ -1,7 +1,7 @@
 """SQLAlchemy models, one module per aggregate; importing this package registers them all."""
 
 from portal.models import audit  # noqa: F401  (append-only guard)
-from portal.models.accounts import Account, LoginAttempt, User
+from portal.models.accounts import Account, LoginCounter, PasswordReset, User
 from portal.models.audit import AuditEvent
 from portal.models.baggage import BaggageOrder
 from portal.models.bookings import (
@@ -42,11 +42,12 @@ __all__ = [
     "BookingSearchKey",
     "Document",
     "LedgerEntry",
-    "LoginAttempt",
+    "LoginCounter",
     "Notification",
     "OutboxEmail",
     "Passenger",
     "RecoveryCode",
+    "PasswordReset",
     "Refund",
     "RefundFollowUp",
     "RefundBatch",

@@ -1,4 +1,4 @@
-"""Client accounts, users and the login-attempt log used for throttling."""
+"""Client accounts, users, password-reset links and the login throttle's counters."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.clock import utcnow
@@ -35,8 +35,22 @@ class Account(db.Model):
     service_fee: Mapped[Decimal] = mapped_column(Amount, default=Decimal("0.00"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Where the agency wants its statements and its notices sent: addresses, one per line (validated by
+    # portal.domain.accounts.parse_email_list); empty when none were given.
+    statement_emails: Mapped[str] = mapped_column(Text, default="", server_default="")
+    notice_emails: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     users: Mapped[list[User]] = relationship(back_populates="account")
+
+    @property
+    def statement_addresses(self) -> list[str]:
+        """The addresses statements go to."""
+        return self.statement_emails.split()
+
+    @property
+    def notice_addresses(self) -> list[str]:
+        """The addresses notices go to."""
+        return self.notice_emails.split()
 
     @property
     def service_fee_money(self) -> Money:
@@ -71,6 +85,8 @@ class User(UserMixin, db.Model):
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A password an admin typed is temporary: the user must choose their own before anything else.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     account: Mapped[Account | None] = relationship(back_populates="users")
 
@@ -102,17 +118,30 @@ class User(UserMixin, db.Model):
         return f"<User {self.email} {self.role}>"
 
 
-class LoginAttempt(db.Model):
-    """One login attempt; failures within a window throttle further attempts across all workers."""
+class PasswordReset(db.Model):
+    """A password-reset link sent by e-mail: only the SHA-256 of its token is kept; used once, within
+    an hour (portal/services/passwords.py)."""
 
-    __tablename__ = "login_attempt"
-    __table_args__ = (
-        Index("ix_login_attempt_email_time", "email", "attempted_at"),
-        Index("ix_login_attempt_ip_time", "ip", "attempted_at"),
-    )
+    __tablename__ = "password_reset"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254))
-    ip: Mapped[str] = mapped_column(String(64))
-    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    succeeded: Mapped[bool] = mapped_column(default=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class LoginCounter(db.Model):
+    """Login attempts that reached (or are about to reach) the password check within the current window,
+    for one key: an e-mail from one address, an e-mail, or an address. Incremented atomically before the
+    password is checked (portal/services/throttle.py), so every worker sees every attempt at once."""
+
+    __tablename__ = "login_counter"
+
+    # "pair:<email> <address>", "email:<email>" or "address:<address>"
+    key: Mapped[str] = mapped_column(String(340), primary_key=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

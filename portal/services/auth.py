@@ -1,63 +1,47 @@
-"""Passwords, login with throttling, session identity, and user/account administration."""
+"""Login (with the throttle), session identity, and the administration of users and client accounts:
+the rules for roles and accounts live here once."""
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from decimal import Decimal
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from portal.clock import utcnow
+from portal.domain.accounts import normalise_email, parse_email_list, valid_email
 from portal.domain.audit import AuditKind
 from portal.domain.errors import DomainError
-from portal.domain.money import AmountOutOfRange, UnsupportedCurrency, decimals_phrase, minor_units, to_amount
+from portal.domain.money import (
+    AmountOutOfRange,
+    TypedAmountError,
+    UnsupportedCurrency,
+    decimals_phrase,
+    minor_units,
+    parse_typed_amount,
+    to_amount,
+)
 from portal.extensions import db
-from portal.models import Account, LoginAttempt, User
+from portal.models import Account, User
 from portal.models.accounts import ROLES
-from portal.services import audit
-
-_HASHERS: dict[str, PasswordHasher] = {}
+from portal.services import audit, throttle
+from portal.services.passwords import check_new_password, check_password, hash_password, needs_rehash
 
 
 class AuthError(DomainError):
     """A login or administration request that cannot be done; the message is for the user."""
 
 
-def _hasher() -> PasswordHasher:
-    # argon2id with the library's RFC 9106 defaults; tests may choose a cheaper profile.
-    profile = current_app.config.get("ARGON2_PROFILE", "default")
-    if profile not in _HASHERS:
-        _HASHERS[profile] = (
-            PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-            if profile == "fast-for-tests"
-            else PasswordHasher()
+class LoginPaused(AuthError):
+    """Too many attempts for this e-mail (from this address, or at all): try later, or reset the password."""
+
+    def __init__(self, minutes: int):
+        super().__init__(
+            f"Too many failed attempts. For your security, logging in is paused; try again in {minutes} "
+            f"minute{'s' if minutes != 1 else ''}, or reset your password."
         )
-    return _HASHERS[profile]
-
-
-def hash_password(password: str) -> str:
-    """A salted argon2id hash of `password`."""
-    return _hasher().hash(password)
-
-
-def check_password(user: User | None, password: str) -> bool:
-    """True when `password` matches; spends the same effort when there is no such user."""
-    hasher = _hasher()
-    if user is None:
-        hasher.hash(password)
-        return False
-    try:
-        return hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
+        self.retry_in_minutes = minutes
 
 
 def load_user(session_id: str) -> User | None:
@@ -71,61 +55,20 @@ def load_user(session_id: str) -> User | None:
     return user
 
 
-@dataclass(frozen=True)
-class Throttle:
-    locked_until: datetime | None
-
-    @property
-    def locked(self) -> bool:
-        return self.locked_until is not None
-
-
-def login_throttle(email: str, ip: str, now: datetime) -> Throttle:
-    """Whether logins for this email or from this address are locked, from the shared attempt log."""
-    cfg = current_app.config
-    window = timedelta(seconds=cfg["LOGIN_WINDOW_SECONDS"])
-    limit = cfg["LOGIN_MAX_FAILURES"]
-    since = now - window
-    last_success = db.session.scalar(
-        select(func.max(LoginAttempt.attempted_at)).where(
-            LoginAttempt.email == email, LoginAttempt.succeeded.is_(True), LoginAttempt.attempted_at > since
-        )
-    )
-    email_since = max(since, last_success) if last_success else since
-    checks = (
-        (LoginAttempt.email == email, email_since, limit),
-        (LoginAttempt.ip == ip, since, limit * 4),
-    )
-    locked_until = None
-    for condition, start, max_failures in checks:
-        failures = db.session.scalars(
-            select(LoginAttempt.attempted_at)
-            .where(condition, LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at > start)
-            .order_by(LoginAttempt.attempted_at.desc())
-            .limit(max_failures)
-        ).all()
-        if len(failures) >= max_failures:
-            # Locked until the oldest of the last `max_failures` failures leaves the window.
-            until = failures[-1] + window
-            locked_until = max(locked_until, until) if locked_until else until
-    return Throttle(locked_until)
-
-
 def authenticate(email: str, password: str, ip: str, now: datetime | None = None) -> User:
-    """The active user with these credentials; records the attempt. Raises AuthError otherwise."""
+    """The active user with these credentials; raises AuthError otherwise (LoginPaused when throttled).
+
+    The attempt is counted (services/throttle.py, committed at once) before the password is checked, so
+    parallel guesses cannot slip past the limit between a read and a write.
+    """
     now = now or utcnow()
     email = normalise_email(email)
-    throttle = login_throttle(email, ip, now)
-    if throttle.locked:
-        minutes = max(1, int((throttle.locked_until - now).total_seconds() // 60) + 1)
+    admission = throttle.admit(email, ip, now)
+    if not admission.allowed:
         audit.record(AuditKind.LOGIN_FAILED, email=email, ip=ip, detail="Refused: logins paused", now=now)
-        raise AuthError(
-            f"Too many failed attempts. For your security, logging in is paused; try again in {minutes} "
-            f"minute{'s' if minutes != 1 else ''}."
-        )
+        raise LoginPaused(admission.retry_in_minutes)
     user = db.session.scalar(select(User).where(User.email == email))
     ok = check_password(user, password) and user is not None and user.is_active
-    db.session.add(LoginAttempt(email=email, ip=ip[:64], attempted_at=now, succeeded=ok))
     if not ok:
         why = (
             "unknown e-mail"
@@ -134,17 +77,53 @@ def authenticate(email: str, password: str, ip: str, now: datetime | None = None
         )
         audit.record(AuditKind.LOGIN_FAILED, subject=user, email=email, ip=ip, detail=why, now=now)
         raise AuthError("Email or password is not correct, or the user is disabled.")
-    if _hasher().check_needs_rehash(user.password_hash):
+    throttle.succeeded(email, ip)
+    if needs_rehash(user):
         user.password_hash = hash_password(password)
     user.last_login_at = now
     audit.record(AuditKind.LOGIN, actor=user, ip=ip, now=now)
     return user
 
 
+def record_failed_login(
+    email: str, ip: str, *, user: User | None = None, detail: str, now: datetime | None = None
+) -> None:
+    """A failed step of a login other than the password (a wrong second-factor code) in the audit trail;
+    the attempt itself was counted by throttle.admit() before the step was checked."""
+    audit.record(
+        AuditKind.LOGIN_FAILED, subject=user, email=normalise_email(email), ip=ip, detail=detail, now=now
+    )
+
+
 def log_out(user: User, ip: str | None = None) -> None:
     """End every session of the user (not only this browser's) and note it in the audit trail."""
     user.end_sessions()
     audit.record(AuditKind.LOGOUT, actor=user, ip=ip)
+
+
+# --- client accounts ----------------------------------------------------------------------------------
+
+
+def _service_fee(value: str | Decimal | int | None, currency: str) -> Decimal | None:
+    """The per-passenger service fee as typed (text, through the one amount parser) or given (Decimal)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        fee = parse_typed_amount(value, currency) if isinstance(value, str) else to_amount(value, currency)
+    except TypedAmountError as exc:
+        raise AuthError(f"Service fee: {exc.message}", field="service_fee") from None
+    except AmountOutOfRange:
+        message = f"The service fee in {currency} can have {decimals_phrase(currency)}."
+        raise AuthError(message, field="service_fee") from None
+    if fee < 0:
+        raise AuthError("The service fee cannot be negative.", field="service_fee")
+    return fee
+
+
+def _account_name(name: str) -> str:
+    if not name.strip():
+        raise AuthError("Account name is required.", field="name")
+    return name.strip()
 
 
 def create_account(
@@ -159,19 +138,13 @@ def create_account(
         raise AuthError("Currency must be a three-letter ISO 4217 code such as SGD.", field="currency")
     try:
         minor_units(currency)
-        if service_fee is not None:
-            service_fee = to_amount(service_fee, currency)
     except UnsupportedCurrency as exc:
         raise AuthError(f"{exc}.", field="currency") from None
-    except AmountOutOfRange:
-        raise AuthError(
-            f"The service fee in {currency} can have {decimals_phrase(currency)}.", field="service_fee"
-        ) from None
-    if not name.strip():
-        raise AuthError("Account name is required.", field="name")
+    service_fee = _service_fee(service_fee, currency)
+    name = _account_name(name)
     if db.session.scalar(select(Account.id).where(Account.code == code)):
         raise AuthError(f"An account with code {code} already exists.", field="code")
-    account = Account(code=code, name=name.strip(), currency=currency)
+    account = Account(code=code, name=name, currency=currency)
     if service_fee is not None:
         account.service_fee = service_fee
     db.session.add(account)
@@ -186,58 +159,46 @@ def create_account(
     return account
 
 
-MIN_PASSWORD_LENGTH = 10
-
-
-def create_user(
-    email: str,
-    name: str,
-    role: str,
-    password: str,
-    account_code: str | None = None,
+def update_account(
+    account: Account,
     *,
-    by: User | None = None,
-) -> User:
-    """A new user; agents belong to exactly one client account, staff to none."""
-    email = normalise_email(email)
-    if "@" not in email or " " in email or len(email) > 254:
-        raise AuthError("Enter a valid email address.", field="email")
-    if role not in ROLES:
-        raise AuthError(f"Role must be one of: {', '.join(ROLES)}.", field="role")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AuthError(f"Password must be at least {MIN_PASSWORD_LENGTH} characters.", field="password")
-    if not name.strip():
-        raise AuthError("Name is required.", field="name")
-    account = None
-    if role == "agent":
-        if not account_code:
-            raise AuthError("An agent must belong to a client account.", field="account")
-        account = db.session.scalar(select(Account).where(Account.code == account_code.strip().upper()))
-        if account is None:
-            raise AuthError(f"No client account with code {account_code}.", field="account")
-    elif account_code:
-        raise AuthError(
-            "Operations and admin users belong to the host, not to a client account.", field="account"
+    name: str,
+    service_fee: str | Decimal,
+    statement_emails: str,
+    notice_emails: str,
+    by: User,
+) -> list[str]:
+    """Change an account's name, service fee and the addresses its statements and notices go to.
+    Returns what changed (also written to the audit trail); nothing is changed when one input is refused."""
+    name = _account_name(name)
+    fee = _service_fee(service_fee, account.currency)
+    if fee is None:
+        raise AuthError("Enter the service fee (0 for none).", field="service_fee")
+    statements = "\n".join(parse_email_list(statement_emails, field="statement_emails"))
+    notices = "\n".join(parse_email_list(notice_emails, field="notice_emails"))
+    changes = []
+    if name != account.name:
+        changes.append(f"name {account.name} → {name}")
+        account.name = name
+    if fee != account.service_fee:
+        old = account.service_fee_money
+        account.service_fee = fee
+        changes.append(f"service fee {old} → {account.service_fee_money}")
+    if statements != account.statement_emails:
+        changes.append(f"statements to {', '.join(statements.split()) or '—'}")
+        account.statement_emails = statements
+    if notices != account.notice_emails:
+        changes.append(f"notices to {', '.join(notices.split()) or '—'}")
+        account.notice_emails = notices
+    if changes:
+        audit.record(
+            AuditKind.ACCOUNT_CHANGED,
+            actor=by,
+            subject=None,
+            account_id=account.id,
+            detail=f"{account.code}: " + "; ".join(changes),
         )
-    if db.session.scalar(select(User.id).where(User.email == email)):
-        raise AuthError(f"A user with email {email} already exists.", field="email")
-    user = User(
-        email=email, name=name.strip(), role=role, account=account, password_hash=hash_password(password)
-    )
-    db.session.add(user)
-    db.session.flush()
-    audit.record(AuditKind.USER_CREATED, actor=by, subject=user, detail=f"Role {user.role}")
-    return user
-
-
-def set_user_active(user: User, active: bool, by: User) -> None:
-    """Enable or disable a user; disabling ends their sessions at once."""
-    if user.id == by.id and not active:
-        raise AuthError("You cannot disable yourself.")
-    user.active = active
-    if not active:
-        user.end_sessions()
-    audit.record(AuditKind.USER_ENABLED if active else AuditKind.USER_DISABLED, actor=by, subject=user)
+    return changes
 
 
 def set_account_active(account: Account, active: bool, *, by: User | None = None) -> None:
@@ -250,21 +211,108 @@ def set_account_active(account: Account, active: bool, *, by: User | None = None
     audit.record(kind, actor=by, subject=None, account_id=account.id, detail=account.code)
 
 
-def record_failed_login(
-    email: str, ip: str, *, user: User | None = None, detail: str, now: datetime | None = None
-) -> None:
-    """One failed login attempt that is not a wrong password (a wrong second-factor code): it counts
-    towards the throttle exactly as a wrong password does, and goes into the audit trail."""
-    now = now or utcnow()
+# --- users --------------------------------------------------------------------------------------------
+
+
+def role_and_account(role: str, account_code: str | None) -> Account | None:
+    """The one rule for roles and accounts: an agent belongs to exactly one client account, operations
+    and admins (the host's staff) to none. Returns the agent's account; refuses under `role`/`account`."""
+    if role not in ROLES:
+        raise AuthError(f"Role must be one of: {', '.join(ROLES)}.", field="role")
+    code = (account_code or "").strip().upper()
+    if role != "agent":
+        if code:
+            raise AuthError(
+                "Operations and admin users belong to the host, not to a client account.", field="account"
+            )
+        return None
+    if not code:
+        raise AuthError("An agent must belong to a client account.", field="account")
+    account = db.session.scalar(select(Account).where(Account.code == code))
+    if account is None:
+        raise AuthError(f"No client account with code {code}.", field="account")
+    return account
+
+
+def _user_name(name: str) -> str:
+    if not name.strip():
+        raise AuthError("Name is required.", field="name")
+    return name.strip()
+
+
+def create_user(
+    email: str,
+    name: str,
+    role: str,
+    password: str,
+    account_code: str | None = None,
+    *,
+    by: User | None = None,
+    temporary: bool = False,
+) -> User:
+    """A new user. `temporary`: the password was typed by an admin, and must be changed at first login
+    (the CLI's PORTAL_NEW_PASSWORD and the demo set permanent ones)."""
     email = normalise_email(email)
-    db.session.add(LoginAttempt(email=email, ip=ip[:64], attempted_at=now, succeeded=False))
-    audit.record(AuditKind.LOGIN_FAILED, subject=user, email=email, ip=ip, detail=detail, now=now)
-
-
-def login_paused_message(throttle: Throttle, now: datetime) -> str:
-    """What a locked login is told: for how long logging in is paused."""
-    minutes = max(1, int((throttle.locked_until - now).total_seconds() // 60) + 1)
-    return (
-        f"Too many failed attempts. For your security, logging in is paused; try again in {minutes} "
-        f"minute{'s' if minutes != 1 else ''}."
+    if not valid_email(email):
+        raise AuthError("Enter a valid email address.", field="email")
+    account = role_and_account(role, account_code)
+    check_new_password(password, email, field="password")
+    name = _user_name(name)
+    if db.session.scalar(select(User.id).where(User.email == email)):
+        raise AuthError(f"A user with email {email} already exists.", field="email")
+    user = User(
+        email=email,
+        name=name,
+        role=role,
+        account=account,
+        password_hash=hash_password(password),
+        must_change_password=temporary,
     )
+    db.session.add(user)
+    db.session.flush()
+    audit.record(
+        AuditKind.USER_CREATED,
+        actor=by,
+        subject=user,
+        detail=f"Role {user.role}" + (", temporary password" if temporary else ""),
+    )
+    return user
+
+
+def update_user(
+    user: User, *, name: str, role: str, account_code: str | None, active: bool, by: User
+) -> None:
+    """An admin changes a user's name, role, client account or status. A new role or account ends the
+    user's sessions (what they may see changed); each change is in the audit trail."""
+    name = _user_name(name)
+    account = role_and_account(role, account_code)
+    if user.id == by.id and role != user.role:
+        raise AuthError("You cannot change your own role.", field="role")
+    if user.id == by.id and not active:
+        raise AuthError("You cannot disable yourself.", field="active")
+    changes = []
+    if name != user.name:
+        changes.append(f"name {user.name} → {name}")
+        user.name = name
+    if account is not user.account:
+        old = user.account.code if user.account else "—"
+        changes.append(f"account {old} → {account.code if account else '—'}")
+    if role != user.role:
+        audit.record(AuditKind.ROLE_CHANGED, actor=by, subject=user, detail=f"{user.role} → {role}")
+    if role != user.role or account is not user.account:
+        user.role, user.account = role, account
+        user.end_sessions()
+    if changes:
+        audit.record(AuditKind.USER_CHANGED, actor=by, subject=user, detail="; ".join(changes))
+    if active != user.active:
+        set_user_active(user, active, by)
+
+
+def set_user_active(user: User, active: bool, by: User) -> None:
+    """Enable or disable a user; disabling ends their sessions at once."""
+    if user.id == by.id and not active:
+        raise AuthError("You cannot disable yourself.", field="active")
+    user.active = active
+    if not active:
+        user.end_sessions()
+    audit.record(AuditKind.USER_ENABLED if active else AuditKind.USER_DISABLED, actor=by, subject=user)

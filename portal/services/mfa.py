@@ -34,8 +34,9 @@ from portal.domain.mfa import (
 )
 from portal.extensions import db
 from portal.models import RecoveryCode, SecondFactor, User
-from portal.services import audit
-from portal.services.auth import check_password, login_paused_message, login_throttle, record_failed_login
+from portal.services import audit, throttle
+from portal.services.auth import LoginPaused, record_failed_login
+from portal.services.passwords import check_password
 
 
 class SecondFactorError(DomainError):
@@ -258,10 +259,11 @@ def verify_login(user: User, typed: str, ip: str, now: datetime | None = None) -
     throttle, which is checked first. Raises SecondFactorError; the caller keeps the failure's record.
     """
     now = now or utcnow()
-    throttle = login_throttle(user.email, ip, now)
-    if throttle.locked:
+    # Counted before the code is checked, in every worker at once, exactly as a password is.
+    admission = throttle.admit(user.email, ip, now)
+    if not admission.allowed:
         record_failed_login(user.email, ip, user=user, detail="Refused: logins paused", now=now)
-        raise SecondFactorError(login_paused_message(throttle, now), field="code")
+        raise SecondFactorError(str(LoginPaused(admission.retry_in_minutes)), field="code")
     factor = second_factor_of(user)
     if factor is None or not factor.confirmed:
         raise Conflict("Two-step verification was turned off meanwhile. Log in again.")
@@ -269,6 +271,7 @@ def verify_login(user: User, typed: str, ip: str, now: datetime | None = None) -
     if problem is not None:
         record_failed_login(user.email, ip, user=user, detail=problem, now=now)
         raise _refusal(problem)
+    throttle.succeeded(user.email, ip)
 
 
 # --- turning it off -------------------------------------------------------------------------------------

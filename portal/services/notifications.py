@@ -32,25 +32,32 @@ def email_enabled() -> bool:
     return bool(current_app.config.get("SMTP_HOST"))
 
 
+def queue_email(to_address: str, subject: str, body: str, now=None) -> bool:
+    """Queue one e-mail in the outbox (sent after commit by the outbox job), without an in-app
+    notification. Only when SMTP is configured: False (and nothing queued) otherwise."""
+    if not email_enabled():
+        return False
+    now = now or utcnow()
+    db.session.add(
+        OutboxEmail(
+            to_address=to_address,
+            subject=f"[{current_app.config['OPERATOR_NAME']} Portal] {subject}"[:200],
+            body=body,
+            created_at=now,
+            next_attempt_at=now,
+        )
+    )
+    return True
+
+
 def notify(users: Iterable[User], kind: str, text: str, link: str | None = None, now=None) -> int:
     """One notification per user (and an outbox e-mail each when SMTP is configured)."""
     now = now or utcnow()
     count = 0
-    send_mail = email_enabled()
+    base = current_app.config.get("PUBLIC_URL", "").rstrip("/")
     for user in {u.id: u for u in users}.values():
         db.session.add(Notification(user_id=user.id, kind=kind, text=text, link=link, created_at=now))
-        if send_mail:
-            base = current_app.config.get("PUBLIC_URL", "").rstrip("/")
-            body = text + (f"\n\n{base}{link}" if link and base else "")
-            db.session.add(
-                OutboxEmail(
-                    to_address=user.email,
-                    subject=f"[{current_app.config['OPERATOR_NAME']} Portal] {text[:150]}",
-                    body=body,
-                    created_at=now,
-                    next_attempt_at=now,
-                )
-            )
+        queue_email(user.email, text[:150], text + (f"\n\n{base}{link}" if link and base else ""), now=now)
         count += 1
     return count
 

@@ -475,7 +475,7 @@ def test_admin_user_form_shows_errors_by_the_fields(page, world, login):
 
     expect(page.get_by_text("This field is required.")).to_be_visible()
     expect(page.get_by_label("Email")).to_have_attribute("aria-invalid", "true")
-    expect(page.get_by_text("At least 10 characters.")).to_be_visible()
+    expect(page.get_by_text("The password must have at least 10 characters.")).to_be_visible()
     expect(page.get_by_label("Password")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("Name", exact=True)).to_have_value("No Email")
     expect(page.get_by_role("row").filter(has_text="No Email")).to_have_count(0)

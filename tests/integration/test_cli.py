@@ -28,6 +28,23 @@ def test_create_account_and_user(runner, db, monkeypatch):
     assert bad.exit_code != 0 and "No client account with code NOPE" in bad.output
 
 
+def test_create_user_sets_a_permanent_password_that_meets_the_rule(runner, db, monkeypatch):
+    """PORTAL_NEW_PASSWORD is the operator's provisioning path: no change forced at first login; the
+    password rule still applies, with a clear error rather than a traceback."""
+    monkeypatch.setenv("PORTAL_NEW_PASSWORD", "a long password")
+    result = runner.invoke(args=["create-user", "boss@host.example", "--name", "Boss", "--role", "admin"])
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(select(User).where(User.email == "boss@host.example"))
+    assert user.must_change_password is False
+    for weak, message in (("qwertyuiop", "common passwords"), ("ops@host.example", "e-mail address")):
+        monkeypatch.setenv("PORTAL_NEW_PASSWORD", weak)
+        refused = runner.invoke(
+            args=["create-user", "ops@host.example", "--name", "Ops", "--role", "operations"]
+        )
+        assert refused.exit_code == 1 and message in refused.output, refused.output
+        assert "Traceback" not in refused.output
+
+
 def test_create_user_prompts_for_the_password(runner, db, monkeypatch):
     monkeypatch.delenv("PORTAL_NEW_PASSWORD", raising=False)
     result = runner.invoke(

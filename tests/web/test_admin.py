@@ -63,7 +63,7 @@ def test_bad_user_input_gets_messages_and_creates_nothing(client, auth, world, d
         ),
         (
             {"email": "a@b.example", "name": "X", "role": "agent", "account": "DEMO", "password": "short"},
-            "At least 10 characters.",
+            "The password must have at least 10 characters.",
         ),
         (
             {

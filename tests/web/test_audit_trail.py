@@ -65,7 +65,7 @@ def test_admin_changes_are_recorded_with_who_did_them(client, auth, world, db, s
         "adjustment_posted",
     ]
     assert all(e.actor_id == world.admin.id for e in events)
-    assert events[1].email == "new@newco.example" and events[1].detail == "Role agent"
+    assert events[1].email == "new@newco.example" and events[1].detail == "Role agent, temporary password"
     assert events[2].subject_user_id == world.agent.id
     assert events[3].account_id == world.demo.id and events[3].detail == "SGD -25.50 on DEMO: Goodwill"
 

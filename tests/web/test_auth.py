@@ -1,11 +1,5 @@
 """Login, logout, session rotation and invalidation, throttling across processes."""
 
-from datetime import timedelta
-
-from sqlalchemy import select
-
-from portal.clock import utcnow
-from portal.models import LoginAttempt
 from tests.conftest import PASSWORD
 
 
@@ -104,12 +98,14 @@ def test_throttling_holds_across_worker_processes(app, another_app, client, worl
     assert "Too many failed attempts" in response.get_data(as_text=True)
 
 
-def test_lock_expires_after_the_window(app, client, db, world):
+def test_lock_expires_after_the_window(app, client, clock, world):
     _fail(client, world.agent.email, 5)
-    window = timedelta(seconds=app.config["LOGIN_WINDOW_SECONDS"] + 1)
-    for attempt in db.session.scalars(select(LoginAttempt)):
-        attempt.attempted_at = utcnow() - window
-    db.session.commit()
+    paused = client.post("/login", data={"email": world.agent.email, "password": PASSWORD})
+    assert "try again in 15 minutes" in paused.get_data(as_text=True)
+    clock.advance(minutes=14)
+    paused = client.post("/login", data={"email": world.agent.email, "password": PASSWORD})
+    assert "try again in 1 minute," in paused.get_data(as_text=True)
+    clock.advance(seconds=61)
     assert client.post("/login", data={"email": world.agent.email, "password": PASSWORD}).status_code == 303
 
 

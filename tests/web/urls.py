@@ -24,6 +24,8 @@ import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from tests.conftest import PASSWORD
+
 PUBLIC, AGENT, AGENCY, STAFF, ADMIN = "public", "agent", "agency", "staff", "admin"
 
 
@@ -108,6 +110,11 @@ ROUTES: dict[str, Route] = {
     # --- public ---------------------------------------------------------------------------------------
     "auth.index": Route(PUBLIC, ok={"GET": 302}),  # to the login page
     "auth.login": Route(PUBLIC, ok={"GET": 200, "POST": 422}),  # an empty login form is refused
+    "auth.forgot_password": Route(PUBLIC, ok={"GET": 200, "POST": 422}),  # no e-mail typed
+    # A token no link has: 404 (used and expired links: tests/web/test_passwords.py).
+    "auth.reset_password": Route(
+        PUBLIC, args={"token": Fixed("no-such-token")}, ok={"GET": 404, "POST": 404}
+    ),
     "healthz": Route(PUBLIC),
     # The code step of a login: with no login waiting for its code, back to Log in.
     "mfa.verify_code": Route(PUBLIC, ok={"GET": 302, "POST": 303}),
@@ -120,6 +127,18 @@ ROUTES: dict[str, Route] = {
     ),
     "mfa.confirm_enrolment": Route(AGENT, ok={"POST": 422}),  # no code typed
     "mfa.disable_second_factor": Route(AGENT, ok={"POST": 422}),  # no password or code typed
+    "auth.my_account": Route(
+        AGENT,
+        ok=POST_303,
+        data={
+            "POST": lambda w: {
+                "current_password": PASSWORD,
+                "new_password": "a fresh pass phrase 42",
+                "confirm": "a fresh pass phrase 42",
+            }
+        },
+        goes_to="/account",
+    ),
     "bookings.my_bookings": Route(AGENT),
     "bookings.booking_details": Route(AGENT, args={"order_number": "order"}),
     "bookings.refund_info": Route(AGENT, args={"order_number": "order"}),
@@ -264,6 +283,27 @@ ROUTES: dict[str, Route] = {
     "changes.schedule_changes": Route(STAFF),
     # --- admins ---------------------------------------------------------------------------------------
     "admin.users": Route(ADMIN, ok={"GET": 200, "POST": 422}),  # an empty new-user form is refused
+    "admin.edit_user": Route(
+        ADMIN,
+        args={"user_id": "user"},
+        ok=POST_303,
+        data={
+            "POST": lambda w: {
+                "name": "Renamed Agent",
+                "role": "agent",
+                "account": w.other.code,
+                "active": "y",
+            }
+        },
+    ),
+    "admin.set_user_password": Route(
+        ADMIN,
+        args={"user_id": "user"},
+        ok={"POST": 303},
+        data={"POST": lambda w: {"password": "a temporary pass phrase"}},
+    ),
+    # Without SMTP the refusal is flashed on the user's page: a 303 there too.
+    "admin.send_user_reset_link": Route(ADMIN, args={"user_id": "user"}, ok={"POST": 303}),
     "admin.set_user_status": Route(
         ADMIN, args={"user_id": "user", "change": Fixed("disable")}, ok={"POST": 303}
     ),
@@ -271,6 +311,19 @@ ROUTES: dict[str, Route] = {
         ADMIN, args={"user_id": "user"}, ok={"POST": 303}, goes_to="/admin/users"
     ),
     "admin.accounts": Route(ADMIN, ok={"GET": 200, "POST": 422}),
+    "admin.edit_account": Route(
+        ADMIN,
+        args={"account_id": "account"},
+        ok=POST_303,
+        data={
+            "POST": lambda w: {
+                "name": "Demo Travel Renamed",
+                "service_fee": "15.00",
+                "statement_emails": "finance@demo.example",
+                "notice_emails": "",
+            }
+        },
+    ),
     "admin.set_account_status": Route(
         ADMIN, args={"account_id": "account", "change": Fixed("disable")}, ok={"POST": 303}
     ),

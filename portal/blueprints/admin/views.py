@@ -1,7 +1,16 @@
 from flask import Blueprint, Response, current_app, flash, redirect, request, stream_with_context, url_for
 from flask_login import current_user
 
-from portal.blueprints.admin.forms import NO_ACCOUNT, AccountForm, AuditFilterForm, ImportForm, UserForm
+from portal.blueprints.admin.forms import (
+    NO_ACCOUNT,
+    AccountForm,
+    AuditFilterForm,
+    EditAccountForm,
+    EditUserForm,
+    ImportForm,
+    TemporaryPasswordForm,
+    UserForm,
+)
 from portal.clock import utcnow
 from portal.domain.audit import AUDIT_KIND_LABELS
 from portal.domain.spreadsheet import csv_document
@@ -10,9 +19,18 @@ from portal.htmx import page_number, render
 from portal.security import admin_required, found
 from portal.services.accounts import all_accounts, all_users, get_account, get_user
 from portal.services.audit import AuditFilters, export_rows, search_events
-from portal.services.auth import create_account, create_user, set_account_active, set_user_active
+from portal.services.auth import (
+    create_account,
+    create_user,
+    set_account_active,
+    set_user_active,
+    update_account,
+    update_user,
+)
 from portal.services.bookings import import_bookings
 from portal.services.mfa import enrolled_user_ids
+from portal.services.notifications import email_enabled
+from portal.services.passwords import send_reset_link, set_temporary_password
 from portal.uow import attempt
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -39,13 +57,12 @@ def users():
                 form.password.data,
                 form.account.data or None,
                 by=current_user,
+                temporary=True,  # typed by an admin: the user chooses their own at first login
             )
         if outcome.failed:
-            # Each refusal under the field it names (the service says which).
-            if not outcome.to_form(form):
-                form.email.errors.append(outcome.message)
+            outcome.to_form(form) or form.email.errors.append(outcome.message)
         else:
-            flash(f"User {user.email} created.", "success")
+            flash(f"User {user.email} created. They choose their own password at first login.", "success")
             return redirect(url_for("admin.users"), code=303)
     rows = all_users()
     status = 422 if form.errors else 200
@@ -68,6 +85,90 @@ def set_user_status(user_id, change):
     return redirect(url_for("admin.users"), code=303)
 
 
+def _client_ip() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _user_page(user, form=None, password_form=None, status=200):
+    if form is None:
+        form = EditUserForm(
+            formdata=None,
+            name=user.name,
+            role=user.role,
+            account=user.account.code if user.account else "",
+            active=user.active,
+        )
+    form.account.choices = _account_choices()
+    return render(
+        "admin/user.html",
+        user=user,
+        form=form,
+        password_form=password_form or TemporaryPasswordForm(formdata=None),
+        action=ActionForm(),
+        mail=email_enabled(),
+    ), status
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@admin_required
+def edit_user(user_id):
+    user = found(get_user(user_id))
+    if request.method == "GET":
+        return _user_page(user)
+    form = EditUserForm()
+    form.account.choices = _account_choices()
+    if form.validate_on_submit():
+        with attempt() as outcome:
+            update_user(
+                user,
+                name=form.name.data,
+                role=form.role.data,
+                account_code=form.account.data or None,
+                active=form.active.data,
+                by=current_user,
+            )
+        if not outcome.failed:
+            flash(f"User {user.email} saved.", "success")
+            return redirect(url_for("admin.edit_user", user_id=user.id), code=303)
+        outcome.to_form(form) or form.name.errors.append(outcome.message)
+        return _user_page(user, form=form, status=outcome.status)
+    return _user_page(user, form=form, status=422)
+
+
+@bp.post("/users/<int:user_id>/password")
+@admin_required
+def set_user_password(user_id):
+    user = found(get_user(user_id))
+    form = TemporaryPasswordForm()
+    if form.validate_on_submit():
+        with attempt() as outcome:
+            set_temporary_password(user, form.password.data, by=current_user, ip=_client_ip())
+        if not outcome.failed:
+            flash(
+                f"Temporary password set for {user.email}: their sessions have ended, and they choose their "
+                "own password when they next log in.",
+                "success",
+            )
+            return redirect(url_for("admin.edit_user", user_id=user.id), code=303)
+        outcome.to_form(form) or form.password.errors.append(outcome.message)
+        return _user_page(user, password_form=form, status=outcome.status)
+    return _user_page(user, password_form=form, status=422)
+
+
+@bp.post("/users/<int:user_id>/reset-link")
+@admin_required
+def send_user_reset_link(user_id):
+    user = found(get_user(user_id))
+    if ActionForm().validate_on_submit():
+        with attempt() as outcome:
+            send_reset_link(user, by=current_user, ip=_client_ip())
+        if outcome.failed:
+            flash(outcome.message, "error")
+        else:
+            flash(f"A reset link was sent to {user.email}; it works once, for one hour.", "success")
+    return redirect(url_for("admin.edit_user", user_id=user.id), code=303)
+
+
 @bp.route("/accounts", methods=["GET", "POST"])
 @admin_required
 def accounts():
@@ -78,9 +179,7 @@ def accounts():
                 form.code.data, form.name.data, form.currency.data, form.service_fee.data, by=current_user
             )
         if outcome.failed:
-            # Each refusal under the field it names (the service says which).
-            if not outcome.to_form(form):
-                form.code.errors.append(outcome.message)
+            outcome.to_form(form) or form.code.errors.append(outcome.message)
         else:
             flash(f"Account {account.code} created.", "success")
             return redirect(url_for("admin.accounts"), code=303)
@@ -97,6 +196,39 @@ def set_account_status(account_id, change):
         set_account_active(account, change == "enable", by=current_user)
         flash(f"Account {account.code} {'enabled' if account.active else 'disabled'}.", "success")
     return redirect(url_for("admin.accounts"), code=303)
+
+
+@bp.route("/accounts/<int:account_id>", methods=["GET", "POST"])
+@admin_required
+def edit_account(account_id):
+    account = found(get_account(account_id))
+    if request.method == "GET":
+        form = EditAccountForm(
+            formdata=None,
+            name=account.name,
+            service_fee=str(account.service_fee_money.amount),
+            statement_emails="\n".join(account.statement_addresses),
+            notice_emails="\n".join(account.notice_addresses),
+        )
+        return render("admin/account.html", account=account, form=form)
+    form = EditAccountForm()
+    status = 422
+    if form.validate_on_submit():
+        with attempt() as outcome:
+            changes = update_account(
+                account,
+                name=form.name.data,
+                service_fee=form.service_fee.data,
+                statement_emails=form.statement_emails.data,
+                notice_emails=form.notice_emails.data,
+                by=current_user,
+            )
+        if not outcome.failed:
+            flash(f"Account {account.code} saved." if changes else "Nothing to change.", "success")
+            return redirect(url_for("admin.edit_account", account_id=account.id), code=303)
+        outcome.to_form(form) or form.name.errors.append(outcome.message)
+        status = outcome.status
+    return render("admin/account.html", account=account, form=form), status
 
 
 @bp.route("/import", methods=["GET", "POST"])

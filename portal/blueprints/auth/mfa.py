@@ -6,13 +6,13 @@ from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user
 from markupsafe import Markup
 
+from portal.blueprints.auth.flow import PENDING, finish_login
 from portal.blueprints.auth.mfa_forms import ConfirmEnrolmentForm, DisableForm, LoginCodeForm
 from portal.clock import utcnow
 from portal.domain.errors import DomainError
 from portal.domain.mfa import PENDING_LOGIN_SECONDS
 from portal.forms import ActionForm
 from portal.htmx import is_partial, redirect_after_post, render
-from portal.links import local_path
 from portal.security import admin_required, found
 from portal.services.accounts import get_user
 from portal.services.auth import load_user
@@ -21,7 +21,6 @@ from portal.services.mfa import (
     disable,
     enrolment_qr_svg,
     enrolment_secret,
-    is_enrolled,
     must_enrol_first,
     reset,
     second_factor_of,
@@ -35,7 +34,6 @@ bp = Blueprint("mfa", __name__)
 # The session key of a login whose password was right and whose code is still to come. It holds the
 # user's session identity (id and session token: a password change or disabling ends it too), when the
 # password was checked and where to go afterwards. The user is not logged in until the code passes.
-PENDING = "mfa_pending"
 
 # What a staff user who must set up a second factor can still reach.
 ENROLMENT_ENDPOINTS = frozenset(
@@ -44,22 +42,12 @@ ENROLMENT_ENDPOINTS = frozenset(
         "mfa.start_enrolment",
         "mfa.confirm_enrolment",
         "auth.logout",
+        "auth.my_account",  # a temporary password is replaced first, then the second factor is set up
         "static",
         "healthz",
         "notifications.bell",  # the header polls it; it shows a count only
     }
 )
-
-
-def second_step(user):
-    """After the password: a user with a second factor goes to the code step instead of being logged
-    in (the login view calls this; None means no second step)."""
-    if not is_enrolled(user):
-        return None
-    target = local_path(request.args.get("next"))
-    session.clear()  # nothing from before the login survives, as at a login
-    session[PENDING] = {"user": user.get_id(), "since": int(utcnow().timestamp()), "next": target}
-    return redirect(url_for("mfa.verify_code"), code=303)
 
 
 def _pending_login():
@@ -91,10 +79,7 @@ def verify_code():
             keep_on_error()  # a wrong code counts towards the login throttle in every worker
             form.code.errors.append(str(exc))
         else:
-            session.clear()
-            login_user(user)
-            session.permanent = True
-            return redirect(pending.get("next") or url_for("auth.index"), code=303)
+            return finish_login(user, pending.get("next"))
     return render("auth/mfa_code.html", form=form), (200 if not form.errors else 422)
 
 
