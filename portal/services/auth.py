@@ -57,6 +57,7 @@ def load_user(session_id: str) -> User | None:
 
 def authenticate(email: str, password: str, ip: str, now: datetime | None = None) -> User:
     """The active user with these credentials; raises AuthError otherwise (LoginPaused when throttled).
+    Checks the password only: complete_login() finishes the login once every step has passed.
 
     The attempt is counted (services/throttle.py, committed at once) before the password is checked, so
     parallel guesses cannot slip past the limit between a read and a write.
@@ -77,12 +78,21 @@ def authenticate(email: str, password: str, ip: str, now: datetime | None = None
         )
         audit.record(AuditKind.LOGIN_FAILED, subject=user, email=email, ip=ip, detail=why, now=now)
         raise AuthError("Email or password is not correct, or the user is disabled.")
-    throttle.succeeded(email, ip)
     if needs_rehash(user):
         user.password_hash = hash_password(password)
+    return user
+
+
+def complete_login(user: User, ip: str, now: datetime | None = None) -> None:
+    """The login is complete (the password, and the second factor when the user has one): the attempts
+    this address made are taken back from the throttle, and the login is noted.
+
+    Not at the password step for a user with a second factor: otherwise typing the right password again
+    would restart the count of wrong codes (issue 12's review)."""
+    now = now or utcnow()
+    throttle.succeeded(user.email, ip)
     user.last_login_at = now
     audit.record(AuditKind.LOGIN, actor=user, ip=ip, now=now)
-    return user
 
 
 def record_failed_login(

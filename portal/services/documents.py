@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,6 +29,7 @@ SIGNATURES = (
 
 
 PARTIAL = ".part"
+OURS = re.compile(r"[0-9a-f]{32}\.(pdf|png|jpg)(\.part)?")
 ORPHAN_AGE = timedelta(hours=1)
 
 
@@ -104,7 +106,10 @@ def sweep_orphans(now: datetime | None = None, older_than: timedelta = ORPHAN_AG
     if not folder.is_dir():
         return []
     cutoff = (now - older_than).timestamp()
-    old = [p for p in folder.iterdir() if p.is_file() and p.stat().st_mtime < cutoff]
+    # Only names this module writes: the folder may be shared, and nothing else in it is ours to delete.
+    old = [
+        p for p in folder.iterdir() if OURS.fullmatch(p.name) and p.is_file() and p.stat().st_mtime < cutoff
+    ]
     candidates = {p.name: p for p in old if not p.name.endswith(PARTIAL)}
     known: set[str] = set()
     names = sorted(candidates)
@@ -128,12 +133,19 @@ def document_path(document: Document) -> Path:
 
 @event.listens_for(Session, "after_commit")
 def _keep_files(session):
+    # Only the request's own transaction decides; a savepoint released inside it is not a commit. (A file
+    # saved inside a savepoint that rolls back stays until the sweep finds no row names it.)
+    if session.in_nested_transaction():
+        return
     session.info.pop("new_files", None)
 
 
 @event.listens_for(Session, "after_rollback")
 def _remove_orphans(session):
-    # A failed action leaves no file behind: anything written in this transaction goes.
+    # A failed action leaves no file behind: anything written in this transaction goes. A savepoint
+    # rolled back inside it is not the end of the request: files saved before it may still be committed.
+    if session.in_nested_transaction():
+        return
     for path in session.info.pop("new_files", []):
         Path(path).unlink(missing_ok=True)
 

@@ -271,7 +271,6 @@ def verify_login(user: User, typed: str, ip: str, now: datetime | None = None) -
     if problem is not None:
         record_failed_login(user.email, ip, user=user, detail=problem, now=now)
         raise _refusal(problem)
-    throttle.succeeded(user.email, ip)
 
 
 # --- turning it off -------------------------------------------------------------------------------------

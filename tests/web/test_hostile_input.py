@@ -270,3 +270,60 @@ def test_hostile_import_files_get_a_clear_error_on_the_admin_page(client, auth, 
     )
     body = response.get_data(as_text=True)
     assert response.status_code == 422 and ("nested too deeply" in body or "is not text" in body)
+
+
+def test_a_savepoint_does_not_decide_the_fate_of_uploaded_files(app, db, world):
+    """Review of issue 12: files saved in a request live and die with the request's transaction, not
+    with a savepoint inside it (the refund writer and the request service use savepoints)."""
+    from pathlib import Path
+
+    from sqlalchemy import text
+
+    from portal.services.documents import document_path, save_document
+
+    class Upload:
+        def __init__(self, content, filename):
+            self.stream, self.filename = io.BytesIO(content), filename
+
+        def close(self):
+            pass
+
+    kept = save_document(
+        Upload(b"%PDF-1.4 a", "a.pdf"), account_id=world.demo.id, uploaded_by_id=world.agent.id
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.execute(text("SELECT 1"))
+            raise RuntimeError("a refusal caught by the service")
+    except RuntimeError:
+        pass
+    db.session.commit()
+    assert Path(document_path(kept)).exists()  # its row was committed: the file must be there
+
+    gone = save_document(
+        Upload(b"%PDF-1.4 b", "b.pdf"), account_id=world.demo.id, uploaded_by_id=world.agent.id
+    )
+    path = Path(document_path(gone))
+    with db.session.begin_nested():
+        db.session.execute(text("SELECT 1"))
+    db.session.rollback()  # the request failed after the savepoint was released
+    assert not path.exists()
+
+
+def test_the_sweep_never_touches_files_it_did_not_write(app, db):
+    import os
+    from datetime import timedelta
+    from pathlib import Path
+
+    from portal.clock import utcnow
+    from portal.services.documents import sweep_orphans
+
+    folder = Path(app.config["UPLOAD_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    foreign = folder / "portal.db"
+    foreign.write_bytes(b"not ours")
+    hours_ago = (utcnow() - timedelta(hours=2)).timestamp()
+    os.utime(foreign, (hours_ago, hours_ago))
+    assert "portal.db" not in sweep_orphans()
+    assert foreign.exists()
+    foreign.unlink()

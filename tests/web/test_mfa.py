@@ -102,7 +102,7 @@ def test_a_wrong_code_is_refused_and_counts_as_a_failed_login(client, world, clo
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.kind == AuditKind.LOGIN_FAILED))
     assert event.email == world.agent.email and event.detail == "wrong second-factor code"
     counter = db.session.scalar(select(LoginCounter.attempts).where(LoginCounter.key.startswith("pair:")))
-    assert counter == 1  # the wrong code (the right password took its own attempt back)
+    assert counter == 2  # the password and the wrong code: only a complete login takes attempts back
 
 
 def test_five_wrong_codes_pause_logging_in(client, world, clock, db):
@@ -251,3 +251,32 @@ def test_agents_are_not_required_to_enrol(client, world):
 def test_by_default_staff_log_in_with_the_password_alone(client, world):
     assert password_step(client, world.ops).headers["Location"] == "/bookings/"
     assert client.get("/operations/refunds").status_code == 200
+
+
+def test_the_right_password_again_does_not_restart_the_count_of_wrong_codes(client, world, clock, db):
+    """Review of issue 12: the password step must not take back the attempts of the code step, or
+    "password, four wrong codes, password again, ..." would guess codes without end."""
+    secret, _ = enrolled(db, world.agent, clock)
+    checked = 0
+    for _ in range(4):
+        if password_step(client, world.agent).headers.get("Location") != "/login/code":
+            break
+        for _ in range(4):
+            response = client.post("/login/code", data={"code": "000000"})
+            if "not right" not in response.get_data(as_text=True):
+                break
+            checked += 1
+    assert checked <= 4  # the pair's limit of 5 attempts: the password and four codes
+    paused = password_step(client, world.agent)
+    assert paused.status_code == 422 and "paused" in paused.get_data(as_text=True)
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.kind == AuditKind.LOGIN)).all()
+    assert events == []  # nobody logged in: a right password alone is not a login
+
+
+def test_a_login_with_a_code_is_recorded_once_when_it_is_complete(client, world, clock, db):
+    secret, _ = enrolled(db, world.agent, clock)
+    password_step(client, world.agent)
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.kind == AuditKind.LOGIN)) is None
+    client.post("/login/code", data={"code": pyotp.TOTP(secret).at(clock.now)})
+    logins = db.session.scalars(select(AuditEvent).where(AuditEvent.kind == AuditKind.LOGIN)).all()
+    assert len(logins) == 1 and logins[0].actor_id == world.agent.id

@@ -1,11 +1,12 @@
 """Where a login goes once the password is right: the one place that decides it, for the login form and
 for the second-factor step alike."""
 
-from flask import redirect, session, url_for
+from flask import redirect, request, session, url_for
 from flask_login import login_user
 
 from portal.clock import utcnow
 from portal.links import local_path
+from portal.services.auth import complete_login
 from portal.services.mfa import is_enrolled
 
 # The session key of a login half-way: the password was right, the second factor is still to come.
@@ -43,6 +44,8 @@ def after_password(user, requested: str | None):
 
 
 def finish_login(user, requested: str | None):
-    """Log the user in (a fresh session) and send them where landing() says."""
+    """Every step passed: the login is complete (throttle, last login, audit), the user gets a fresh
+    session and goes where landing() says."""
+    complete_login(user, request.remote_addr or "unknown")
     start_session(user)
     return redirect(landing(user, requested), code=303)
