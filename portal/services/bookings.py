@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from portal.clock import utcnow
 from portal.domain.booking_import import BookingData, ExistingBooking, ImportFile, parse_import, read_document
-from portal.domain.refunds import CANCELLING_REFUND_STATES
+from portal.domain.refunds import CANCELLING_REFUND_STATES, BookingRefundState
 from portal.extensions import db
 from portal.links import path_for
 from portal.models import (
@@ -24,6 +24,7 @@ from portal.models import (
     ScheduleChange,
     Segment,
 )
+from portal.services.coupons import refresh_refund_states
 from portal.services.notifications import account_agents, notify
 from portal.services.paging import COUNT_CAP, Page, clamp, count
 from portal.services.scope import Scope
@@ -125,7 +126,7 @@ def import_bookings(raw: bytes | str, now: datetime | None = None) -> ImportResu
         ticket_owners=_ticket_owners(_ticket_numbers_in(document)),
     )
     result = ImportResult()
-    airlines = _upsert_airlines(parsed)
+    airlines, retyped = _upsert_airlines(parsed)
     result.airlines = len(parsed.airlines)
     current = {
         b.order_number: b
@@ -150,10 +151,26 @@ def import_bookings(raw: bytes | str, now: datetime | None = None) -> ImportResu
         changes = _apply(booking, data, accounts[data.account], airlines, now)
         result.schedule_changes.extend(changes)
     db.session.flush()
+    # A re-import may add passengers or segments, and an airline may change carrier type: what refunds make
+    # of those bookings is worked out again (only bookings some refund touched can have changed).
+    touched = {b.id for b in current.values() if b.refund_state != BookingRefundState.NONE.value}
+    if retyped:
+        touched.update(
+            db.session.scalars(
+                select(Booking.id).where(
+                    Booking.airline_id.in_([airlines[code].id for code in retyped]),
+                    Booking.refund_state != BookingRefundState.NONE.value,
+                )
+            )
+        )
+    if touched:
+        refresh_refund_states(touched)
     return result
 
 
-def _upsert_airlines(parsed: ImportFile) -> dict[str, Airline]:
+def _upsert_airlines(parsed: ImportFile) -> tuple[dict[str, Airline], set[str]]:
+    """The airlines of the file, created or updated; and the codes of those whose carrier type changed."""
+    retyped: set[str] = set()
     airlines = {
         a.code: a for a in db.session.scalars(select(Airline).options(selectinload(Airline.baggage_options)))
     }
@@ -164,6 +181,8 @@ def _upsert_airlines(parsed: ImportFile) -> dict[str, Airline]:
             db.session.add(airline)
             airlines[data.code] = airline
         airline.name = data.name
+        if airline.carrier_type is not None and airline.carrier_type != data.type:
+            retyped.add(data.code)
         airline.carrier_type = data.type
         airline.manage_booking_url = data.manage_booking_url
         options = {o.code: o for o in airline.baggage_options}
@@ -184,7 +203,7 @@ def _upsert_airlines(parsed: ImportFile) -> dict[str, Airline]:
             if code not in listed:
                 option.active = False
     db.session.flush()
-    return airlines
+    return airlines, retyped
 
 
 def _apply(booking: Booking, data: BookingData, account: Account, airlines, now) -> list[ScheduleChange]:

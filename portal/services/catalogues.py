@@ -244,11 +244,6 @@ def set_reason_active(reason: RefundReason, active: bool) -> None:
     db.session.flush()
 
 
-def set_reason_involuntary(reason: RefundReason, involuntary: bool) -> None:
-    reason.involuntary = involuntary
-    db.session.flush()
-
-
 def category_groups() -> list[RequestCategory]:
     """The top-level groups, in order (for the admin's group choices)."""
     return list(

@@ -82,11 +82,23 @@ def refund_cancelled_segments(booking: Booking) -> frozenset[int]:
 
 def refresh_refund_states(booking_ids: Iterable[int]) -> None:
     """Write each booking's refund state (domain.refunds.booking_refund_state) from its live refunds,
-    in two statements per 2,000 bookings. Called wherever coupons enter or leave a live
-    refund: insert_refunds() and the rejection of a refund."""
+    in three statements per 2,000 bookings. Called wherever coupons enter or leave a live
+    refund (insert_refunds(), the rejection of a refund) and where a re-import changes what a booking's
+    coupons are or what its carrier is."""
     ids = sorted(set(booking_ids))
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
+        # Lock the bookings first (in id order, so two writers cannot deadlock), then count in a statement
+        # of its own: under READ COMMITTED it sees the coupons of a refund committed while we waited, so
+        # two refunds of one booking at once cannot both write "partly refunded". (SQLite: no-op.)
+        # FOR NO KEY UPDATE: a refund row being inserted for the booking holds a key-share lock on it (its
+        # foreign key), which a plain FOR UPDATE would wait for, and deadlock with its unique-index wait.
+        db.session.execute(
+            select(Booking.id)
+            .where(Booking.id.in_(chunk))
+            .order_by(Booking.id)
+            .with_for_update(key_share=True)
+        )
         passengers = (
             select(func.count())
             .where(Passenger.booking_id == Booking.id)

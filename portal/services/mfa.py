@@ -283,11 +283,17 @@ def disable(user: User, password: str, code: str, now: datetime | None = None, i
     factor = second_factor_of(user)
     if factor is None or not factor.confirmed:
         raise Conflict("Two-step verification is not on.")
+    # Guesses here are login guesses (a stolen session must not try passwords without end): counted by the
+    # same throttle, before anything is checked, and taken back only when the password and code are right.
+    admission = throttle.admit(user.email, ip or "unknown", now)
+    if not admission.allowed:
+        raise SecondFactorError(str(LoginPaused(admission.retry_in_minutes)), field="password")
     if not check_password(user, password or ""):
         raise SecondFactorError("That password is not right.", field="password")
     problem = _use_code(user, factor, code or "", now, ip)
     if problem is not None:
         raise _refusal(problem)
+    throttle.succeeded(user.email, ip or "unknown")
     db.session.delete(factor)
     user.end_sessions()
     audit.record(AuditKind.MFA_DISABLED, actor=user, ip=ip, detail="Turned off by the user", now=now)

@@ -17,7 +17,11 @@ class Scope:
     @classmethod
     def of(cls, user) -> Scope:
         """The scope of a logged-in user: staff see every account, anyone else only their own."""
-        return cls(None if user.is_staff else user.account_id)
+        if user.is_staff:
+            return cls(None)
+        if user.account_id is None:  # the database refuses such a user; never let one see everything
+            raise ValueError(f"user {user.id} has no client account")
+        return cls(user.account_id)
 
     @classmethod
     def everything(cls) -> Scope:

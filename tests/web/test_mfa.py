@@ -280,3 +280,18 @@ def test_a_login_with_a_code_is_recorded_once_when_it_is_complete(client, world,
     client.post("/login/code", data={"code": pyotp.TOTP(secret).at(clock.now)})
     logins = db.session.scalars(select(AuditEvent).where(AuditEvent.kind == AuditKind.LOGIN)).all()
     assert len(logins) == 1 and logins[0].actor_id == world.agent.id
+
+
+def test_guessing_the_password_to_turn_it_off_is_throttled(client, world, clock, db):
+    """Review of issue 12: a stolen session must not try passwords on the turn-off form without end."""
+    secret, _ = enrolled(db, world.agent, clock)
+    password_step(client, world.agent)  # logged in with both steps
+    client.post("/login/code", data={"code": pyotp.TOTP(secret).at(clock.now)})
+    clock.advance(seconds=30)
+    for _ in range(5):  # the login took its own attempts back: five guesses are counted
+        response = client.post("/account/two-step/disable", data={"password": "wrong guess", "code": "0"})
+        assert response.status_code == 422 and "That password is not right" in response.get_data(as_text=True)
+    right = {"password": PASSWORD, "code": pyotp.TOTP(secret).at(clock.now)}
+    response = client.post("/account/two-step/disable", data=right)
+    assert response.status_code == 422 and "paused" in response.get_data(as_text=True)
+    assert mfa.is_enrolled(world.agent)
