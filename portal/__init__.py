@@ -44,6 +44,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     login_manager.user_loader(load_user)
 
     from portal.blueprints.admin.views import bp as admin_bp
+    from portal.blueprints.agency.views import bp as agency_bp
     from portal.blueprints.auth.mfa import bp as mfa_bp
     from portal.blueprints.auth.views import bp as auth_bp
     from portal.blueprints.baggage.views import bp as baggage_bp
@@ -70,6 +71,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.register_blueprint(changes_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(mfa_bp)
+    app.register_blueprint(agency_bp)
 
     from portal import cli, filters
 

@@ -57,7 +57,7 @@ def create_account_command(code, name, currency, service_fee):
 @with_appcontext
 @click.argument("email")
 @click.option("--name", required=True)
-@click.option("--role", required=True, type=click.Choice(["agent", "operations", "admin"]))
+@click.option("--role", required=True, type=click.Choice(["agent", "agency_admin", "operations", "admin"]))
 @click.option("--account", "account_code", help="Client account code (agents only).")
 def create_user_command(email, name, role, account_code):
     """Create a user; the password (permanent: the operator's provisioning path) comes from

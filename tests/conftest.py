@@ -459,6 +459,7 @@ def world(make):
     w.other_agent = make.user("agent", w.other, email="agent@other.example")
     w.ops = make.user("operations", email="ops@host.example")
     w.admin = make.user("admin", email="admin@host.example")
+    w.agency_admin = make.user("agency_admin", w.demo, email="boss@demo.example", name="Demo Boss")
     w.booking = make.booking(order_number="AT10000001", account="DEMO")
     w.other_booking = make.booking(
         order_number="OT20000001",

@@ -15,7 +15,11 @@ from portal.domain.money import Money
 from portal.extensions import db
 from portal.models.types import Amount, UTCDateTime, currency_check
 
-ROLES = ("agent", "operations", "admin")
+ROLES = ("agent", "agency_admin", "operations", "admin")
+# An agency's own people: they see only their account. The agency admin also runs its account's users.
+AGENCY_ROLES = ("agent", "agency_admin")
+_ROLE_LIST = ", ".join(f"'{r}'" for r in ROLES)
+_AGENCY_LIST = ", ".join(f"'{r}'" for r in AGENCY_ROLES)
 
 
 class Account(db.Model):
@@ -70,8 +74,8 @@ class User(UserMixin, db.Model):
 
     __tablename__ = "user"
     __table_args__ = (
-        CheckConstraint("role in ('agent', 'operations', 'admin')", name="role_known"),
-        CheckConstraint("role != 'agent' OR account_id IS NOT NULL", name="agent_has_account"),
+        CheckConstraint(f"role in ({_ROLE_LIST})", name="role_known"),
+        CheckConstraint(f"role NOT IN ({_AGENCY_LIST}) OR account_id IS NOT NULL", name="agent_has_account"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -99,7 +103,13 @@ class User(UserMixin, db.Model):
 
     @property
     def is_agent(self) -> bool:
-        return self.role == "agent"
+        """One of an agency's people (an agent or the agency's admin): sees and does what agents do."""
+        return self.role in AGENCY_ROLES
+
+    @property
+    def is_agency_admin(self) -> bool:
+        """An agency's own administrator: also runs the users of its own account (never another's)."""
+        return self.role == "agency_admin"
 
     @property
     def is_staff(self) -> bool:

@@ -24,7 +24,7 @@ from portal.domain.money import (
 )
 from portal.extensions import db
 from portal.models import Account, User
-from portal.models.accounts import ROLES
+from portal.models.accounts import AGENCY_ROLES, ROLES
 from portal.services import audit, throttle
 from portal.services.passwords import check_new_password, check_password, hash_password, needs_rehash
 
@@ -225,12 +225,13 @@ def set_account_active(account: Account, active: bool, *, by: User | None = None
 
 
 def role_and_account(role: str, account_code: str | None) -> Account | None:
-    """The one rule for roles and accounts: an agent belongs to exactly one client account, operations
-    and admins (the host's staff) to none. Returns the agent's account; refuses under `role`/`account`."""
+    """The one rule for roles and accounts: an agency's people (agents and its agency admin) belong to
+    exactly one client account, operations and admins (the host's staff) to none. Returns the account;
+    refuses under `role`/`account`."""
     if role not in ROLES:
         raise AuthError(f"Role must be one of: {', '.join(ROLES)}.", field="role")
     code = (account_code or "").strip().upper()
-    if role != "agent":
+    if role not in AGENCY_ROLES:
         if code:
             raise AuthError(
                 "Operations and admin users belong to the host, not to a client account.", field="account"

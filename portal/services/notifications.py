@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from portal.clock import utcnow
 from portal.extensions import db
 from portal.models import Notification, OutboxEmail, User
+from portal.models.accounts import AGENCY_ROLES
 
 
 def staff_users(roles=("operations", "admin")) -> list[User]:
@@ -23,7 +24,9 @@ def staff_users(roles=("operations", "admin")) -> list[User]:
 def account_agents(account_id: int) -> list[User]:
     return list(
         db.session.scalars(
-            select(User).where(User.account_id == account_id, User.role == "agent", User.active.is_(True))
+            select(User).where(
+                User.account_id == account_id, User.role.in_(AGENCY_ROLES), User.active.is_(True)
+            )
         )
     )
 

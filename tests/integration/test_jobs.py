@@ -54,8 +54,10 @@ def test_follow_up_eligible_from_day_21_notifies_the_agents_once(app, db, world)
     assert jobs.run_job("follow-up-eligible", submitted + timedelta(days=20, hours=23, minutes=59)) == []
     assert [r.id for r in jobs.run_job("follow-up-eligible", submitted + timedelta(days=21))] == [refund.id]
     assert jobs.run_job("follow-up-eligible", submitted + timedelta(days=40)) == []
-    [note] = notifications(db, "follow_up_eligible")
-    assert note.user_id == world.agent.id and "can now be followed up" in note.text
+    # Once to each of the agency's people: its agent and its agency admin (never the other account's).
+    notes = notifications(db, "follow_up_eligible")
+    assert sorted(n.user_id for n in notes) == sorted([world.agent.id, world.agency_admin.id])
+    assert all("can now be followed up" in n.text for n in notes)
 
 
 def test_final_refunds_are_never_follow_up_eligible(app, db, world):

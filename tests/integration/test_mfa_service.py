@@ -20,7 +20,7 @@ def enrol(db, user):
 
 
 def events(db, kind):
-    return db.session.scalars(select(AuditEvent).where(AuditEvent.kind == kind)).all()
+    return db.session.scalars(select(AuditEvent).where(AuditEvent.kind == kind).order_by(AuditEvent.id)).all()
 
 
 def test_the_secret_is_stored_encrypted_and_not_shown_after_enrolment(db, clock, world):

@@ -274,6 +274,8 @@ class ObjectWorld:
             return (self.demo if own else self.other).id
         if name == "user":
             return self.other_agent.id
+        if name == "agency_user":
+            return (self.agent if own else self.other_agent).id
         if name in ("category", "unused_category", "reason"):
             return getattr(self, name).id
         return getattr(self, f"{prefix}{name}").id
@@ -317,7 +319,9 @@ def send(client, rule, method, url, *, world=None, route=None, htmx=False):
 
 
 def login_as(auth, world, role):
-    auth.login({"agent": world.agent, "ops": world.ops, "admin": world.admin}[role])
+    people = {"agent": world.agent, "ops": world.ops, "admin": world.admin}
+    people["agency_admin"] = world.agency_admin
+    auth.login(people[role])
 
 
 # --- the table covers the app -----------------------------------------------------------------------------

@@ -9,6 +9,8 @@ Access levels:
   agency  logged-in agents only (the agency's own answers and uploads): operations and admins get 403
   staff   operations and admins: agents get 403
   admin   admins only: agents and operations get 403
+  agency_admin  an agency's own admin only (its account's users): agents, operations and admins get 403;
+          another agency's user is a 404 (tests/web/test_agency_admin.py)
 
 args: URL argument (or query parameter, for `query`) -> placeholder. A placeholder names an object the
 test world holds per account (`World.value(name, own)`); a tuple lists alternatives, each tested; a
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field
 from tests.conftest import PASSWORD
 
 PUBLIC, AGENT, AGENCY, STAFF, ADMIN = "public", "agent", "agency", "staff", "admin"
+AGENCY_ADMIN = "agency_admin"
 
 
 @dataclass(frozen=True)
@@ -329,6 +332,13 @@ ROUTES: dict[str, Route] = {
     ),
     "admin.import_file": Route(ADMIN, ok={"GET": 200, "POST": 422}),  # no file chosen
     "admin.audit_trail": Route(ADMIN),
+    # --- an agency's own admin ------------------------------------------------------------------------
+    "agency.users": Route(AGENCY_ADMIN, ok={"GET": 200, "POST": 422}),  # an empty invitation is refused
+    "agency.set_user_status": Route(
+        AGENCY_ADMIN, args={"user_id": "agency_user", "change": Fixed("disable")}, ok={"POST": 303}
+    ),
+    "agency.send_reset_link": Route(AGENCY_ADMIN, args={"user_id": "agency_user"}, ok={"POST": 303}),
+    "agency.set_password": Route(AGENCY_ADMIN, args={"user_id": "agency_user"}, ok={"POST": 303}),
     "admin.audit_trail_csv": Route(ADMIN),
     "request_admin.request_categories": Route(ADMIN, ok={"GET": 200, "POST": 422}),
     "request_admin.rename_category": Route(
@@ -382,5 +392,19 @@ ROUTES: dict[str, Route] = {
 }
 
 # Who performs the positive control for each access level, and who must be refused (403).
-PERMITTED = {PUBLIC: None, AGENT: "agent", AGENCY: "agent", STAFF: "ops", ADMIN: "admin"}
-REFUSED = {PUBLIC: (), AGENT: (), AGENCY: ("ops", "admin"), STAFF: ("agent",), ADMIN: ("agent", "ops")}
+PERMITTED = {
+    PUBLIC: None,
+    AGENT: "agent",
+    AGENCY: "agent",
+    STAFF: "ops",
+    ADMIN: "admin",
+    AGENCY_ADMIN: "agency_admin",
+}
+REFUSED = {
+    PUBLIC: (),
+    AGENT: (),
+    AGENCY: ("ops", "admin"),
+    STAFF: ("agent",),
+    ADMIN: ("agent", "ops"),
+    AGENCY_ADMIN: ("agent", "ops", "admin"),
+}

@@ -17,7 +17,12 @@ from portal.forms import choices
 from portal.services.passwords import new_password_refusal
 
 NO_ACCOUNT = "— none (operations and admin) —"
-ROLE_CHOICES = [("agent", "Agent"), ("operations", "Operations"), ("admin", "Admin")]
+ROLE_CHOICES = [
+    ("agent", "Agent"),
+    ("agency_admin", "Agency admin"),
+    ("operations", "Operations"),
+    ("admin", "Admin"),
+]
 
 
 class UserForm(FlaskForm):

@@ -20,6 +20,7 @@ from portal.domain.ledger import default_period, period_bounds
 from portal.domain.spreadsheet import csv_document, xlsx_document
 from portal.forms import account_choices
 from portal.htmx import page_number, render
+from portal.models.accounts import AGENCY_ROLES
 from portal.security import admin_required, current_scope, found, roles_required
 from portal.services.accounts import get_account
 from portal.services.batch import load_batch, process_upload, recent_batches
@@ -37,7 +38,7 @@ from portal.uow import attempt
 
 bp = Blueprint("finance", __name__, url_prefix="/finance")
 
-agent_required = roles_required("agent")
+agent_required = roles_required(*AGENCY_ROLES)
 
 
 def tab_labels() -> dict[str, str]:
