@@ -306,6 +306,7 @@ DEMO_USERS = [
     ("agent@globe-travel.example", "Gopal Globe", "agent", "GLOBE"),
     ("ops@atlas.example", "Omar Operations", "operations", None),
     ("admin@atlas.example", "Ada Admin", "admin", None),
+    ("boss@demo-travel.example", "Bea Boss", "agency_admin", "DEMO"),
 ]
 
 
