@@ -7,10 +7,11 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from portal import config, inputs, uow
+from portal.errors import problem
 from portal.extensions import csrf, db, login_manager, migrate
 from portal.htmx import add_vary, is_partial
 from portal.inputs import ControlCharacters
-from portal.security import require_own_password, set_security_headers
+from portal.security import is_api_request, require_own_password, set_security_headers
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
@@ -45,6 +46,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
     from portal.blueprints.admin.views import bp as admin_bp
     from portal.blueprints.agency.views import bp as agency_bp
+    from portal.blueprints.api_keys.views import bp as api_keys_bp
     from portal.blueprints.auth.mfa import bp as mfa_bp
     from portal.blueprints.auth.views import bp as auth_bp
     from portal.blueprints.baggage.views import bp as baggage_bp
@@ -72,6 +74,12 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.register_blueprint(notifications_bp)
     app.register_blueprint(mfa_bp)
     app.register_blueprint(agency_bp)
+    app.register_blueprint(api_keys_bp)
+
+    from portal.blueprints.api import views as api
+
+    api.init_app(app)
+    csrf.exempt(api.bp)  # bearer keys only: no cookie authenticates a call, so there is nothing to forge
 
     from portal import cli, filters
 
@@ -123,6 +131,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
 def _register_error_pages(app: Flask) -> None:
     def page(code: int, title: str, message: str):
+        if is_api_request():  # the API answers every error, routed or not, as a problem document
+            return problem(code, message)
         template = "errors/_error.html" if is_partial() else "errors/error.html"
         return render_template(template, code=code, title=title, message=message), code
 

@@ -1,4 +1,5 @@
-"""Command line: flask --app portal init-db | create-account | create-user | import-bookings | demo-data."""
+"""Command line: flask --app portal init-db | create-account | create-user | create-api-key |
+import-bookings | demo-data."""
 
 import os
 from decimal import Decimal, InvalidOperation
@@ -14,6 +15,7 @@ from portal.domain.booking_import import ImportRejected
 from portal.domain.errors import DomainError
 from portal.extensions import db
 from portal.jobs import configure_scheduler, run_all
+from portal.services.api_keys import create_api_key, find_user
 from portal.services.auth import create_account, create_user
 from portal.services.bookings import import_bookings
 from portal.services.setup import seed_defaults
@@ -71,6 +73,25 @@ def create_user_command(email, name, role, account_code):
         raise click.ClickException(str(exc)) from None
     db.session.commit()
     click.echo(f"User {user.email} created ({user.role}{', ' + user.account.code if user.account else ''}).")
+
+
+@click.command("create-api-key")
+@with_appcontext
+@click.argument("email")
+@click.option("--name", required=True, help="What the key is for, e.g. the system that uses it.")
+def create_api_key_command(email, name):
+    """Create an API key for a user; the key is printed alone on the last line, once (only its hash is
+    kept)."""
+    user = find_user(email)
+    if user is None:
+        raise click.ClickException(f"No user with the e-mail address {email}.")
+    try:
+        key, secret = create_api_key(user, name, by=user)
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"API key {key.name!r} created for {user.email}. It is shown once; keep it now:")
+    click.echo(secret)
 
 
 @click.command("import-bookings")
@@ -161,6 +182,7 @@ def init_app(app) -> None:
         init_db_command,
         create_account_command,
         create_user_command,
+        create_api_key_command,
         import_bookings_command,
         demo_data_command,
     ):

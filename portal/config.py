@@ -71,4 +71,12 @@ def load(app) -> None:
         PUBLIC_URL=env.get("PORTAL_PUBLIC_URL", ""),
         PROXY_FIX=env.get("PORTAL_PROXY_FIX", "0") == "1",
         ARGON2_PROFILE="default",
+        # The agency API (/api/v1): calls a minute per key, shared by every worker (api_call_counter).
+        API_RATE_LIMIT=int(env.get("PORTAL_API_RATE_LIMIT", "600")),
+        # flask-smorest: the OpenAPI document the API's schemas generate, served at /api/v1/openapi.json.
+        API_TITLE="Agency API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
     )

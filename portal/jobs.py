@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from portal.clock import utcnow
 from portal.extensions import db
 from portal.models import OutboxEmail
+from portal.services.api_keys import sweep_call_counters
 from portal.services.deadlines import auto_complete_requests, flag_follow_up_eligible, flag_overdue_refunds
 from portal.services.documents import sweep_orphans
 from portal.services.throttle import sweep_counters
@@ -107,6 +108,7 @@ JOBS: dict[str, Callable] = {
     "auto-complete-requests": auto_complete_requests,
     "sweep-uploads": sweep_orphans,
     "sweep-login-counters": sweep_counters,
+    "sweep-api-call-counters": sweep_call_counters,
 }
 
 

@@ -63,9 +63,20 @@ OPEN_WITH_TEMPORARY_PASSWORD = frozenset(
 )
 
 
+API_PREFIX = "/api/"
+
+
+def is_api_request() -> bool:
+    """A call of the agency API: authenticated by its bearer key alone, never by a browser session, so
+    the pages' session guards (temporary password, staff second factor) do not apply to it."""
+    return request.path.startswith(API_PREFIX)
+
+
 def require_own_password():
     """Before every request: a user logged in with a password an admin typed is sent to My account to
     choose their own, whatever URL they ask for (htmx requests are redirected as a whole page)."""
+    if is_api_request():
+        return None
     if request.endpoint in OPEN_WITH_TEMPORARY_PASSWORD or not current_user.is_authenticated:
         return None
     if not current_user.must_change_password:

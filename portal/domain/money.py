@@ -171,6 +171,11 @@ class Money:
     def __str__(self) -> str:
         return f"{self.currency} {self.amount:,.{minor_units(self.currency)}f}"
 
+    @property
+    def plain(self) -> str:
+        """The amount as the API writes it: a string with the currency's decimals, no grouping ("440.00")."""
+        return f"{self.amount:.{minor_units(self.currency)}f}"
+
 
 class TypedAmountError(DomainError, ValueError):
     """What a person typed is not an amount.

@@ -2,6 +2,7 @@
 
 from portal.models import audit  # noqa: F401  (append-only guard)
 from portal.models.accounts import Account, LoginCounter, PasswordReset, User
+from portal.models.api_keys import ApiCallCounter, ApiKey
 from portal.models.audit import AuditEvent
 from portal.models.baggage import BaggageOrder
 from portal.models.bookings import (
@@ -33,6 +34,8 @@ from portal.models.requests import (
 
 __all__ = [
     "Account",
+    "ApiCallCounter",
+    "ApiKey",
     "AuditEvent",
     "Airline",
     "Ancillary",

@@ -173,6 +173,11 @@ class Booking(db.Model):
         """Whether Booking Details shows the Refund button (not on a cancelled booking)."""
         return refund_offered(self.status)
 
+    @property
+    def fare_total(self) -> Money:
+        """total_fare() as a value (what the API shows as the booking's total)."""
+        return self.total_fare()
+
     def total_fare(self) -> Money:
         """Base fares and taxes of every passenger, in the booking's currency."""
         return sum((p.base_money + p.taxes_money for p in self.passengers), Money.zero(self.currency))

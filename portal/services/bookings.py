@@ -433,3 +433,41 @@ def load_booking(order_number: str | None, scope: Scope) -> Booking | None:
     if not number or len(number) > 20:
         return None
     return db.session.scalar(scope.apply(booking_details_query(number), Booking.account_id))
+
+
+@dataclass
+class Slice:
+    """One page of a list read after a position (the API's cursor pagination): the rows, and the position
+    after the last of them when more follow (else None)."""
+
+    items: list
+    next_after: tuple[datetime, int] | None
+
+
+def search_bookings_after(
+    filters: BookingFilters, scope: Scope, after: tuple[datetime, int] | None, limit: int
+) -> Slice:
+    """Up to `limit` bookings in the scope after the position `after` (issued time and id), newest issued
+    first: the same filters and order as My Bookings, read by position rather than by page number."""
+    conditions = _booking_conditions(filters, scope.narrowed(filters.account_id).account_id)
+    if after is not None:
+        issued, booking_id = after
+        conditions.append(
+            or_(Booking.issued_at < issued, (Booking.issued_at == issued) & (Booking.id < booking_id))
+        )
+    items = list(
+        db.session.scalars(
+            select(Booking)
+            .where(*conditions)
+            .order_by(Booking.issued_at.desc(), Booking.id.desc())
+            .limit(limit + 1)
+            .options(
+                selectinload(Booking.airline),
+                selectinload(Booking.passengers),
+                selectinload(Booking.segments),
+            )
+        )
+    )
+    more = len(items) > limit
+    items = items[:limit]
+    return Slice(items, (items[-1].issued_at, items[-1].id) if more else None)

@@ -53,3 +53,15 @@ document.addEventListener("submit", function (event) {
     });
   }
 });
+
+// Copy a value shown once (a new API key) to the clipboard.
+document.addEventListener("click", function (event) {
+  const button = event.target.closest("[data-copy]");
+  const source = button && document.getElementById(button.dataset.copy);
+  if (!source || !navigator.clipboard) {
+    return;
+  }
+  navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+    button.textContent = "Copied";
+  });
+});

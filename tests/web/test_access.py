@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from portal.clock import utcnow
 from portal.models import BaggageOption, Booking, Notification, RefundReason, ScheduleChange
+from portal.services.api_keys import create_api_key
 from portal.services.catalogues import add_category
 from portal.services.documents import save_document
 from portal.services.notifications import notify
@@ -149,6 +150,7 @@ class ObjectWorld:
         "batch",
         "baggage",
         "notification",
+        "api_key",
     )
     SHARED = (
         "category",
@@ -226,6 +228,10 @@ class ObjectWorld:
 
     def _baggage(self, account, agent, booking, prefix):
         return order_baggage(self._db, booking, agent)
+
+    def _api_key(self, account, agent, booking, prefix):
+        key, _ = create_api_key(agent, f"{account.code} mid-office", by=agent)
+        return key
 
     def _notification(self, account, agent, booking, prefix):
         notify([agent], "test", f"Private to {account.code}")

@@ -54,6 +54,7 @@ TENANT_OBJECTS = frozenset(
         "batch",
         "account",
         "notification",
+        "api_key",
     }
 )
 
@@ -122,6 +123,12 @@ ROUTES: dict[str, Route] = {
     # The code step of a login: with no login waiting for its code, back to Log in.
     "mfa.verify_code": Route(PUBLIC, ok={"GET": 302, "POST": 303}),
     "static": Route(PUBLIC, args={"filename": Fixed("portal.css")}),
+    # The agency API: bearer keys only, so without one every call is a 401 problem document (this harness
+    # sends no keys; keys, tenancy, validation and limits are tests/web/test_api.py). Its OpenAPI document
+    # needs no key.
+    "api-docs.openapi_json": Route(PUBLIC),
+    "api.list_bookings": Route(PUBLIC, ok={"GET": 401}),
+    "api.get_booking": Route(PUBLIC, args={"order_number": "order"}, ok={"GET": 401}),
     # --- any logged-in user, tenant-scoped ------------------------------------------------------------
     "auth.logout": Route(AGENT, ok={"POST": 303}),
     "mfa.two_step": Route(AGENT),
@@ -141,6 +148,13 @@ ROUTES: dict[str, Route] = {
             }
         },
         goes_to="/account",
+    ),
+    "api_keys.api_keys": Route(
+        AGENT, ok={"GET": 200, "POST": 200}, data={"POST": lambda w: {"name": "Mid-office"}}
+    ),  # the new key is shown on the answer itself, once
+    # Another account's key, and another agent's of the same account, are 404 (tests/web/test_api_keys.py).
+    "api_keys.revoke_key": Route(
+        AGENT, args={"key_id": "api_key"}, ok={"POST": 303}, goes_to="/account/api-keys"
     ),
     "bookings.my_bookings": Route(AGENT),
     "bookings.booking_details": Route(AGENT, args={"order_number": "order"}),

@@ -13,7 +13,7 @@ from portal.domain.errors import DomainError
 from portal.domain.mfa import PENDING_LOGIN_SECONDS
 from portal.forms import ActionForm
 from portal.htmx import is_partial, redirect_after_post, render
-from portal.security import admin_required, found
+from portal.security import admin_required, found, is_api_request
 from portal.services.accounts import get_user
 from portal.services.auth import load_user
 from portal.services.mfa import (
@@ -182,6 +182,8 @@ def reset_second_factor(user_id):
 
 @bp.before_app_request
 def staff_set_up_first():
+    if is_api_request():
+        return None
     if request.endpoint in ENROLMENT_ENDPOINTS or not current_user.is_authenticated:
         return None
     if not must_enrol_first(current_user):

@@ -1,0 +1,296 @@
+"""The agency API (/api/v1): bearer keys only, problem documents, tenancy, validation, the rate limit and
+the OpenAPI document."""
+
+import pytest
+from openapi_spec_validator import validate
+
+from portal.services.api_keys import create_api_key, revoke_api_key
+from tests.conftest import PASSWORD, passenger_doc
+
+PROBLEM = "application/problem+json"
+
+
+def key_for(db, user, name="Mid-office"):
+    _, secret = create_api_key(user, name, by=user)
+    db.session.commit()
+    return secret
+
+
+def bearer(secret):
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def assert_problem(response, status):
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == PROBLEM
+    body = response.get_json()
+    assert body["status"] == status and body["type"] and body["title"] and body["detail"]
+    return body
+
+
+@pytest.fixture
+def agent_key(db, world):
+    return key_for(db, world.agent)
+
+
+# --- authentication ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/api/v1/bookings", "/api/v1/bookings/AT10000001"])
+def test_a_call_without_a_key_is_401(client, world, path):
+    body = assert_problem(client.get(path), 401)
+    assert "Bearer" in body["detail"]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer ptk_not-a-key",
+        "Bearer ",
+        "Basic dXNlcjpwYXNz",
+        "ptk_no_scheme",
+        "Bearer " + "ptk_" + "x" * 500,
+    ],
+)
+def test_a_bad_key_is_401(client, world, agent_key, header):
+    assert_problem(client.get("/api/v1/bookings", headers={"Authorization": header}), 401)
+
+
+def test_a_live_key_answers(client, world, agent_key):
+    response = client.get("/api/v1/bookings", headers=bearer(agent_key))
+    assert response.status_code == 200
+    assert [b["order_number"] for b in response.get_json()["data"]] == ["AT10000001"]
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_revoked_key_is_401_at_once(client, db, world):
+    key, secret = create_api_key(world.agent, "Old", by=world.agent)
+    db.session.commit()
+    assert client.get("/api/v1/bookings", headers=bearer(secret)).status_code == 200
+    revoke_api_key(key, by=world.agent)
+    db.session.commit()
+    assert_problem(client.get("/api/v1/bookings", headers=bearer(secret)), 401)
+
+
+def test_a_disabled_users_key_is_401_at_once(client, db, world, agent_key):
+    assert client.get("/api/v1/bookings", headers=bearer(agent_key)).status_code == 200
+    world.agent.active = False
+    db.session.commit()
+    assert_problem(client.get("/api/v1/bookings", headers=bearer(agent_key)), 401)
+
+
+def test_a_disabled_accounts_key_is_401(client, db, world, agent_key):
+    world.demo.active = False
+    db.session.commit()
+    assert_problem(client.get("/api/v1/bookings", headers=bearer(agent_key)), 401)
+
+
+def test_a_browser_session_does_not_authenticate(client, auth, world):
+    auth.login(world.agent)
+    assert client.get("/bookings/").status_code == 200  # the session is live for pages
+    assert_problem(client.get("/api/v1/bookings"), 401)
+    assert_problem(client.get(f"/api/v1/bookings/{world.booking.order_number}"), 401)
+
+
+def test_a_temporary_password_does_not_redirect_an_api_call(client, auth, db, world, agent_key):
+    world.agent.must_change_password = True
+    db.session.commit()
+    auth.login(world.agent)
+    assert client.get("/api/v1/bookings", headers=bearer(agent_key)).status_code == 200
+
+
+def test_last_used_is_noted_at_most_once_a_minute(clock, client, db, world):
+    from portal.models import ApiKey
+
+    key, secret = create_api_key(world.agent, "Clocked", by=world.agent)
+    db.session.commit()
+    first = clock.now
+    client.get("/api/v1/bookings", headers=bearer(secret))
+    db.session.expire_all()
+    assert db.session.get(ApiKey, key.id).last_used_at == first
+    clock.advance(seconds=30)
+    client.get("/api/v1/bookings", headers=bearer(secret))
+    db.session.expire_all()
+    assert db.session.get(ApiKey, key.id).last_used_at == first
+    later = clock.advance(seconds=31)
+    client.get("/api/v1/bookings", headers=bearer(secret))
+    db.session.expire_all()
+    assert db.session.get(ApiKey, key.id).last_used_at == later
+
+
+# --- tenancy ----------------------------------------------------------------------------------------------
+
+# Every API path that names an object, with the placeholder it names: generated into the 404 test below.
+OBJECT_PATHS = {"api.get_booking": "/api/v1/bookings/{order}"}
+
+
+def test_every_object_path_is_listed(app):
+    named = {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("api.") and rule.arguments
+    }
+    assert named == set(OBJECT_PATHS)
+
+
+@pytest.mark.parametrize("endpoint", sorted(OBJECT_PATHS))
+def test_another_accounts_object_is_404(client, world, agent_key, endpoint):
+    own = client.get(
+        OBJECT_PATHS[endpoint].format(order=world.booking.order_number), headers=bearer(agent_key)
+    )
+    assert own.status_code == 200
+    other = client.get(
+        OBJECT_PATHS[endpoint].format(order=world.other_booking.order_number), headers=bearer(agent_key)
+    )
+    body = assert_problem(other, 404)
+    assert world.other_booking.order_number not in other.get_data(as_text=True)
+    assert "LIM" not in other.get_data(as_text=True)
+    assert body["title"] == "Not Found"
+
+
+def test_the_list_holds_only_the_keys_account(client, world, agent_key):
+    data = client.get("/api/v1/bookings?q=LIM", headers=bearer(agent_key)).get_json()["data"]
+    assert data == []
+
+
+def test_an_unknown_api_path_is_a_problem(client, world, agent_key):
+    assert_problem(client.get("/api/v1/no-such-thing", headers=bearer(agent_key)), 404)
+    assert_problem(client.post("/api/v1/bookings", headers=bearer(agent_key)), 405)
+
+
+# --- the booking --------------------------------------------------------------------------------------------
+
+
+def test_booking_details_carry_refs_tickets_money_and_coupons(client, db, make, world, agent_key):
+    make.refund(world.booking, world.agent, coupons=["P1.S1"])
+    body = client.get("/api/v1/bookings/AT10000001", headers=bearer(agent_key)).get_json()
+    passenger = body["passengers"][0]
+    assert passenger["ref"] == "P1" and passenger["ticket_number"]
+    assert set(passenger["base_fare"]) == {"amount", "currency"}
+    assert isinstance(passenger["base_fare"]["amount"], str) and passenger["base_fare"]["currency"] == "SGD"
+    assert "." in passenger["base_fare"]["amount"]
+    assert body["total"]["currency"] == "SGD"
+    segment = body["segments"][0]
+    assert segment["ref"] == "S1"
+    assert segment["departure_at"].endswith("+08:00")  # Singapore's offset, as imported
+    assert body["issued_at"].endswith("Z")
+    states = {(c["passenger"], c["segment"]): c for c in body["coupons"]}
+    assert states[("P1", "S1")]["state"] == "in_refund" and states[("P1", "S1")]["refund_code"]
+    assert states[("P1", "S2")]["state"] == "refundable" and states[("P1", "S2")]["refund_code"] is None
+
+
+# --- lists, cursors and bad input ---------------------------------------------------------------------------
+
+
+def test_the_cursor_walks_every_booking_once(client, make, world, agent_key):
+    for n in range(2, 6):
+        make.booking(
+            order_number=f"AT1000000{n}",
+            account="DEMO",
+            passengers=[passenger_doc("P1", "TAN", "WEI", f"618-240000000{n}")],
+        )
+    seen, cursor = [], None
+    for _ in range(5):
+        query = "limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = client.get(f"/api/v1/bookings?{query}", headers=bearer(agent_key)).get_json()
+        seen += [b["order_number"] for b in page["data"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == [f"AT1000000{n}" for n in range(1, 6)] and len(seen) == 5
+
+
+def test_the_search_is_my_bookings_prefix_search(client, make, world, agent_key):
+    make.booking(
+        order_number="AT10000002",
+        account="DEMO",
+        passengers=[passenger_doc("P1", "KOH", "MEI", "618-2400000002")],
+    )
+    data = client.get("/api/v1/bookings?q=ko", headers=bearer(agent_key)).get_json()["data"]
+    assert [b["order_number"] for b in data] == ["AT10000002"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("limit=ten", "limit"),
+        ("status=lost", "status"),
+        ("departure_from=2025-13-01", "departure_from"),
+        ("departure_from=2025-03-02&departure_to=2025-03-01", "departure_to"),
+        ("q=" + "A" * 81, "q"),
+        ("colour=blue", "colour"),
+        ("cursor=not-a-cursor", "cursor"),
+        ("cursor=" + "QUJD" * 10, "cursor"),
+    ],
+)
+def test_bad_query_parameters_are_422_naming_the_field(client, world, agent_key, query, field):
+    body = assert_problem(client.get(f"/api/v1/bookings?{query}", headers=bearer(agent_key)), 422)
+    assert field in [e["field"] for e in body["errors"]], body
+    assert all(e["message"] for e in body["errors"])
+
+
+# --- the rate limit -----------------------------------------------------------------------------------------
+
+
+def test_over_the_limit_is_429_with_retry_after(clock, app, client, db, world, agent_key):
+    app.config["API_RATE_LIMIT"] = 3
+    try:
+        clock.set(clock.now.replace(second=15, microsecond=0))
+        for _ in range(3):
+            assert client.get("/api/v1/bookings", headers=bearer(agent_key)).status_code == 200
+        refused = client.get("/api/v1/bookings", headers=bearer(agent_key))
+        assert_problem(refused, 429)
+        assert refused.headers["Retry-After"] == "45"
+        # Another key of the same user has a count of its own.
+        assert (
+            client.get("/api/v1/bookings", headers=bearer(key_for(db, world.agent, "B"))).status_code == 200
+        )
+        clock.advance(seconds=45)  # the next minute
+        assert client.get("/api/v1/bookings", headers=bearer(agent_key)).status_code == 200
+    finally:
+        app.config["API_RATE_LIMIT"] = 600
+
+
+def test_the_count_is_shared_by_every_worker(clock, another_app, app, client, db, world, agent_key):
+    """Two app instances (two workers) on one database share a key's count."""
+    app.config["API_RATE_LIMIT"] = 2
+    other = another_app(API_RATE_LIMIT=2)
+    try:
+        clock.set(clock.now.replace(second=0, microsecond=0))
+        assert client.get("/api/v1/bookings", headers=bearer(agent_key)).status_code == 200
+        assert other.test_client().get("/api/v1/bookings", headers=bearer(agent_key)).status_code == 200
+        assert_problem(client.get("/api/v1/bookings", headers=bearer(agent_key)), 429)
+    finally:
+        app.config["API_RATE_LIMIT"] = 600
+
+
+# --- the OpenAPI document -----------------------------------------------------------------------------------
+
+
+def test_the_openapi_document_is_valid_and_needs_no_key(client, world):
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    spec = response.get_json()
+    validate(spec)
+    assert spec["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key: ptk_…",
+    }
+    assert {"bearerAuth": []} in spec["security"]
+    assert set(spec["components"]["schemas"]["Problem"]["properties"]) >= {
+        "type",
+        "title",
+        "status",
+        "detail",
+    }
+    assert {"/api/v1/bookings", "/api/v1/bookings/{order_number}"} <= set(spec["paths"])
+    money = spec["components"]["schemas"]["Money"]["properties"]["amount"]
+    assert money["type"] == "string"
+
+
+def test_a_password_does_not_open_the_api(client, world):
+    response = client.get("/api/v1/bookings", headers={"Authorization": f"Bearer {PASSWORD}"})
+    assert_problem(response, 401)
