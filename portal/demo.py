@@ -463,6 +463,6 @@ def load_demo_data(now: datetime | None = None) -> list[tuple[str, str, str]]:
     import_bookings(json.dumps(document), now=now)
     _work_in_progress(document, now)
     path = Path(current_app.instance_path) / "demo-logins.txt"
-    path.write_text("".join(f"{role:<11} {email:<30} {password}\n" for email, role, password in logins))
+    path.write_text("".join(f"{role:<12} {email:<30} {password}\n" for email, role, password in logins))
     path.chmod(0o600)
     return logins
