@@ -29,8 +29,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         when, row_id = raw.split("|")
         moment = datetime.fromisoformat(when)
         number = int(row_id)
-    except (ValueError, UnicodeDecodeError, binascii.Error):
+        if moment.tzinfo is None or not 1 <= number < 2**63:
+            raise bad
+        moment = moment.astimezone(UTC)  # an offset at the edge of time overflows here, not in the query
+    except (ValueError, UnicodeDecodeError, binascii.Error, OverflowError):
         raise bad from None
-    if moment.tzinfo is None or number < 1:
-        raise bad
     return moment, number

@@ -11,10 +11,8 @@ from sqlalchemy import select
 from portal.domain.errors import DomainError, NotPermitted
 from portal.extensions import db
 from portal.models import User
-from portal.models.accounts import AGENCY_ROLES
 from portal.services.auth import create_user, set_user_active
-from portal.services.notifications import email_enabled
-from portal.services.passwords import send_reset_link, set_temporary_password
+from portal.services.passwords import links_by_email, send_reset_link, set_temporary_password
 
 
 def _check_runs(by: User, user: User | None = None) -> None:
@@ -23,6 +21,9 @@ def _check_runs(by: User, user: User | None = None) -> None:
         raise NotPermitted("Only the agency's admin manages its users.")
     if user is not None and user.account_id != by.account_id:
         raise NotPermitted("That user is not in your agency.")
+    if user is not None and user.is_agency_admin:
+        # The host's admins make, unmake and reset agency admins; one agency admin cannot lock out another.
+        raise NotPermitted("Another agency admin is managed by the portal's administrators.")
 
 
 def account_users(by: User) -> list[User]:
@@ -43,11 +44,14 @@ def invite_user(
     own password (valid one hour, like a reset); without, or when a temporary password is typed, they
     log in with it once and choose their own."""
     _check_runs(by)
-    if role not in AGENCY_ROLES:
-        raise DomainError("Choose Agent or Agency admin.", field="role")
+    if role != "agent":  # agency admins are made by the host's admins (Admin → Users)
+        raise DomainError(
+            "An agency admin invites agents; ask the portal's administrators for another agency admin.",
+            field="role",
+        )
     if temporary_password:
         return create_user(email, name, role, temporary_password, by.account.code, by=by, temporary=True)
-    if not email_enabled():
+    if not links_by_email():
         raise DomainError(
             "This portal sends no e-mail (no SMTP server is configured): type a temporary password for the "
             "new user and tell them by another channel.",

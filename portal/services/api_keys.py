@@ -22,7 +22,7 @@ from sqlalchemy.orm import joinedload
 from portal.clock import utcnow
 from portal.domain.accounts import normalise_email
 from portal.domain.audit import AuditKind
-from portal.domain.errors import Conflict, DomainError
+from portal.domain.errors import Conflict, DomainError, NotPermitted
 from portal.extensions import db
 from portal.models import ApiCallCounter, ApiKey, User
 from portal.models.types import UTCDateTime
@@ -53,6 +53,10 @@ def create_api_key(user: User, name: str, *, by: User, now: datetime | None = No
         raise DomainError(f"The name has at most {MAX_NAME} characters.", field="name")
     if not user.is_active:
         raise DomainError("The user is disabled: a key would not work.", field="name")
+    if not user.is_agent:
+        # API.md: keys are for an agency's own systems; the host's staff have none in v1 (a bearer key
+        # seeing every account, without a second factor, would be the portal's most dangerous secret).
+        raise NotPermitted("API keys are for an agency's people; the host's staff do not need one.")
     secret = KEY_PREFIX + secrets.token_urlsafe(KEY_BYTES)
     key = ApiKey(
         user=user,
@@ -108,6 +112,27 @@ def load_key(key_id: int, by: User) -> ApiKey | None:
     else:
         stmt = stmt.where(User.id == by.id)
     return db.session.scalar(stmt)
+
+
+def revoke_all_keys(user: User, *, by: User | None, why: str, now: datetime | None = None) -> int:
+    """Revoke every live key of a user whose role or account changes (a key must not follow its user
+    into another tenant or role). How many were revoked; each is in the audit trail."""
+    now = now or utcnow()
+    live = db.session.scalars(
+        select(ApiKey).where(ApiKey.user_id == user.id, ApiKey.revoked_at.is_(None))
+    ).all()
+    revoked = 0
+    for key in live:
+        if claim(key, expected={"revoked_at": None}, values={"revoked_at": now}):
+            record(
+                AuditKind.API_KEY_REVOKED,
+                actor=by,
+                subject=user,
+                detail=f"{key.name} ({key.prefix}…): {why}",
+                now=now,
+            )
+            revoked += 1
+    return revoked
 
 
 def revoke_api_key(key: ApiKey, *, by: User, now: datetime | None = None) -> None:

@@ -26,7 +26,14 @@ from portal.extensions import db
 from portal.models import Account, User
 from portal.models.accounts import AGENCY_ROLES, ROLES
 from portal.services import audit, throttle
-from portal.services.passwords import check_new_password, check_password, hash_password, needs_rehash
+from portal.services.api_keys import revoke_all_keys
+from portal.services.passwords import (
+    check_new_password,
+    check_password,
+    hash_password,
+    needs_rehash,
+    spend_links,
+)
 
 
 class AuthError(DomainError):
@@ -313,6 +320,7 @@ def update_user(
     if role != user.role or account is not user.account:
         user.role, user.account = role, account
         user.end_sessions()
+        revoke_all_keys(user, by=by, why="the user's role or account changed")
     if changes:
         audit.record(AuditKind.USER_CHANGED, actor=by, subject=user, detail="; ".join(changes))
     if active != user.active:
@@ -326,4 +334,5 @@ def set_user_active(user: User, active: bool, by: User) -> None:
     user.active = active
     if not active:
         user.end_sessions()
+        spend_links(user)
     audit.record(AuditKind.USER_ENABLED if active else AuditKind.USER_DISABLED, actor=by, subject=user)

@@ -271,6 +271,7 @@ def verify_login(user: User, typed: str, ip: str, now: datetime | None = None) -
     if problem is not None:
         record_failed_login(user.email, ip, user=user, detail=problem, now=now)
         raise _refusal(problem)
+    throttle.give_back(user.email, ip)  # the code's own attempt; complete_login takes the password's
 
 
 # --- turning it off -------------------------------------------------------------------------------------

@@ -98,10 +98,16 @@ def _set_password(user: User, password: str, *, temporary: bool, now: datetime) 
     user.must_change_password = temporary
     user.end_sessions()
     # A link asked for earlier must not undo the password chosen now.
+    spend_links(user, now)
+
+
+def spend_links(user: User, now: datetime | None = None) -> None:
+    """Every unused reset link of the user stops working (a new password, or the user disabled: a link
+    must not come back to life when the user is enabled again)."""
     db.session.execute(
         update(PasswordReset)
         .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
-        .values(used_at=now)
+        .values(used_at=now or utcnow())
         .execution_options(synchronize_session=False)
     )
 
@@ -109,12 +115,17 @@ def _set_password(user: User, password: str, *, temporary: bool, now: datetime) 
 def change_password(user: User, current: str, new: str, *, ip: str | None = None, now=None) -> None:
     """The user changes their own password. Every session of theirs ends (the caller starts the current
     one again), a temporary password stops being one, and unused reset links stop working."""
+    now = now or utcnow()
+    # Guesses of the current password are login guesses: a stolen session must not try them without end.
+    admission = throttle.admit(user.email, ip or "unknown", now)
+    if not admission.allowed:
+        raise DomainError(throttle.paused_message(admission.retry_in_minutes), field="current_password")
     if not check_password(user, current):
         raise DomainError("The current password is not correct.", field="current_password")
     if new == current:
         raise DomainError("Choose a password different from the current one.", field="new_password")
     check_new_password(new, user.email, field="new_password")
-    now = now or utcnow()
+    throttle.succeeded(user.email, ip or "unknown")
     _set_password(user, new, temporary=False, now=now)
     audit.record(AuditKind.PASSWORD_CHANGED, actor=user, ip=ip, now=now)
 
@@ -132,6 +143,16 @@ def set_temporary_password(user: User, password: str, *, by: User, ip: str | Non
 
 
 # --- reset links by e-mail --------------------------------------------------------------------------------
+
+
+def links_by_email() -> bool:
+    """Whether the portal can e-mail a link to set a password: SMTP is configured, and so is the address
+    links name (PORTAL_PUBLIC_URL). Outside development and tests a link never names the host a request
+    came to: a client chooses its Host header, and a reset link naming an attacker's host hands them the
+    token."""
+    if not email_enabled():
+        return False
+    return bool(current_app.config.get("PUBLIC_URL")) or current_app.debug or current_app.testing
 
 
 def _token_hash(token: str) -> str:
@@ -172,7 +193,7 @@ def request_password_reset(email: str, *, ip: str | None = None, now=None) -> No
     the same whether or not one does; the audit trail keeps what happened."""
     now = now or utcnow()
     email = normalise_email(email)
-    if not email_enabled():
+    if not links_by_email():
         return
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None or not user.is_active:
@@ -198,7 +219,7 @@ def request_password_reset(email: str, *, ip: str | None = None, now=None) -> No
 
 def send_reset_link(user: User, *, by: User, ip: str | None = None, now=None) -> None:
     """An admin sends the user a reset link (Admin → Users → the user → Send reset link)."""
-    if not email_enabled():
+    if not links_by_email():
         raise DomainError(
             "This portal sends no e-mail (no SMTP server is configured): set a temporary password instead."
         )

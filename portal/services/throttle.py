@@ -110,6 +110,26 @@ def succeeded(email: str, ip: str) -> None:
     )
 
 
+def paused_message(minutes: int) -> str:
+    """What a paused attempt is told (the login form words it the same way, with the reset link)."""
+    return (
+        f"Too many failed attempts. For your security, this is paused; try again in {minutes} "
+        f"minute{'s' if minutes != 1 else ''}, or reset your password."
+    )
+
+
+def give_back(email: str, ip: str) -> None:
+    """A further step of a login passed (the second factor): the attempt it counted is taken back from the
+    e-mail and the address, so a login with a code costs the office's shared budget nothing more than one
+    without. In the caller's transaction."""
+    db.session.execute(
+        update(LoginCounter)
+        .where(LoginCounter.key.in_([f"email:{email}", f"address:{ip[:64]}"]), LoginCounter.attempts > 0)
+        .values(attempts=LoginCounter.attempts - 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def forget_email(email: str) -> None:
     """Clear every counter of this e-mail (its owner proved control of the mailbox by a reset).
     In the caller's transaction."""

@@ -80,7 +80,7 @@ def test_an_invitation_by_email_lets_the_new_user_choose_a_password(mail_app, sm
     boss = app.test_client()
     _login(boss, world.agency_admin.email)
     response = boss.post(
-        "/agency/users", data={"email": "invited@demo.example", "name": "Invited", "role": "agency_admin"}
+        "/agency/users", data={"email": "invited@demo.example", "name": "Invited", "role": "agent"}
     )
     assert response.status_code == 303
     with app.app_context():
@@ -93,7 +93,7 @@ def test_an_invitation_by_email_lets_the_new_user_choose_a_password(mail_app, sm
     response = newcomer.post("/" + path, data={"new_password": NEW, "confirm": NEW})
     assert response.status_code in (200, 303), response.get_data(as_text=True)[:400]
     assert _login(newcomer, "invited@demo.example", NEW).status_code == 303
-    assert newcomer.get("/agency/users").status_code == 200  # an agency admin of the same account
+    assert newcomer.get("/bookings/").status_code == 200  # an agent of the same account
 
 
 def test_disabling_a_user_ends_their_sessions_but_not_ones_own(client, auth, world, another_app, db):
@@ -143,3 +143,23 @@ def test_the_host_admin_can_make_an_agency_admin(client, auth, world, db):
         },
     )
     assert refused.status_code == 422 and "must belong to a client account" in refused.get_data(as_text=True)
+
+
+def test_an_agency_admin_neither_makes_nor_manages_another_agency_admin(client, auth, world, make, db):
+    """Security review of issue 12: agency admins are the host's to make, unmake and reset."""
+    colleague = make.user("agency_admin", world.demo, email="second@demo.example")
+    auth.login(world.agency_admin)
+    invited = client.post(
+        "/agency/users",
+        data={"email": "puppet@demo.example", "name": "P", "role": "agency_admin", "temporary_password": NEW},
+    )
+    assert invited.status_code == 422
+    assert db.session.scalar(select(User).where(User.email == "puppet@demo.example")) is None
+    for url, data in (
+        (f"/agency/users/{colleague.id}/disable", {}),
+        (f"/agency/users/{colleague.id}/temporary-password", {"password": NEW}),
+    ):
+        client.post(url, data=data)
+    db.session.expire_all()
+    colleague = db.session.get(User, colleague.id)
+    assert colleague.active and not colleague.must_change_password

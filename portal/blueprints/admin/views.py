@@ -29,8 +29,7 @@ from portal.services.auth import (
 )
 from portal.services.bookings import import_bookings
 from portal.services.mfa import enrolled_user_ids
-from portal.services.notifications import email_enabled
-from portal.services.passwords import send_reset_link, set_temporary_password
+from portal.services.passwords import links_by_email, send_reset_link, set_temporary_password
 from portal.uow import attempt
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -105,7 +104,7 @@ def _user_page(user, form=None, password_form=None, status=200):
         form=form,
         password_form=password_form or TemporaryPasswordForm(formdata=None),
         action=ActionForm(),
-        mail=email_enabled(),
+        mail=links_by_email(),
     ), status
 
 

@@ -10,7 +10,7 @@ class InviteForm(FlaskForm):
         "Email", validators=[DataRequired(message="Enter the e-mail address."), Length(max=254)]
     )
     name = StringField("Name", validators=[DataRequired(message="Enter the name."), Length(max=120)])
-    role = SelectField("Role", choices=choices([("agent", "Agent"), ("agency_admin", "Agency admin")]))
+    role = SelectField("Role", choices=choices([("agent", "Agent")]))
     temporary_password = PasswordField(
         "Temporary password (optional)", validators=[Optional(), Length(max=128)]
     )

@@ -15,7 +15,7 @@ from portal.services.agency import (
     set_account_user_active,
     set_account_user_password,
 )
-from portal.services.notifications import email_enabled
+from portal.services.passwords import links_by_email
 from portal.uow import attempt
 
 bp = Blueprint("agency", __name__, url_prefix="/agency")
@@ -30,7 +30,7 @@ def _page(form=None, password_form=None, status=200):
         form=form or InviteForm(formdata=None),
         password_form=password_form or TemporaryPasswordForm(formdata=None),
         action=ActionForm(),
-        mail=email_enabled(),
+        mail=links_by_email(),
     ), status
 
 

@@ -12,7 +12,7 @@ from flask import g, request
 from flask_smorest import Api, Blueprint
 from werkzeug.exceptions import HTTPException
 
-from portal.blueprints.api.schemas import BookingDetails, BookingPage, BookingQuery, Problem
+from portal.blueprints.api.schemas import BookingDetails, BookingPage, BookingQuery, Problem, Strict
 from portal.clock import utcnow
 from portal.domain.cursors import decode_cursor, encode_cursor
 from portal.domain.errors import DomainError
@@ -174,9 +174,10 @@ class _Details:
 
 
 @bp.route("/bookings/<order_number>", methods=["GET"])
+@bp.arguments(Strict, location="query", unknown=ma.RAISE)
 @bp.response(200, BookingDetails)
-@problems(401, 404, 429)
-def get_booking(order_number):
+@problems(401, 404, 422, 429)
+def get_booking(_no_parameters, order_number):
     """Booking details: passengers with their tickets and fares, segments, and every coupon's refund
     state. Another account's booking is a 404, as an unknown one is."""
     booking = found(load_booking(order_number, scope()))

@@ -8,7 +8,7 @@ from portal.htmx import render
 from portal.security import found
 from portal.services import passwords
 from portal.services.auth import AuthError, LoginPaused, authenticate, log_out
-from portal.services.notifications import email_enabled
+from portal.services.passwords import links_by_email
 from portal.uow import attempt, keep_on_error
 
 bp = Blueprint("auth", __name__)
@@ -93,7 +93,7 @@ def forgot_password():
             passwords.request_password_reset(form.email.data, ip=_client_ip())
         sent = True  # the same answer whether or not the address is a user's
     status = 422 if form.errors else 200
-    return render("auth/forgot_password.html", form=form, sent=sent, mail=email_enabled()), status
+    return render("auth/forgot_password.html", form=form, sent=sent, mail=links_by_email()), status
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
