@@ -129,6 +129,10 @@ ROUTES: dict[str, Route] = {
     "api-docs.openapi_json": Route(PUBLIC),
     "api.list_bookings": Route(PUBLIC, ok={"GET": 401}),
     "api.get_booking": Route(PUBLIC, args={"order_number": "order"}, ok={"GET": 401}),
+    # Webhook endpoints (tests/web/test_webhooks.py; DELETE is outside this harness: its tenancy 404 is
+    # tests/web/test_api.py's generated test).
+    "api.list_webhook_endpoints": Route(PUBLIC, ok={"GET": 401}),
+    "api.create_webhook_endpoint": Route(PUBLIC, ok={"POST": 401}),
     # --- any logged-in user, tenant-scoped ------------------------------------------------------------
     "auth.logout": Route(AGENT, ok={"POST": 303}),
     "mfa.two_step": Route(AGENT),
