@@ -351,3 +351,101 @@ def test_an_event_is_undone_with_its_change(client, db, world, make, agent_key):
     assert outcome.failed
     assert db.session.scalar(select(func.count(WebhookEvent.id))) == before
     assert db.session.scalar(select(func.count(WebhookDelivery.id))) == before
+
+
+# --- the API keys page -------------------------------------------------------------------------------------
+
+PAGE = "/account/api-keys"
+
+
+def test_an_agent_adds_an_endpoint_on_the_page_and_sees_its_secret_once(client, auth, db, world):
+    auth.login(world.agent)
+    page = client.get(PAGE).get_data(as_text=True)
+    assert "Webhook endpoints" in page and "No webhook endpoints yet." in page
+    added = client.post(
+        PAGE + "/webhooks",
+        data={"url": "https://example.com/hooks", "events": ["refund.credited", "request.message_added"]},
+    )
+    text = added.get_data(as_text=True)
+    assert added.status_code == 200 and "whsec_" in text and "shown once" in text
+    endpoint = db.session.scalar(select(WebhookEndpoint))
+    assert endpoint.events == ["refund.credited", "request.message_added"]
+    again = client.get(PAGE).get_data(as_text=True)
+    assert "https://example.com/hooks" in again and "whsec_" not in again
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"url": "https://example.com/hooks"}, "Choose at least one event."),
+        ({"url": "", "events": ["refund.credited"]}, "Enter the URL the events go to."),
+        ({"url": "ftp://example.com/hooks", "events": ["refund.credited"]}, "Only https:// URLs"),
+    ],
+)
+def test_bad_page_input_is_shown_under_its_field(client, auth, db, world, data, message):
+    auth.login(world.agent)
+    response = client.post(PAGE + "/webhooks", data=data)
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(WebhookEndpoint.id))) == 0
+
+
+def test_the_page_refuses_a_private_address_with_the_setting_off(client, auth, db, world, strict):
+    auth.login(world.agent)
+    response = client.post(
+        PAGE + "/webhooks", data={"url": "https://10.0.0.5/h", "events": ["refund.credited"]}
+    )
+    assert response.status_code == 422 and "private, loopback or link-local" in response.get_data(
+        as_text=True
+    )
+
+
+def test_the_delivery_log_shows_each_attempt_and_redelivers(
+    client, auth, db, world, make, agent_key, receiver
+):
+    made = make_endpoint(client, agent_key, receiver.url)
+    receiver.secret = made["secret"]
+    make.refund(world.booking, world.agent, status="submitted", by=world.ops)
+    receiver.answers = [503]
+    deliver_webhooks()
+    auth.login(world.agent)
+    log = client.get(f"{PAGE}/webhooks/{made['id']}").get_data(as_text=True)
+    assert "refund.status_changed" in log and "503" in log and "HTTP 503" in log and "Pending" in log
+    assert "Redeliver" not in log  # it is still being retried
+    (delivery,) = deliveries(db)
+    db.session.execute(
+        WebhookDelivery.__table__.update().values(
+            next_attempt_at=delivery.next_attempt_at - timedelta(hours=1)
+        )
+    )
+    db.session.commit()
+    deliver_webhooks()
+    log = client.get(f"{PAGE}/webhooks/{made['id']}").get_data(as_text=True)
+    assert "Delivered" in log and "Redeliver" in log
+    done = client.post(f"{PAGE}/webhook-deliveries/{delivery.id}/redeliver")
+    assert done.status_code == 303 and done.headers["Location"].endswith(f"/webhooks/{made['id']}")
+    deliver_webhooks()
+    assert len(receiver.received) == 2 and receiver.received[0] == receiver.received[1]  # the same event
+    assert deliveries(db)[0].attempts == 3
+
+
+def test_the_agency_admin_sees_and_deletes_every_endpoint_of_its_account_only(
+    client, auth, db, world, agent_key
+):
+    ours = make_endpoint(client, agent_key, "https://example.com/colleague")
+    make_endpoint(client, key_for(db, world.other_agent, "Theirs"), "https://example.com/other-agency")
+    auth.login(world.agency_admin)
+    page = client.get(PAGE).get_data(as_text=True)
+    assert "https://example.com/colleague" in page and "other-agency" not in page
+    gone = client.post(f"{PAGE}/webhooks/{ours['id']}/delete")
+    assert gone.status_code == 303
+    assert db.session.get(WebhookEndpoint, ours["id"]).deleted_at is not None
+    after = client.get(PAGE).get_data(as_text=True)
+    assert (
+        "deleted: it gets no more events" in after
+        and "<code>https://example.com/colleague</code>" not in after
+    )
+
+
+def test_staff_see_no_webhook_section(client, auth, world):
+    auth.login(world.ops)
+    assert "Webhook endpoints" not in client.get(PAGE).get_data(as_text=True)
