@@ -517,9 +517,9 @@ def apply_action(
     refund.events.append(
         RefundEvent(actor_id=user.id, at=now, from_status=before, to_status=after.value, note=note)
     )
-    _webhook(refund, "refund.status_changed", now, previous_status=before)
+    tell_webhooks(refund, "refund.status_changed", now, previous_status=before)
     if action is RefundAction.CREDIT_BALANCE and refund.credited_amount is not None:
-        _webhook(refund, "refund.credited", now, credited_amount=money(refund.credited_money))
+        tell_webhooks(refund, "refund.credited", now, credited_amount=money(refund.credited_money))
     db.session.flush()
     if action is RefundAction.REJECT:
         refresh_refund_states([refund.booking_id])  # the coupons are given back
@@ -570,8 +570,9 @@ def portal_today(now: datetime) -> date:
     return local_date(now, current_app.config["TIMEZONE"])
 
 
-def _webhook(refund: Refund, event_type: str, now: datetime, **extra) -> None:
-    """The agency's webhooks hear of it, in this transaction (services/webhooks.emit)."""
+def tell_webhooks(refund: Refund, event_type: str, now: datetime, **extra) -> None:
+    """The agency's webhooks hear of it, in this transaction (services/webhooks.emit), with the refund's
+    public fields."""
     data = {
         "refund_code": refund.code,
         "order_number": refund.booking.order_number,

@@ -449,3 +449,37 @@ def test_the_agency_admin_sees_and_deletes_every_endpoint_of_its_account_only(
 def test_staff_see_no_webhook_section(client, auth, world):
     auth.login(world.ops)
     assert "Webhook endpoints" not in client.get(PAGE).get_data(as_text=True)
+
+
+# --- the other events ------------------------------------------------------------------------------------
+
+
+def _bodies(db, event_type):
+    db.session.expire_all()
+    return [
+        json.loads(e.body)
+        for e in db.session.scalars(select(WebhookEvent).where(WebhookEvent.type == event_type))
+    ]
+
+
+def test_a_baggage_decision_is_an_event(client, db, world, agent_key):
+    from portal.services.baggage import apply_baggage_action
+    from tests.conftest import order_baggage
+
+    make_endpoint(client, agent_key, "https://example.com/b", events=["baggage_order.status_changed"])
+    order = order_baggage(db, world.booking, world.agent)
+    assert _bodies(db, "baggage_order.status_changed") == []  # ordering is the agency's own act
+    apply_baggage_action(order, "fail", user=world.ops, reason="Sold out.")
+    db.session.commit()
+    (body,) = _bodies(db, "baggage_order.status_changed")
+    assert body["data"]["status"] == "failed" and body["data"]["failure_reason"] == "Sold out."
+    assert body["data"]["baggage_order_code"] == order.code and body["data"]["price"]["currency"] == "SGD"
+
+
+def test_a_refund_that_may_be_followed_up_is_an_event(clock, client, db, world, make, agent_key):
+    make_endpoint(client, agent_key, "https://example.com/f", events=["follow_up.available"])
+    refund = make.refund(world.booking, world.agent, status="submitted", by=world.ops)
+    clock.advance(days=22)
+    run_job("follow-up-eligible", clock.now)
+    (body,) = _bodies(db, "follow_up.available")
+    assert body["data"]["refund_code"] == refund.code and body["data"]["status"] == "submitted"
