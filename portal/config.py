@@ -73,6 +73,9 @@ def load(app) -> None:
         ARGON2_PROFILE="default",
         # The agency API (/api/v1): calls a minute per key, shared by every worker (api_call_counter).
         API_RATE_LIMIT=int(env.get("PORTAL_API_RATE_LIMIT", "600")),
+        # Webhooks to plain http:// and to private, loopback or link-local addresses (tests, a local demo
+        # only: never in production).
+        ALLOW_HTTP_WEBHOOKS=env.get("PORTAL_ALLOW_HTTP_WEBHOOKS", "0") == "1",
         # flask-smorest: the OpenAPI document the API's schemas generate, served at /api/v1/openapi.json.
         API_TITLE="Agency API",
         API_VERSION="v1",

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -13,8 +15,10 @@ from flask import Flask, current_app
 from sqlalchemy import select, update
 
 from portal.clock import utcnow
+from portal.domain.webhooks import TIMEOUT_SECONDS
 from portal.extensions import db
-from portal.models import OutboxEmail
+from portal.models import OutboxEmail, WebhookDelivery
+from portal.services import webhooks
 from portal.services.api_keys import sweep_call_counters
 from portal.services.deadlines import auto_complete_requests, flag_follow_up_eligible, flag_overdue_refunds
 from portal.services.documents import sweep_orphans
@@ -100,6 +104,78 @@ def send_outbox(now: datetime | None = None, sender: Callable[[EmailMessage], No
     return {"sent": sent, "failed": failed}
 
 
+# --- Webhooks ---------------------------------------------------------------------------------------
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer, not a 2xx: never follow one (it could point anywhere, inside too)."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def http_post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    """POST and return the response's status code (10 s timeout; redirects not followed)."""
+    # S310: the URL was checked to be http(s) (domain/webhooks.url_refusal) when made and before each try.
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+    try:
+        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
+            response.read(65536)
+            return response.status
+    except urllib.error.HTTPError as error:
+        error.close()
+        return error.code
+
+
+def deliver_webhooks(
+    now: datetime | None = None, poster: Callable[[str, bytes, dict], int] | None = None
+) -> dict:
+    """Send each endpoint's first due event, one endpoint after another, until none is due: each is claimed
+    by a conditional UPDATE first (one in flight per endpoint, in event order), then signed, posted and
+    logged in a transaction of its own."""
+    now = now or utcnow()
+    poster = poster or http_post
+    delivered = failed = 0
+    for _ in range(50):  # rounds: a delivered head lets the endpoint's next event go in the same run
+        heads = webhooks.due_heads(now)
+        db.session.commit()
+        sent_any = False
+        for delivery_id in heads:
+            claimed = webhooks.claim_delivery(delivery_id, now)
+            db.session.commit()
+            if not claimed:
+                continue
+            delivery = db.session.get(WebhookDelivery, delivery_id)
+            prepared = webhooks.signed_request(delivery, now)
+            code = error = None
+            if isinstance(prepared, str):
+                error = prepared
+            else:
+                try:
+                    code = poster(*prepared)
+                except Exception as exc:  # noqa: BLE001 — any failure (timeout, refused) is retried, and logged
+                    error = f"{type(exc).__name__}: {exc}"
+            webhooks.record_attempt(delivery, now, response_code=code, error=error)
+            if delivery.delivered_at is not None:
+                delivered += 1
+                sent_any = True
+            else:
+                failed += 1
+                log.warning(
+                    "Webhook delivery %s failed (attempt %s): %s",
+                    delivery.id,
+                    delivery.attempts,
+                    delivery.last_error,
+                )
+            db.session.commit()
+        if not sent_any:
+            break
+    return {"delivered": delivered, "failed": failed}
+
+
 # --- Running them ----------------------------------------------------------------------------------
 
 JOBS: dict[str, Callable] = {
@@ -109,6 +185,7 @@ JOBS: dict[str, Callable] = {
     "sweep-uploads": sweep_orphans,
     "sweep-login-counters": sweep_counters,
     "sweep-api-call-counters": sweep_call_counters,
+    "deliver-webhooks": deliver_webhooks,
 }
 
 

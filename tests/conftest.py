@@ -84,6 +84,9 @@ def make_test_app(database_url, tmp_path_factory, **overrides):
         "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
         "OPERATOR_NAME": "Atlas",
         "TIMEZONE": TIMEZONE,
+        # Webhook tests deliver to a receiver on 127.0.0.1 (tests/web/test_webhooks.py turns it off to see
+        # the refusal).
+        "ALLOW_HTTP_WEBHOOKS": True,
     }
     config.update(overrides)
     # Tests never touch the developer's instance/ (demo logins, secret key, database).

@@ -31,8 +31,12 @@ from portal.models.requests import (
     RequestQuoteLine,
     ServiceRequest,
 )
+from portal.models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "Account",
     "ApiCallCounter",
     "ApiKey",

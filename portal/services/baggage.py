@@ -42,6 +42,7 @@ from portal.services.ledger import post_entry
 from portal.services.notifications import account_agents, notify
 from portal.services.paging import Page
 from portal.services.transitions import claim, claim_rows
+from portal.services.webhooks import emit, money
 
 CHUNK = 2000  # values per IN-list
 
@@ -319,6 +320,21 @@ def apply_baggage_action(
 
 
 def _tell_agency(order: BaggageOrder, agents: list[User], outcome: str, now: datetime) -> None:
+    """The agency hears of every decision on an order: a notice to its people, an event to its webhooks."""
+    emit(
+        order.account_id,
+        "baggage_order.status_changed",
+        {
+            "baggage_order_code": order.code,
+            "order_number": order.booking.order_number,
+            "passenger": order.passenger.ref,
+            "segment": order.segment.ref,
+            "status": order.status,
+            "price": money(Money(order.price, order.currency)),
+            "failure_reason": order.failure_reason,
+        },
+        now,
+    )
     notify(
         agents,
         "baggage",

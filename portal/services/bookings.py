@@ -26,7 +26,7 @@ from portal.models import (
 )
 from portal.services.coupons import refresh_refund_states
 from portal.services.notifications import account_agents, notify
-from portal.services.paging import COUNT_CAP, Page, clamp, count
+from portal.services.paging import COUNT_CAP, Page, Slice, clamp, count
 from portal.services.scope import Scope
 from portal.services.search import bookings_matching, search_key
 
@@ -433,15 +433,6 @@ def load_booking(order_number: str | None, scope: Scope) -> Booking | None:
     if not number or len(number) > 20:
         return None
     return db.session.scalar(scope.apply(booking_details_query(number), Booking.account_id))
-
-
-@dataclass
-class Slice:
-    """One page of a list read after a position (the API's cursor pagination): the rows, and the position
-    after the last of them when more follow (else None)."""
-
-    items: list
-    next_after: tuple[datetime, int] | None
 
 
 def search_bookings_after(

@@ -23,6 +23,7 @@ from portal.extensions import db
 from portal.links import path_for
 from portal.models import Refund, ServiceRequest
 from portal.services.notifications import account_agents, notify, staff_users
+from portal.services.refunds import tell_webhooks
 from portal.services.requests import change_status
 
 # Written out as in the partial indexes' WHERE clauses (portal/models/refunds.py), with literals rather
@@ -85,6 +86,7 @@ def flag_follow_up_eligible(now: datetime | None = None) -> list[Refund]:
             path_for("bookings.refund_info", order_number=refund.booking.order_number),
             now=now,
         )
+        tell_webhooks(refund, "follow_up.available", now)
     return refunds
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Select, func, select
 
@@ -52,3 +53,12 @@ def count(stmt: Select, cap: int | None = None) -> tuple[int, bool]:
 def clamp(page: int, total: int, per_page: int) -> int:
     """The asked page number, kept within the pages there are."""
     return max(1, min(page, max(1, -(-total // per_page))))
+
+
+@dataclass
+class Slice:
+    """One page of a list read after a position (the API's cursor pagination): the rows, and the position
+    after the last of them when more follow (else None)."""
+
+    items: list
+    next_after: tuple[datetime, int] | None

@@ -67,6 +67,7 @@ from portal.services.paging import Page, clamp, count
 from portal.services.schedule_changes import resolve_by_refund
 from portal.services.scope import Scope
 from portal.services.transitions import claim
+from portal.services.webhooks import emit, money
 
 CHUNK = 2000  # values per IN-list: far below SQLite's and PostgreSQL's limits on bound parameters
 # The paths of Cancel & Refund's quote step; which one is decided by domain.refunds.cancel_refund_path.
@@ -516,6 +517,9 @@ def apply_action(
     refund.events.append(
         RefundEvent(actor_id=user.id, at=now, from_status=before, to_status=after.value, note=note)
     )
+    tell_webhooks(refund, "refund.status_changed", now, previous_status=before)
+    if action is RefundAction.CREDIT_BALANCE and refund.credited_amount is not None:
+        tell_webhooks(refund, "refund.credited", now, credited_amount=money(refund.credited_money))
     db.session.flush()
     if action is RefundAction.REJECT:
         refresh_refund_states([refund.booking_id])  # the coupons are given back
@@ -564,6 +568,22 @@ def _action_input(refund: Refund, action: RefundAction, data: dict, now: datetim
 def portal_today(now: datetime) -> date:
     """Today's date where the portal's users are (PORTAL_TIMEZONE), not in UTC."""
     return local_date(now, current_app.config["TIMEZONE"])
+
+
+def tell_webhooks(refund: Refund, event_type: str, now: datetime, **extra) -> None:
+    """The agency's webhooks hear of it, in this transaction (services/webhooks.emit), with the refund's
+    public fields."""
+    data = {
+        "refund_code": refund.code,
+        "order_number": refund.booking.order_number,
+        "status": refund.status,
+        "path": refund.path,
+        "estimated_amount": money(refund.estimate),
+        "airline_amount": money(refund.airline_money),
+        "credited_amount": money(refund.credited_money),
+        "rejection_reason": refund.rejection_reason,
+    }
+    emit(refund.account_id, event_type, {**data, **extra}, now)
 
 
 def _tell_agency(refund: Refund, note: str | None, now: datetime) -> None:

@@ -68,6 +68,7 @@ from portal.services.refunds import (
 from portal.services.scope import Scope
 from portal.services.search import search_key, starts_with
 from portal.services.transitions import claim
+from portal.services.webhooks import emit, instant, money
 
 OPEN_VALUES = sorted(s.value for s in OPEN_STATUSES)
 MAX_DESCRIPTION = 5000
@@ -115,7 +116,20 @@ def _attach(req: ServiceRequest, files, user: User, message: RequestMessage | No
         req.attachments.append(RequestAttachment(message=message, document=document))
 
 
+def _webhook(req: ServiceRequest, event_type: str, now: datetime, **extra) -> None:
+    """The agency's webhooks hear of it, in this transaction (services/webhooks.emit)."""
+    data = {
+        "request_number": req.number,
+        "order_number": req.booking.order_number,
+        "category": req.category.code,
+        "status": req.status,
+    }
+    emit(req.account_id, event_type, {**data, **extra}, now)
+
+
 def _event(req: ServiceRequest, user: User | None, now: datetime, kind: str, before: str | None, **kw):
+    if before is not None and req.status != before:
+        _webhook(req, "request.status_changed", now, previous_status=before)
     req.events.append(
         RequestEvent(
             actor_id=user.id if user else None,
@@ -253,6 +267,12 @@ def post_message(
     if not internal:
         # Agents see "last activity": an internal note must not move it.
         req.last_activity_at = now
+        _webhook(
+            req,
+            "request.message_added",
+            now,
+            message={"body": text, "from_operations": staff, "created_at": instant(now)},
+        )
         if staff:
             _tell(account_agents(req.account_id), "reply", f"New reply on request {req.number}.", req, now)
         else:
@@ -451,6 +471,16 @@ def post_quote(
         "quote",
         before,
         note=f"Quote posted: {quote.currency} {total:,.2f}, valid until {valid_until:%d %b %Y}.",
+    )
+    _webhook(
+        req,
+        "request.quote_posted",
+        now,
+        quote={
+            "total": money(Money(total, quote.currency)),
+            "valid_until": valid_until.isoformat(),
+            "note": quote.note,
+        },
     )
     _tell(
         account_agents(req.account_id),

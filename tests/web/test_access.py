@@ -14,13 +14,15 @@ from flask import Flask
 from sqlalchemy import select
 
 from portal.clock import utcnow
-from portal.models import BaggageOption, Booking, Notification, RefundReason, ScheduleChange
+from portal.models import BaggageOption, Booking, Notification, RefundReason, ScheduleChange, WebhookDelivery
 from portal.services.api_keys import create_api_key
 from portal.services.catalogues import add_category
 from portal.services.documents import save_document
 from portal.services.notifications import notify
 from portal.services.refunds import compute_quote, parse_coupon_keys, quote_fingerprint
 from portal.services.requests import post_message
+from portal.services.scope import Scope
+from portal.services.webhooks import create_endpoint, emit
 from tests.conftest import (
     booking_doc,
     make_refund_batch,
@@ -151,6 +153,8 @@ class ObjectWorld:
         "baggage",
         "notification",
         "api_key",
+        "webhook",
+        "webhook_delivery",
     )
     SHARED = (
         "category",
@@ -232,6 +236,23 @@ class ObjectWorld:
     def _api_key(self, account, agent, booking, prefix):
         key, _ = create_api_key(agent, f"{account.code} mid-office", by=agent)
         return key
+
+    def _webhook(self, account, agent, booking, prefix):
+        endpoint, _ = create_endpoint(
+            agent, Scope.of(agent), "https://example.com/hooks", ["refund.credited"]
+        )
+        return endpoint
+
+    def _webhook_delivery(self, account, agent, booking, prefix):
+        """A delivered event (so it may be redelivered)."""
+        getattr(self, f"{prefix}webhook")
+        event = emit(account.id, "refund.credited", {"refund_code": "RF00000000"})
+        self._db.session.flush()
+        delivery = self._db.session.scalar(
+            select(WebhookDelivery).where(WebhookDelivery.event_id == event.id)
+        )
+        delivery.status = "delivered"
+        return delivery
 
     def _notification(self, account, agent, booking, prefix):
         notify([agent], "test", f"Private to {account.code}")

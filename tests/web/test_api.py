@@ -120,8 +120,23 @@ def test_last_used_is_noted_at_most_once_a_minute(clock, client, db, world):
 
 # --- tenancy ----------------------------------------------------------------------------------------------
 
-# Every API path that names an object, with the placeholder it names: generated into the 404 test below.
-OBJECT_PATHS = {"api.get_booking": "/api/v1/bookings/{order}"}
+# Every API path that names an object: (method, path, kind of object), generated into the 404 test below.
+OBJECT_PATHS = {
+    "api.get_booking": ("GET", "/api/v1/bookings/{}", "booking"),
+    "api.delete_webhook_endpoint": ("DELETE", "/api/v1/webhook-endpoints/{}", "webhook_endpoint"),
+}
+
+
+def _object_value(world, kind: str, own: bool):
+    """The URL value of the own (`own`) or the other account's object of this kind."""
+    from portal.services.scope import Scope
+    from portal.services.webhooks import create_endpoint
+
+    if kind == "booking":
+        return (world.booking if own else world.other_booking).order_number
+    agent = world.agent if own else world.other_agent
+    endpoint, _ = create_endpoint(agent, Scope.of(agent), "https://example.com/hooks", ["refund.credited"])
+    return endpoint.id
 
 
 def test_every_object_path_is_listed(app):
@@ -134,18 +149,17 @@ def test_every_object_path_is_listed(app):
 
 
 @pytest.mark.parametrize("endpoint", sorted(OBJECT_PATHS))
-def test_another_accounts_object_is_404(client, world, agent_key, endpoint):
-    own = client.get(
-        OBJECT_PATHS[endpoint].format(order=world.booking.order_number), headers=bearer(agent_key)
-    )
-    assert own.status_code == 200
-    other = client.get(
-        OBJECT_PATHS[endpoint].format(order=world.other_booking.order_number), headers=bearer(agent_key)
-    )
+def test_another_accounts_object_is_404(client, db, world, agent_key, endpoint):
+    method, path, kind = OBJECT_PATHS[endpoint]
+    own_value, other_value = _object_value(world, kind, True), _object_value(world, kind, False)
+    db.session.commit()
+    other = client.open(path.format(other_value), method=method, headers=bearer(agent_key))
     body = assert_problem(other, 404)
     assert world.other_booking.order_number not in other.get_data(as_text=True)
     assert "LIM" not in other.get_data(as_text=True)
     assert body["title"] == "Not Found"
+    own = client.open(path.format(own_value), method=method, headers=bearer(agent_key))
+    assert own.status_code in (200, 204)
 
 
 def test_the_list_holds_only_the_keys_account(client, world, agent_key):

@@ -55,6 +55,8 @@ TENANT_OBJECTS = frozenset(
         "account",
         "notification",
         "api_key",
+        "webhook",
+        "webhook_delivery",
     }
 )
 
@@ -129,6 +131,10 @@ ROUTES: dict[str, Route] = {
     "api-docs.openapi_json": Route(PUBLIC),
     "api.list_bookings": Route(PUBLIC, ok={"GET": 401}),
     "api.get_booking": Route(PUBLIC, args={"order_number": "order"}, ok={"GET": 401}),
+    # Webhook endpoints (tests/web/test_webhooks.py; DELETE is outside this harness: its tenancy 404 is
+    # tests/web/test_api.py's generated test).
+    "api.list_webhook_endpoints": Route(PUBLIC, ok={"GET": 401}),
+    "api.create_webhook_endpoint": Route(PUBLIC, ok={"POST": 401}),
     # --- any logged-in user, tenant-scoped ------------------------------------------------------------
     "auth.logout": Route(AGENT, ok={"POST": 303}),
     "mfa.two_step": Route(AGENT),
@@ -155,6 +161,22 @@ ROUTES: dict[str, Route] = {
     # Another account's key, and another agent's of the same account, are 404 (tests/web/test_api_keys.py).
     "api_keys.revoke_key": Route(
         AGENT, args={"key_id": "api_key"}, ok={"POST": 303}, goes_to="/account/api-keys"
+    ),
+    # Webhook endpoints are the account's: every one of its people sees and runs them; staff have none (403).
+    "api_keys.add_webhook": Route(
+        AGENCY,
+        ok={"POST": 200},
+        data={"POST": lambda w: {"url": "https://example.com/hooks", "events": ["refund.credited"]}},
+    ),  # the signing secret is shown on the answer itself, once
+    "api_keys.delete_webhook": Route(
+        AGENCY, args={"endpoint_id": "webhook"}, ok={"POST": 303}, goes_to="/account/api-keys"
+    ),
+    "api_keys.webhook_log": Route(AGENCY, args={"endpoint_id": "webhook"}),
+    "api_keys.redeliver_webhook": Route(
+        AGENCY,
+        args={"delivery_id": "webhook_delivery"},
+        ok={"POST": 303},
+        goes_to="/account/api-keys/webhooks/",
     ),
     "bookings.my_bookings": Route(AGENT),
     "bookings.booking_details": Route(AGENT, args={"order_number": "order"}),

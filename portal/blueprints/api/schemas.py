@@ -9,6 +9,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from portal.domain.money import Money
+from portal.domain.webhooks import EVENT_TYPES, MAX_URL
 
 LIST_LIMIT = 100
 DEFAULT_LIMIT = 25
@@ -168,3 +169,46 @@ class BookingDetails(BookingSummary):
     passengers = fields.List(fields.Nested(PassengerSchema), required=True)
     segments = fields.List(fields.Nested(SegmentSchema), required=True)
     coupons = fields.List(fields.Nested(CouponSchema), required=True)
+
+
+# --- webhooks ----------------------------------------------------------------------------------------
+
+
+class ListQuery(Strict):
+    """Cursor pagination, as every list."""
+
+    limit = fields.Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=LIST_LIMIT))
+    cursor = fields.String(metadata={"description": "`next_cursor` of the previous page."})
+
+
+class WebhookEndpointInput(Strict):
+    url = fields.String(
+        required=True,
+        validate=validate.Length(max=MAX_URL),
+        metadata={"example": "https://example.com/portal-webhooks", "description": "https:// only."},
+    )
+    events = fields.List(
+        fields.String(validate=validate.Length(max=60)),
+        required=True,
+        validate=validate.Length(max=len(EVENT_TYPES)),
+        metadata={"description": "Any of: " + ", ".join(EVENT_TYPES)},
+    )
+
+
+class WebhookEndpointSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    url = fields.String(required=True)
+    events = fields.List(fields.String(), required=True)
+    created_at = Instant(required=True)
+
+
+class WebhookEndpointCreated(WebhookEndpointSchema):
+    secret = fields.String(
+        required=True,
+        metadata={"description": "Signs every delivery (Portal-Signature). Shown on this answer only."},
+    )
+
+
+class WebhookEndpointPage(ma.Schema):
+    data = fields.List(fields.Nested(WebhookEndpointSchema), required=True)
+    next_cursor = fields.String(required=True, allow_none=True)

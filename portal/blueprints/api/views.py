@@ -12,7 +12,17 @@ from flask import g, request
 from flask_smorest import Api, Blueprint
 from werkzeug.exceptions import HTTPException
 
-from portal.blueprints.api.schemas import BookingDetails, BookingPage, BookingQuery, Problem, Strict
+from portal.blueprints.api.schemas import (
+    BookingDetails,
+    BookingPage,
+    BookingQuery,
+    ListQuery,
+    Problem,
+    Strict,
+    WebhookEndpointCreated,
+    WebhookEndpointInput,
+    WebhookEndpointPage,
+)
 from portal.clock import utcnow
 from portal.domain.cursors import decode_cursor, encode_cursor
 from portal.domain.errors import DomainError
@@ -23,6 +33,8 @@ from portal.services.api_keys import admit_call, authenticate_key
 from portal.services.bookings import BookingFilters, load_booking, search_bookings_after
 from portal.services.coupons import Coupon, booking_coupons
 from portal.services.scope import Scope
+from portal.services.webhooks import create_endpoint, delete_endpoint, endpoints_after, load_endpoint
+from portal.uow import attempt
 
 SECURITY_SCHEME = "bearerAuth"
 
@@ -183,6 +195,58 @@ def get_booking(_no_parameters, order_number):
     booking = found(load_booking(order_number, scope()))
     coupons = [coupon for _, row in booking_coupons(booking, utcnow()) for coupon in row]
     return _Details(booking, coupons)
+
+
+# --- webhook endpoints ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Created:
+    """A new endpoint with its secret, as WebhookEndpointCreated dumps it (the secret only here)."""
+
+    endpoint: object
+    secret: str
+
+    def __getattr__(self, name):
+        return getattr(self.endpoint, name)
+
+
+@bp.route("/webhook-endpoints", methods=["POST"])
+@bp.arguments(WebhookEndpointInput)
+@bp.response(201, WebhookEndpointCreated)
+@problems(401, 403, 422, 429)
+def create_webhook_endpoint(body):
+    """A new endpoint of your account: the events you name are POSTed to it, signed with the secret this
+    answer shows once. Only https:// URLs on public addresses."""
+    with attempt() as outcome:
+        endpoint, secret = create_endpoint(actor(), scope(), body["url"], body["events"])
+    if outcome.failed:
+        return problem_for(outcome.error)
+    return _Created(endpoint, secret)
+
+
+@bp.route("/webhook-endpoints", methods=["GET"])
+@bp.arguments(ListQuery, location="query", unknown=ma.RAISE, as_kwargs=True)
+@bp.response(200, WebhookEndpointPage)
+@problems(401, 429)
+def list_webhook_endpoints(limit, cursor=None):
+    """Your account's endpoints, newest first, a page at a time."""
+    after = decode_cursor(cursor) if cursor is not None else None
+    page = endpoints_after(scope(), after, limit)
+    return {"data": page.items, "next_cursor": encode_cursor(*page.next_after) if page.next_after else None}
+
+
+@bp.route("/webhook-endpoints/<int:endpoint_id>", methods=["DELETE"])
+@bp.response(204)
+@problems(401, 404, 409, 429)
+def delete_webhook_endpoint(endpoint_id):
+    """Stop sending to an endpoint. Another account's is a 404, as an unknown one is."""
+    endpoint = found(load_endpoint(endpoint_id, scope()))
+    with attempt() as outcome:
+        delete_endpoint(endpoint, actor=actor())
+    if outcome.failed:
+        return problem_for(outcome.error)
+    return None
 
 
 def init_app(app) -> PortalApi:

@@ -4,17 +4,30 @@ agency admin also sees and revokes the keys of its own account's users (another 
 from flask import Blueprint, flash, redirect, url_for
 from flask_login import current_user, login_required
 
-from portal.blueprints.api_keys.forms import ApiKeyForm
+from portal.blueprints.api_keys.forms import ApiKeyForm, WebhookForm
 from portal.forms import ActionForm
 from portal.htmx import render
-from portal.security import found
+from portal.models.accounts import AGENCY_ROLES
+from portal.security import current_scope, found, roles_required
 from portal.services.api_keys import account_keys, create_api_key, load_key, revoke_api_key, user_keys
+from portal.services.webhooks import (
+    account_endpoints,
+    create_endpoint,
+    delete_endpoint,
+    endpoint_deliveries,
+    load_delivery,
+    load_endpoint,
+    redeliver,
+)
 from portal.uow import attempt
 
 bp = Blueprint("api_keys", __name__, url_prefix="/account/api-keys")
 
 
-def _page(form=None, new_key=None, status=200):
+agency_required = roles_required(*AGENCY_ROLES)
+
+
+def _page(form=None, new_key=None, status=200, webhook_form=None, new_endpoint=None):
     return render(
         "api_keys/keys.html",
         form=form or ApiKeyForm(formdata=None),
@@ -22,6 +35,9 @@ def _page(form=None, new_key=None, status=200):
         account_keys=account_keys(current_user),
         new_key=new_key,
         action=ActionForm(),
+        endpoints=account_endpoints(current_scope()),
+        webhook_form=webhook_form or WebhookForm(formdata=None),
+        new_endpoint=new_endpoint,
     ), status
 
 
@@ -54,3 +70,61 @@ def revoke_key(key_id):
         else:
             flash(f"Key {key.name} revoked: calls with it are refused from now on.", "success")
     return redirect(url_for("api_keys.api_keys"), code=303)
+
+
+# --- webhook endpoints: the account's, for every one of its people ---------------------------------------
+
+
+@bp.post("/webhooks")
+@agency_required
+def add_webhook():
+    form = WebhookForm()
+    if not form.validate():
+        return _page(webhook_form=form, status=422)
+    with attempt() as outcome:
+        endpoint, secret = create_endpoint(current_user, current_scope(), form.url.data, form.events.data)
+    if outcome.failed:
+        outcome.to_form(form) or form.url.errors.append(outcome.message)
+        return _page(webhook_form=form, status=outcome.status)
+    # The signing secret is shown on this answer only, like a new key.
+    return _page(new_endpoint=(endpoint, secret))
+
+
+@bp.post("/webhooks/<int:endpoint_id>/delete")
+@agency_required
+def delete_webhook(endpoint_id):
+    endpoint = found(load_endpoint(endpoint_id, current_scope()))
+    if ActionForm().validate_on_submit():
+        with attempt() as outcome:
+            delete_endpoint(endpoint, actor=current_user)
+        if outcome.failed:
+            flash(outcome.message, "error")
+        else:
+            flash(f"Endpoint {endpoint.url} deleted: it gets no more events.", "success")
+    return redirect(url_for("api_keys.api_keys"), code=303)
+
+
+@bp.get("/webhooks/<int:endpoint_id>")
+@agency_required
+def webhook_log(endpoint_id):
+    endpoint = found(load_endpoint(endpoint_id, current_scope()))
+    return render(
+        "api_keys/webhook_log.html",
+        endpoint=endpoint,
+        deliveries=endpoint_deliveries(endpoint),
+        action=ActionForm(),
+    )
+
+
+@bp.post("/webhook-deliveries/<int:delivery_id>/redeliver")
+@agency_required
+def redeliver_webhook(delivery_id):
+    delivery = found(load_delivery(delivery_id, current_scope()))
+    if ActionForm().validate_on_submit():
+        with attempt() as outcome:
+            redeliver(delivery, actor=current_user)
+        if outcome.failed:
+            flash(outcome.message, "error")
+        else:
+            flash(f"Event {delivery.event.public_id} will be sent again shortly.", "success")
+    return redirect(url_for("api_keys.webhook_log", endpoint_id=delivery.endpoint_id), code=303)
