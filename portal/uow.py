@@ -9,15 +9,16 @@ handed back with its HTTP status from the one error table.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from flask import Flask, g
+from flask import Flask, flash, g, redirect
 
 from portal.domain.errors import DomainError
 from portal.errors import status_for
 from portal.extensions import db
+from portal.forms import ActionForm
 
 
 @dataclass
@@ -75,3 +76,13 @@ def finish(response):
 
 def init_app(app: Flask) -> None:
     app.after_request(finish)
+
+
+def button(change: Callable[[], object], done: Callable[[], str], target: str):
+    """A POST-only button (a row's Revoke, Disable, Redeliver…): the CSRF form, the change in an attempt,
+    a flash of its outcome (`done()` words a success, after the change) and a 303 back to `target`."""
+    if ActionForm().validate_on_submit():
+        with attempt() as outcome:
+            change()
+        flash(outcome.message if outcome.failed else done(), "error" if outcome.failed else "success")
+    return redirect(target, code=303)

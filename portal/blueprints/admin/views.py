@@ -30,7 +30,7 @@ from portal.services.auth import (
 from portal.services.bookings import import_bookings
 from portal.services.mfa import enrolled_user_ids
 from portal.services.passwords import links_by_email, send_reset_link, set_temporary_password
-from portal.uow import attempt
+from portal.uow import attempt, button
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -74,14 +74,11 @@ def users():
 @admin_required
 def set_user_status(user_id, change):
     user = found(get_user(user_id))
-    if ActionForm().validate_on_submit():
-        with attempt() as outcome:
-            set_user_active(user, change == "enable", by=current_user)
-        if outcome.failed:
-            flash(outcome.message, "error")
-        else:
-            flash(f"User {user.email} {'enabled' if user.active else 'disabled'}.", "success")
-    return redirect(url_for("admin.users"), code=303)
+    return button(
+        lambda: set_user_active(user, change == "enable", by=current_user),
+        lambda: f"User {user.email} {'enabled' if user.active else 'disabled'}.",
+        url_for("admin.users"),
+    )
 
 
 def _client_ip() -> str:

@@ -16,7 +16,7 @@ from portal.services.agency import (
     set_account_user_password,
 )
 from portal.services.passwords import links_by_email
-from portal.uow import attempt
+from portal.uow import attempt, button
 
 bp = Blueprint("agency", __name__, url_prefix="/agency")
 
@@ -71,28 +71,22 @@ def users():
 @agency_admin_required
 def set_user_status(user_id, change):
     user = _user(user_id)
-    if ActionForm().validate_on_submit():
-        with attempt() as outcome:
-            set_account_user_active(user, change == "enable", by=current_user)
-        if outcome.failed:
-            flash(outcome.message, "error")
-        else:
-            flash(f"{user.email} {'enabled' if user.active else 'disabled'}.", "success")
-    return redirect(url_for("agency.users"), code=303)
+    return button(
+        lambda: set_account_user_active(user, change == "enable", by=current_user),
+        lambda: f"{user.email} {'enabled' if user.active else 'disabled'}.",
+        url_for("agency.users"),
+    )
 
 
 @bp.post("/users/<int:user_id>/reset-link")
 @agency_admin_required
 def send_reset_link(user_id):
     user = _user(user_id)
-    if ActionForm().validate_on_submit():
-        with attempt() as outcome:
-            send_account_user_link(user, by=current_user, ip=request.remote_addr)
-        flash(
-            outcome.message or f"A link to choose a new password was sent to {user.email}.",
-            "error" if outcome.failed else "success",
-        )
-    return redirect(url_for("agency.users"), code=303)
+    return button(
+        lambda: send_account_user_link(user, by=current_user, ip=request.remote_addr),
+        lambda: f"A link to choose a new password was sent to {user.email}.",
+        url_for("agency.users"),
+    )
 
 
 @bp.post("/users/<int:user_id>/temporary-password")

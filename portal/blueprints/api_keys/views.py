@@ -1,7 +1,7 @@
 """API keys on the user's own page: create one (shown once), see when each was last used, revoke. An
 agency admin also sees and revokes the keys of its own account's users (another account's is a 404)."""
 
-from flask import Blueprint, flash, redirect, url_for
+from flask import Blueprint, url_for
 from flask_login import current_user, login_required
 
 from portal.blueprints.api_keys.forms import ApiKeyForm, WebhookForm
@@ -19,7 +19,7 @@ from portal.services.webhooks import (
     load_endpoint,
     redeliver,
 )
-from portal.uow import attempt
+from portal.uow import attempt, button
 
 bp = Blueprint("api_keys", __name__, url_prefix="/account/api-keys")
 
@@ -62,14 +62,11 @@ def api_keys():
 @login_required
 def revoke_key(key_id):
     key = found(load_key(key_id, current_user))
-    if ActionForm().validate_on_submit():
-        with attempt() as outcome:
-            revoke_api_key(key, by=current_user)
-        if outcome.failed:
-            flash(outcome.message, "error")
-        else:
-            flash(f"Key {key.name} revoked: calls with it are refused from now on.", "success")
-    return redirect(url_for("api_keys.api_keys"), code=303)
+    return button(
+        lambda: revoke_api_key(key, by=current_user),
+        lambda: f"Key {key.name} revoked: calls with it are refused from now on.",
+        url_for("api_keys.api_keys"),
+    )
 
 
 # --- webhook endpoints: the account's, for every one of its people ---------------------------------------
@@ -94,14 +91,11 @@ def add_webhook():
 @agency_required
 def delete_webhook(endpoint_id):
     endpoint = found(load_endpoint(endpoint_id, current_scope()))
-    if ActionForm().validate_on_submit():
-        with attempt() as outcome:
-            delete_endpoint(endpoint, actor=current_user)
-        if outcome.failed:
-            flash(outcome.message, "error")
-        else:
-            flash(f"Endpoint {endpoint.url} deleted: it gets no more events.", "success")
-    return redirect(url_for("api_keys.api_keys"), code=303)
+    return button(
+        lambda: delete_endpoint(endpoint, actor=current_user),
+        lambda: f"Endpoint {endpoint.url} deleted: it gets no more events.",
+        url_for("api_keys.api_keys"),
+    )
 
 
 @bp.get("/webhooks/<int:endpoint_id>")
@@ -120,11 +114,8 @@ def webhook_log(endpoint_id):
 @agency_required
 def redeliver_webhook(delivery_id):
     delivery = found(load_delivery(delivery_id, current_scope()))
-    if ActionForm().validate_on_submit():
-        with attempt() as outcome:
-            redeliver(delivery, actor=current_user)
-        if outcome.failed:
-            flash(outcome.message, "error")
-        else:
-            flash(f"Event {delivery.event.public_id} will be sent again shortly.", "success")
-    return redirect(url_for("api_keys.webhook_log", endpoint_id=delivery.endpoint_id), code=303)
+    return button(
+        lambda: redeliver(delivery, actor=current_user),
+        lambda: f"Event {delivery.event.public_id} will be sent again shortly.",
+        url_for("api_keys.webhook_log", endpoint_id=delivery.endpoint_id),
+    )
