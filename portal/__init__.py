@@ -47,6 +47,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from portal.blueprints.admin.views import bp as admin_bp
     from portal.blueprints.agency.views import bp as agency_bp
     from portal.blueprints.api_keys.views import bp as api_keys_bp
+    from portal.blueprints.apidocs.views import bp as apidocs_bp
     from portal.blueprints.auth.mfa import bp as mfa_bp
     from portal.blueprints.auth.views import bp as auth_bp
     from portal.blueprints.baggage.views import bp as baggage_bp
@@ -75,6 +76,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.register_blueprint(mfa_bp)
     app.register_blueprint(agency_bp)
     app.register_blueprint(api_keys_bp)
+    app.register_blueprint(apidocs_bp)
 
     from portal.blueprints.api import views as api
 

@@ -22,6 +22,7 @@ from portal.services import webhooks
 from portal.services.api_keys import sweep_call_counters
 from portal.services.deadlines import auto_complete_requests, flag_follow_up_eligible, flag_overdue_refunds
 from portal.services.documents import sweep_orphans
+from portal.services.idempotency import sweep_idempotent_requests
 from portal.services.throttle import sweep_counters
 
 log = logging.getLogger(__name__)
@@ -186,6 +187,7 @@ JOBS: dict[str, Callable] = {
     "sweep-login-counters": sweep_counters,
     "sweep-api-call-counters": sweep_call_counters,
     "deliver-webhooks": deliver_webhooks,
+    "sweep-idempotency-keys": sweep_idempotent_requests,
 }
 
 

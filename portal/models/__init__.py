@@ -2,7 +2,7 @@
 
 from portal.models import audit  # noqa: F401  (append-only guard)
 from portal.models.accounts import Account, LoginCounter, PasswordReset, User
-from portal.models.api_keys import ApiCallCounter, ApiKey
+from portal.models.api_keys import ApiCallCounter, ApiKey, IdempotentRequest
 from portal.models.audit import AuditEvent
 from portal.models.baggage import BaggageOrder
 from portal.models.bookings import (
@@ -40,6 +40,7 @@ __all__ = [
     "Account",
     "ApiCallCounter",
     "ApiKey",
+    "IdempotentRequest",
     "AuditEvent",
     "Airline",
     "Ancillary",

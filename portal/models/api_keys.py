@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.clock import utcnow
@@ -46,3 +46,24 @@ class ApiCallCounter(db.Model):
     api_key_id: Mapped[int] = mapped_column(ForeignKey("api_key.id", ondelete="CASCADE"), primary_key=True)
     minute: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True, index=True)
     calls: Mapped[int] = mapped_column(default=0)
+
+
+class IdempotentRequest(db.Model):
+    """One user's call made with an `Idempotency-Key`: inserted first in the call's own transaction (the
+    unique key is the lock: a racing replay waits on it, then reads the answer), and completed with the
+    answer in the same transaction, so a replay gets exactly what the first call answered, or, when the
+    first call failed and rolled back, runs anew. The answer is sealed (it may carry a webhook secret or
+    passengers' names); `services/idempotency.py`."""
+
+    __tablename__ = "idempotent_request"
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotent_request_user_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    # SHA-256 of the method, the path and the body: the same key with another call is refused.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    status: Mapped[int | None] = mapped_column()
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    body_sealed: Mapped[str | None] = mapped_column(Text)

@@ -7,14 +7,10 @@ portal's SECRET_KEY, so a copy of the database alone (a backup, a dump) cannot p
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from datetime import datetime
 
 import pyotp
 import segno
-from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
 from sqlalchemy import or_, select, update
 
@@ -37,6 +33,7 @@ from portal.models import RecoveryCode, SecondFactor, User
 from portal.services import audit, throttle
 from portal.services.auth import LoginPaused, record_failed_login
 from portal.services.passwords import check_password
+from portal.services.sealed import seal, unseal
 
 
 class SecondFactorError(DomainError):
@@ -46,24 +43,16 @@ class SecondFactorError(DomainError):
 # --- the secret, encrypted at rest ------------------------------------------------------------------------
 
 
-def _fernet() -> Fernet:
-    # A key of its own for this one purpose, derived from the portal's secret key (HMAC as the KDF: the
-    # secret key is already random), so nothing else signed with SECRET_KEY can be turned into it.
-    secret_key = str(current_app.config["SECRET_KEY"]).encode()
-    key = hmac.new(secret_key, b"portal/second-factor/totp-secret/v1", hashlib.sha256).digest()
-    return Fernet(base64.urlsafe_b64encode(key))
+SEALED_FOR = b"portal/second-factor/totp-secret/v1"
 
 
 def _encrypt(secret: str) -> str:
-    return _fernet().encrypt(secret.encode()).decode()
+    return seal(SEALED_FOR, secret)
 
 
 def _secret(factor: SecondFactor) -> str | None:
     """The factor's TOTP secret, or None when it cannot be read (SECRET_KEY changed since enrolment)."""
-    try:
-        return _fernet().decrypt(factor.secret_encrypted.encode()).decode()
-    except (InvalidToken, ValueError):
-        return None
+    return unseal(SEALED_FOR, factor.secret_encrypted)
 
 
 def _totp(secret: str) -> pyotp.TOTP:

@@ -10,16 +10,12 @@ of the database alone cannot forge deliveries.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import secrets
 import socket
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
-from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
 from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
@@ -39,6 +35,7 @@ from portal.extensions import db
 from portal.models import User, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from portal.services.paging import Slice
 from portal.services.scope import Scope
+from portal.services.sealed import seal, unseal
 from portal.services.transitions import claim
 
 LEASE = timedelta(minutes=2)  # longer than the 10-second timeout: a crashed sender's claim runs out
@@ -47,18 +44,12 @@ LOG_LENGTH = 50  # deliveries shown per endpoint
 # --- the secret, encrypted at rest ------------------------------------------------------------------------
 
 
-def _fernet() -> Fernet:
-    secret_key = str(current_app.config["SECRET_KEY"]).encode()
-    key = hmac.new(secret_key, b"portal/webhooks/signing-secret/v1", hashlib.sha256).digest()
-    return Fernet(base64.urlsafe_b64encode(key))
+SEALED_FOR = b"portal/webhooks/signing-secret/v1"
 
 
 def signing_secret(endpoint: WebhookEndpoint) -> str | None:
     """The endpoint's secret, or None when it cannot be read (SECRET_KEY changed since)."""
-    try:
-        return _fernet().decrypt(endpoint.secret_encrypted.encode()).decode()
-    except (InvalidToken, ValueError):
-        return None
+    return unseal(SEALED_FOR, endpoint.secret_encrypted)
 
 
 # --- targets ----------------------------------------------------------------------------------------------
@@ -111,7 +102,7 @@ def create_endpoint(
         created_by_id=actor.id,
         url=url,
         event_types=" ".join(types),
-        secret_encrypted=_fernet().encrypt(secret.encode()).decode(),
+        secret_encrypted=seal(SEALED_FOR, secret),
         created_at=now or utcnow(),
     )
     db.session.add(endpoint)

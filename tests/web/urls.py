@@ -129,6 +129,7 @@ ROUTES: dict[str, Route] = {
     # sends no keys; keys, tenancy, validation and limits are tests/web/test_api.py). Its OpenAPI document
     # needs no key.
     "api-docs.openapi_json": Route(PUBLIC),
+    "apidocs.docs": Route(PUBLIC),
     "api.list_bookings": Route(PUBLIC, ok={"GET": 401}),
     "api.get_booking": Route(PUBLIC, args={"order_number": "order"}, ok={"GET": 401}),
     # Webhook endpoints (tests/web/test_webhooks.py; DELETE is outside this harness: its tenancy 404 is

@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from portal.blueprints.api.base import Shown, actor, after_cursor, bp, cursor_page, problems, scope
+from portal.blueprints.api.idempotency import idempotent
 from portal.blueprints.api.schemas import (
     ListQuery,
     WebhookEndpointCreated,
@@ -18,6 +19,7 @@ from portal.uow import attempt
 
 
 @bp.route("/webhook-endpoints", methods=["POST"])
+@idempotent
 @bp.arguments(WebhookEndpointInput)
 @bp.response(201, WebhookEndpointCreated)
 @problems(401, 403, 422, 429)
