@@ -19,6 +19,7 @@ MIGRATIONS = str(Path(__file__).parent / "migrations")
 def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    inputs.register_converters(app)
     config.load(app)
     app.config.from_pyfile("config.py", silent=True)
     if test_config:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 from werkzeug.exceptions import BadRequest
+from werkzeug.routing import IntegerConverter
 
 from portal.domain.text import has_control_characters
 
@@ -40,6 +41,20 @@ def refuse_control_characters() -> None:
         for key, value in source.items(multi=True):
             if has_control_characters(key, in_name=True) or has_control_characters(value):
                 raise ControlCharacters()
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:…>` in every URL: a row id, so at most a signed 64-bit integer. A bigger number matches no
+    route (404) instead of reaching the database driver, which cannot bind it (a 500 before)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
+def register_converters(app: Flask) -> None:
+    """Before any route is added: the URL converters every blueprint's rules are built with."""
+    app.url_map.converters["int"] = RowIdConverter
 
 
 def init_app(app: Flask) -> None:
