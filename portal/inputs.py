@@ -44,11 +44,12 @@ def refuse_control_characters() -> None:
 
 
 class RowIdConverter(IntegerConverter):
-    """`<int:…>` in every URL: a row id, so at most a signed 64-bit integer. A bigger number matches no
-    route (404) instead of reaching the database driver, which cannot bind it (a 500 before)."""
+    """`<int:…>` in every URL: a row id, so at most the largest `Integer` key (32 bits on PostgreSQL). A
+    bigger number matches no route (404) instead of reaching the database, which refuses to bind or
+    compare it (a 500 before)."""
 
     def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", 2**31 - 1)
         super().__init__(map, *args, **kwargs)
 
 
