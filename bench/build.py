@@ -24,6 +24,7 @@ from portal.models import (
     Segment,
     User,
 )
+from portal.services.api_keys import create_api_key
 from portal.services.auth import create_user, hash_password
 from portal.services.bookings import booking_search_keys
 
@@ -40,6 +41,7 @@ class BuildReport:
     steps: dict[str, float] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
     order_numbers: list[str] = field(default_factory=list)
+    api_key: str = ""
 
 
 def _ensure_user(email: str, name: str, role: str, password: str, account_code: str | None) -> None:
@@ -110,6 +112,8 @@ def build(target: Target, bookings: int, *, keep: bool, password: str, seed: int
 
             _ensure_user(AGENT_EMAIL, "Bench Agent", "agent", password, AGENT_ACCOUNT)
             _ensure_user(OPERATIONS_EMAIL, "Bench Operations", "operations", password, None)
+            agent = db.session.scalar(select(User).where(User.email == AGENT_EMAIL))
+            _, report.api_key = create_api_key(agent, "Bench", by=agent)  # this run's key for the API rows
             db.session.commit()
             step("users")
 

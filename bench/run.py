@@ -53,7 +53,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def endpoints(agent, operations, order_numbers):
+def endpoints(agent, operations, order_numbers, api_key):
     from bench.load import Endpoint
 
     page = "Showing 1–"
@@ -74,6 +74,12 @@ def endpoints(agent, operations, order_numbers):
             "booking details (agent)",
             [f"/bookings/{n}" for n in order_numbers],
             agent,
+            expect=order_numbers[0],
+        ),
+        Endpoint(
+            "booking GET over the API (agent)",
+            [f"/api/v1/bookings/{n}" for n in order_numbers],
+            headers={"Authorization": f"Bearer {api_key}"},
             expect=order_numbers[0],
         ),
     ]
@@ -151,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     secret_key = secrets.token_hex(32)
     os.environ["PORTAL_SECRET_KEY"] = secret_key
     os.environ["PORTAL_SCHEDULER"] = "off"
+    os.environ["PORTAL_API_RATE_LIMIT"] = str(10**9)  # the bench measures speed, not the per-key limit
     if (ROOT / "instance" / "config.py").exists():
         print("warning: instance/config.py exists; gunicorn's workers read it and it may override settings.")
 
@@ -186,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
 
         agent = login(server.port, AGENT_EMAIL, password)
         operations = login(server.port, OPERATIONS_EMAIL, password)
-        plan = endpoints(agent, operations, report.order_numbers)
+        plan = endpoints(agent, operations, report.order_numbers, report.api_key)
         for endpoint in plan:
             text = check(server.port, endpoint)
             if endpoint.name.startswith(("my bookings", "search")):

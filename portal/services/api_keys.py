@@ -173,41 +173,87 @@ def rate_limit() -> int:
     return int(current_app.config["API_RATE_LIMIT"])
 
 
+LEASE_MAX = 20  # calls a worker may take at once from a key's count
+
+
+def lease_size(limit: int) -> int:
+    """How many calls a worker takes from the shared count at once: a sixtieth of the limit (10 of 600),
+    at least 1 and at most LEASE_MAX, so small limits stay exact and large ones cost few writes."""
+    return max(1, min(LEASE_MAX, limit // 60))
+
+
+@dataclass
+class _Lease:
+    minute: datetime
+    left: int
+
+
+def _leases() -> dict[str, _Lease]:
+    """This worker's leases, per key (by its hash: a row id can be reused, a key cannot)."""
+    return current_app.extensions.setdefault("api_call_leases", {})
+
+
+def _last_noted() -> dict[str, datetime]:
+    return current_app.extensions.setdefault("api_key_last_noted", {})
+
+
 def admit_call(key: ApiKey, now: datetime | None = None) -> CallAdmission:
     """Count one call of this key in the current minute, and note when the key was last used (at most
-    once a minute). On a connection of its own, committed at once: every worker sees the count."""
+    once a minute).
+
+    The count is shared by every worker in the database, on a connection of its own, committed at once;
+    to spare a write per call, a worker takes a lease of lease_size() calls at a time from the count and
+    spends it locally within that minute. The calls admitted across workers never exceed the limit (a
+    worker may hold a few leased calls unspent while another is refused, so a little fewer may pass)."""
     now = now or utcnow()
     minute = now.replace(second=0, microsecond=0)
     limit = rate_limit()
+    leases, noted = _leases(), _last_noted()
+    lease = leases.get(key.key_hash)
+    admitted = lease is not None and lease.minute == minute and lease.left > 0
+    if admitted:
+        lease.left -= 1
+    last = noted.get(key.key_hash)
+    note_use = last is None or now - last >= LAST_USED_EVERY
+    if admitted and not note_use:
+        return CallAdmission(True)
     dialect = sqlite if db.engine.dialect.name == "sqlite" else postgresql
     with db.engine.begin() as conn:
-        conn.execute(
-            dialect.insert(ApiCallCounter)
-            .values(api_key_id=key.id, minute=minute, calls=0)
-            .on_conflict_do_nothing(index_elements=["api_key_id", "minute"])
-        )
-        counted = conn.execute(
-            update(ApiCallCounter)
-            .where(
-                ApiCallCounter.api_key_id == key.id,
-                ApiCallCounter.minute == literal(minute, UTCDateTime()),
-                ApiCallCounter.calls < limit,
+        if not admitted:
+            size = lease_size(limit)
+            conn.execute(
+                dialect.insert(ApiCallCounter)
+                .values(api_key_id=key.id, minute=minute, calls=0)
+                .on_conflict_do_nothing(index_elements=["api_key_id", "minute"])
             )
-            .values(calls=ApiCallCounter.calls + 1)
-            .returning(ApiCallCounter.calls)
-        ).first()
-        conn.execute(
-            update(ApiKey)
-            .where(
-                ApiKey.id == key.id,
-                or_(
-                    ApiKey.last_used_at.is_(None),
-                    ApiKey.last_used_at <= literal(now - LAST_USED_EVERY, UTCDateTime()),
-                ),
+            counted = conn.execute(
+                update(ApiCallCounter)
+                .where(
+                    ApiCallCounter.api_key_id == key.id,
+                    ApiCallCounter.minute == literal(minute, UTCDateTime()),
+                    ApiCallCounter.calls < limit,
+                )
+                .values(calls=ApiCallCounter.calls + size)
+                .returning(ApiCallCounter.calls)
+            ).scalar()
+            if counted is not None:
+                granted = size - max(0, counted - limit)  # at least 1: the count was below the limit
+                leases[key.key_hash] = _Lease(minute, granted - 1)
+                admitted = True
+        if note_use:
+            conn.execute(
+                update(ApiKey)
+                .where(
+                    ApiKey.id == key.id,
+                    or_(
+                        ApiKey.last_used_at.is_(None),
+                        ApiKey.last_used_at <= literal(now - LAST_USED_EVERY, UTCDateTime()),
+                    ),
+                )
+                .values(last_used_at=literal(now, UTCDateTime()))
             )
-            .values(last_used_at=literal(now, UTCDateTime()))
-        )
-    if counted is None:
+            noted[key.key_hash] = now
+    if not admitted:
         return CallAdmission(False, max(1, 60 - now.second))
     return CallAdmission(True)
 

@@ -308,3 +308,38 @@ def test_the_openapi_document_is_valid_and_needs_no_key(client, world):
 def test_a_password_does_not_open_the_api(client, world):
     response = client.get("/api/v1/bookings", headers={"Authorization": f"Bearer {PASSWORD}"})
     assert_problem(response, 401)
+
+
+def _counted(db) -> int:
+    from sqlalchemy import func, select
+
+    from portal.models import ApiCallCounter
+
+    db.session.expire_all()
+    return db.session.scalar(select(func.coalesce(func.sum(ApiCallCounter.calls), 0)))
+
+
+def test_a_worker_takes_calls_from_the_shared_count_ten_at_a_time(clock, app, client, db, world, agent_key):
+    """At the default 600 a minute, 25 calls write the count three times (leases of 10), not 25 times."""
+    clock.set(clock.now.replace(second=0, microsecond=0))
+    for _ in range(25):
+        assert client.get("/api/v1/bookings", headers=bearer(agent_key)).status_code == 200
+    assert _counted(db) == 30
+
+
+def test_leases_never_let_more_than_the_limit_through_two_workers(
+    clock, another_app, app, client, db, world, agent_key
+):
+    app.config["API_RATE_LIMIT"] = 120  # leases of 2
+    other = another_app(API_RATE_LIMIT=120).test_client()
+    try:
+        clock.set(clock.now.replace(second=0, microsecond=0))
+        admitted = 0
+        for n in range(140):
+            worker = client if n % 3 else other
+            admitted += worker.get("/api/v1/bookings", headers=bearer(agent_key)).status_code == 200
+        # Never more than the limit; at most a lease per worker left unspent.
+        assert 116 <= admitted <= 120
+        assert _counted(db) >= admitted
+    finally:
+        app.config["API_RATE_LIMIT"] = 600
