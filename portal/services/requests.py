@@ -543,7 +543,7 @@ def accept_quote(
     quote.status = QuoteStatus.ACCEPTED.value
     quote.answered_by_id = user.id
     quote.answered_at = now
-    quote.refund_id = refund.id
+    quote.refund = refund
     _move(req, before, after, RequestAction.ACCEPT_QUOTE)
     req.last_activity_at = now
     _event(
