@@ -453,3 +453,31 @@ def test_the_openapi_document_offers_json_and_multipart_bodies(client, world):
     assert {"/api/v1/request-categories", "/api/v1/requests/{number}/quotes/{quote_id}/accept"} <= set(
         spec["paths"]
     )
+
+
+def test_a_control_character_outside_json_is_a_400_problem(client, db, world, key):
+    assert_problem(client.get("/api/v1/requests?q=SR%00", headers=bearer(key)), 400)
+    response = client.post(
+        "/api/v1/requests",
+        data={"order_number": "AT10000001", "category": "other", "description": "a\x00b"},
+        content_type="multipart/form-data",
+        headers=bearer(key),
+    )
+    assert_problem(response, 400)
+    assert count(db, ServiceRequest) == 0
+
+
+def test_an_unknown_file_field_is_422(client, db, world, key):
+    response = client.post(
+        "/api/v1/requests",
+        data={
+            "order_number": "AT10000001",
+            "category": "other",
+            "description": "See file",
+            "proof": (io.BytesIO(PDF), "proof.pdf"),
+        },
+        content_type="multipart/form-data",
+        headers=bearer(key),
+    )
+    assert [e["field"] for e in assert_problem(response, 422)["errors"]] == ["proof"]
+    assert count(db, ServiceRequest) == 0

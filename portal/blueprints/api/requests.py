@@ -84,7 +84,7 @@ def _details(req: ServiceRequest, **extra) -> Shown:
 @bp.route("/request-categories", methods=["GET"])
 @bp.arguments(Strict, location="query", unknown=ma.RAISE)
 @bp.response(200, CategoryList)
-@problems(401, 422, 429)
+@problems(400, 401, 422, 429)
 def list_request_categories(_no_parameters):
     """The active categories, in their groups as Raise a Request offers them: each with the `code` to send
     in POST /requests and what raising it needs and does."""
@@ -123,7 +123,7 @@ def create_service_request(body, files):
 @bp.route("/requests", methods=["GET"])
 @bp.arguments(RequestQuery, location="query", unknown=ma.RAISE, as_kwargs=True)
 @bp.response(200, RequestPage)
-@problems(401, 422, 429)
+@problems(400, 401, 422, 429)
 def list_service_requests(limit, cursor=None, status="", q=""):
     """Your account's requests, newest raised first, a page at a time; `status=open` for those not yet
     completed or cancelled."""
@@ -134,7 +134,7 @@ def list_service_requests(limit, cursor=None, status="", q=""):
 @bp.route("/requests/<number>", methods=["GET"])
 @bp.arguments(Strict, location="query", unknown=ma.RAISE)
 @bp.response(200, RequestDetails)
-@problems(401, 404, 422, 429)
+@problems(400, 401, 404, 422, 429)
 def get_service_request(_no_parameters, number):
     """A request: its status, the thread as your agency sees it, its quotes (with their lines and expiry)
     and what you may do now (`may_reply`, `may_cancel`, each quote's `may_answer`)."""
@@ -165,7 +165,7 @@ def _quote(req: ServiceRequest, quote_id: int):
 
 @bp.route("/requests/<number>/quotes/<int:quote_id>/accept", methods=["POST"])
 @bp.response(201, QuoteAccepted)
-@problems(401, 403, 404, 409, 422, 429)
+@problems(400, 401, 403, 404, 409, 422, 429)
 def accept_request_quote(number, quote_id):
     """Accept an operations quote: the refund is requested with the quoted amounts (`refund_code`). A quote
     already answered, replaced or expired is a 409."""
@@ -180,7 +180,7 @@ def accept_request_quote(number, quote_id):
 
 @bp.route("/requests/<number>/quotes/<int:quote_id>/decline", methods=["POST"])
 @bp.response(200, RequestDetails)
-@problems(401, 403, 404, 409, 422, 429)
+@problems(400, 401, 403, 404, 409, 422, 429)
 def decline_request_quote(number, quote_id):
     """Decline an operations quote; operations follow up in the thread. A quote already answered, replaced
     or expired is a 409."""
