@@ -205,6 +205,11 @@ class CancelRefused(Conflict):
     """The agency tried to cancel a request whose refund exists."""
 
 
+def agency_may_reply(status: RequestStatus | str) -> bool:
+    """Whether the agency may add a reply to the thread (the workflow table: while the request is open)."""
+    return allowed(status, RequestAction.AGENCY_REPLY)
+
+
 def agency_reply_reopens(status: RequestStatus | str) -> bool:
     """Whether an agency reply moves the request back (Processed -> In process): the form says so."""
     status = RequestStatus(status)
@@ -260,6 +265,11 @@ class BehaviourRule:
     needs_passengers: bool
     hint: str  # shown in the form when the category is chosen
     needs_description: bool = True  # "Describe the issue" must be filled
+
+    @property
+    def creates_refund(self) -> bool:
+        """Submitting a request of this behaviour creates its refund (it cannot be withdrawn)."""
+        return self.refund_on_submit is not None
 
 
 BEHAVIOURS: Mapping[CategoryBehaviour, BehaviourRule] = MappingProxyType(
@@ -352,6 +362,11 @@ QUOTE_STATUS_LABELS: Mapping[QuoteStatus, str] = MappingProxyType(
 
 class QuoteError(DomainError):
     """A quote that cannot be posted or answered; the message is for the user."""
+
+
+class QuoteClosed(QuoteError, Conflict):
+    """A quote that can no longer be answered (already answered, replaced, expired): a conflict with its
+    state (409), not bad input."""
 
 
 MAX_AMOUNT = Decimal("9999999999.99")
@@ -449,10 +464,23 @@ def may_auto_complete(
     return due is not None and now >= due
 
 
+def agency_may_answer_quote(
+    request_status: RequestStatus | str, quote_status: QuoteStatus | str, valid_until: date, now: datetime
+) -> bool:
+    """Whether the agency may accept or decline the quote now: the request's status allows an answer, the
+    quote is open and has not expired (what accept_quote and decline_quote check, as a yes or no)."""
+    return (
+        allowed(request_status, RequestAction.ACCEPT_QUOTE)
+        and allowed(request_status, RequestAction.DECLINE_QUOTE)
+        and QuoteStatus(quote_status) is QuoteStatus.OPEN
+        and not quote_expired(valid_until, now)
+    )
+
+
 def quote_answerable(status: QuoteStatus | str, valid_until_end: datetime, now: datetime) -> None:
     """Refuse an answer to a quote that is no longer open or has expired (QuoteError)."""
     status = QuoteStatus(status)
     if status is not QuoteStatus.OPEN:
-        raise QuoteError(f"This quote can no longer be answered: {QUOTE_STATUS_LABELS[status].lower()}.")
+        raise QuoteClosed(f"This quote can no longer be answered: {QUOTE_STATUS_LABELS[status].lower()}.")
     if now > valid_until_end:
-        raise QuoteError("This quote has expired. Reply in the request to ask operations for a new quote.")
+        raise QuoteClosed("This quote has expired. Reply in the request to ask operations for a new quote.")

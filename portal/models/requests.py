@@ -19,7 +19,9 @@ from portal.domain.requests import (
     CategoryBehaviour,
     QuoteStatus,
     RequestStatus,
+    agency_may_answer_quote,
     agency_may_cancel,
+    agency_may_reply,
     agency_reply_reopens,
     auto_complete_at,
     behaviour_rule,
@@ -28,6 +30,7 @@ from portal.domain.requests import (
     is_open,
     may_auto_complete,
     quote_expired,
+    quote_expires_at,
 )
 from portal.extensions import db
 from portal.models.accounts import Account, User
@@ -188,6 +191,11 @@ class ServiceRequest(db.Model):
         return may_auto_complete(self.status, self.processed_at, self.open_quote_valid_until, now)
 
     @property
+    def agency_may_reply(self) -> bool:
+        """The agency may add to the thread (while the request is open: the workflow table)."""
+        return agency_may_reply(self.status)
+
+    @property
     def agency_reply_reopens(self) -> bool:
         """An agency reply now returns the request to In process (the workflow table)."""
         return agency_reply_reopens(self.status)
@@ -195,6 +203,10 @@ class ServiceRequest(db.Model):
     @property
     def open_quote(self) -> RequestQuote | None:
         return next((q for q in self.quotes if q.status == QuoteStatus.OPEN), None)
+
+    def quote_by_id(self, quote_id: int) -> RequestQuote | None:
+        """This request's quote with this id, or None (another request's quote is not this one's)."""
+        return next((q for q in self.quotes if q.id == quote_id), None)
 
 
 class RequestMessage(db.Model):
@@ -216,6 +228,11 @@ class RequestMessage(db.Model):
     attachments: Mapped[list[RequestAttachment]] = relationship(
         back_populates="message", order_by="RequestAttachment.id"
     )
+
+    @property
+    def documents(self) -> list[Document]:
+        """The files attached to this message."""
+        return [a.document for a in self.attachments]
 
 
 class RequestAttachment(db.Model):
@@ -301,6 +318,15 @@ class RequestQuote(db.Model):
     def is_expired(self, now: datetime) -> bool:
         """Past its validity (through the whole last day, wherever the agency is: domain rule)."""
         return quote_expired(self.valid_until, now)
+
+    @property
+    def expires_at(self) -> datetime:
+        """The instant after which it can no longer be answered (the end of its last day at UTC−12)."""
+        return quote_expires_at(self.valid_until)
+
+    def agency_may_answer(self, now: datetime) -> bool:
+        """Accept and Decline are open to the agency now (the request's status, the quote's, its expiry)."""
+        return agency_may_answer_quote(self.request.status, self.status, self.valid_until, now)
 
 
 class RequestQuoteLine(db.Model):

@@ -33,17 +33,27 @@ def category_tree(active_only: bool) -> list[tuple[RequestCategory, list[Request
     return [(g, cs) for g, cs in tree if cs] if active_only else tree
 
 
+def _offered(matches) -> RequestCategory | None:
+    for _, categories in category_tree(active_only=True):
+        for category in categories:
+            if matches(category):
+                return category
+    return None
+
+
 def offered_category(category_id) -> RequestCategory | None:
     """The active category (in an active group) with this id, or None."""
     try:
         category_id = int(category_id)
     except (TypeError, ValueError):
         return None
-    for _, categories in category_tree(active_only=True):
-        for category in categories:
-            if category.id == category_id:
-                return category
-    return None
+    return _offered(lambda category: category.id == category_id)
+
+
+def offered_category_by_code(code: str | None) -> RequestCategory | None:
+    """The active category (in an active group) with this code (the API names categories by code), or
+    None; a group's code is no category."""
+    return _offered(lambda category: category.code == code) if code else None
 
 
 # --- Admin: request categories ---------------------------------------------------------------------

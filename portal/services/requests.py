@@ -20,6 +20,7 @@ from portal.domain.requests import (
     OPEN_STATUSES,
     CancelRefused,
     OpenRequestExists,
+    QuoteClosed,
     QuoteError,
     QuoteStatus,
     RequestAction,
@@ -55,9 +56,9 @@ from portal.models import (
     User,
 )
 from portal.services.coupons import live_refund_codes
-from portal.services.documents import save_document
+from portal.services.documents import UploadRejected, save_document
 from portal.services.notifications import account_agents, notify, staff_users
-from portal.services.paging import Page, clamp, count
+from portal.services.paging import Page, Slice, clamp, count
 from portal.services.refunds import (
     RefundError,
     compute_quote,
@@ -102,17 +103,21 @@ def _chosen_passengers(booking: Booking, refs: list[str]) -> list[Passenger]:
     by_ref = {p.ref: p for p in booking.passengers}
     unknown = [r for r in refs if r not in by_ref]
     if unknown:
-        raise RequestError("The selection names a passenger who is not on this booking.")
+        raise RequestError(f"Passenger {', '.join(unknown)} is not on this booking.", field="passengers")
     return [p for p in booking.passengers if p.ref in set(refs)]
 
 
 def _attach(req: ServiceRequest, files, user: User, message: RequestMessage | None = None) -> None:
     files = [f for f in (files or []) if getattr(f, "filename", None)]
     if len(files) > MAX_ATTACHMENTS:
-        raise RequestError(f"Attach at most {MAX_ATTACHMENTS} files at a time.")
+        raise RequestError(f"Attach at most {MAX_ATTACHMENTS} files at a time.", field="attachments")
     for upload in files:
-        # UploadRejected propagates; the view rolls back, which removes any file already stored.
-        document = save_document(upload, account_id=req.account_id, uploaded_by_id=user.id)
+        try:
+            document = save_document(upload, account_id=req.account_id, uploaded_by_id=user.id)
+        except UploadRejected as exc:
+            # The view rolls back, which removes any file already stored.
+            exc.field = exc.field or "attachments"
+            raise
         req.attachments.append(RequestAttachment(message=message, document=document))
 
 
@@ -160,7 +165,7 @@ def create_request(
     """
     now = now or utcnow()
     if category is None or category.parent_id is None or not category.active:
-        raise RequestError("Choose a category.")
+        raise RequestError("Choose a category.", field="category")
     text = (description or "").strip()
     if not text and description_required(category.behaviour):
         raise RequestError("Describe the issue.", field="description")
@@ -169,7 +174,7 @@ def create_request(
     rule = behaviour_rule(category.behaviour)
     passengers = _chosen_passengers(booking, passenger_refs)
     if rule.needs_passengers and not passengers:
-        raise RequestError("Choose the passengers concerned.")
+        raise RequestError("Choose the passengers concerned.", field="passengers")
     refusal = submit_refusal(category.behaviour, booking.payment_channel)
     if refusal:
         raise RequestError(refusal)
@@ -255,9 +260,9 @@ def post_message(
     after = next_status(before, action)
     text = (body or "").strip()
     if not text:
-        raise RequestError("Write a message first.")
+        raise RequestError("Write a message first.", field="body")
     if len(text) > MAX_MESSAGE:
-        raise RequestError(f"Keep the message under {MAX_MESSAGE:,} characters.")
+        raise RequestError(f"Keep the message under {MAX_MESSAGE:,} characters.", field="body")
     message = RequestMessage(author_id=user.id, body=text, internal=internal, from_operations=staff, at=now)
     req.messages.append(message)
     _attach(req, files, user, message)
@@ -507,7 +512,7 @@ def _claim_quote(quote: RequestQuote, answer: QuoteStatus) -> None:
     """Answer the quote with a conditional UPDATE: Accept in one tab and Decline in another (or a second
     click) cannot both succeed; the later one finds it answered and is refused."""
     if not claim(quote, expected={"status": QuoteStatus.OPEN.value}, values={"status": answer.value}):
-        raise QuoteError("This quote was already answered; reload the request to see its state.")
+        raise QuoteClosed("This quote was already answered; reload the request to see its state.")
 
 
 def accept_quote(
@@ -538,7 +543,7 @@ def accept_quote(
     quote.status = QuoteStatus.ACCEPTED.value
     quote.answered_by_id = user.id
     quote.answered_at = now
-    quote.refund_id = refund.id
+    quote.refund = refund
     _move(req, before, after, RequestAction.ACCEPT_QUOTE)
     req.last_activity_at = now
     _event(
@@ -551,6 +556,7 @@ def accept_quote(
         refund_id=refund.id,
     )
     db.session.flush()
+    db.session.expire(req, ["refunds"])  # read again, with the new refund, by whoever shows the request
     return refund
 
 
@@ -739,6 +745,40 @@ def search_requests(
     return Page(items=list(items), total=total, page=page, per_page=per_page)
 
 
+def search_requests_after(
+    filters: RequestFilters, scope: Scope, after: tuple[datetime, int] | None, limit: int
+) -> Slice:
+    """Up to `limit` requests in the scope after the position `after` (created time and id), newest raised
+    first: My Requests' filters, read by position (the API's cursor). Raised time, not last activity, so a
+    request that moves on while a client walks the list is neither seen twice nor skipped."""
+    conditions = _conditions(filters, scope)
+    if after is not None:
+        created, request_id = after
+        conditions.append(
+            or_(
+                ServiceRequest.created_at < created,
+                (ServiceRequest.created_at == created) & (ServiceRequest.id < request_id),
+            )
+        )
+    items = list(
+        db.session.scalars(
+            select(ServiceRequest)
+            .where(*conditions)
+            .order_by(ServiceRequest.created_at.desc(), ServiceRequest.id.desc())
+            .limit(limit + 1)
+            .options(
+                selectinload(ServiceRequest.booking),
+                selectinload(ServiceRequest.category).selectinload(RequestCategory.parent),
+                selectinload(ServiceRequest.passengers),
+                selectinload(ServiceRequest.refunds),
+            )
+        )
+    )
+    more = len(items) > limit
+    items = items[:limit]
+    return Slice(items, (items[-1].created_at, items[-1].id) if more else None)
+
+
 def load_request(number: str | None, scope: Scope) -> ServiceRequest | None:
     """The request with this number in the scope, with everything its page shows; else None."""
     number = (number or "").strip().upper()
@@ -759,6 +799,7 @@ __all__ = [
     "post_message",
     "post_quote",
     "search_requests",
+    "search_requests_after",
     "take",
     "thread",
 ]

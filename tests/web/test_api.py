@@ -120,20 +120,33 @@ def test_last_used_is_noted_at_most_once_a_minute(clock, client, db, world):
 
 # --- tenancy ----------------------------------------------------------------------------------------------
 
-# Every API path that names an object: (method, path, kind of object), generated into the 404 test below.
+# Every API path that names an object: (method, path, kind of object[, JSON body]), generated into the 404
+# test below. A kind whose value is a tuple fills several placeholders (a request's number and its quote).
 OBJECT_PATHS = {
     "api.get_booking": ("GET", "/api/v1/bookings/{}", "booking"),
     "api.delete_webhook_endpoint": ("DELETE", "/api/v1/webhook-endpoints/{}", "webhook_endpoint"),
+    "api.get_service_request": ("GET", "/api/v1/requests/{}", "request"),
+    "api.post_request_message": ("POST", "/api/v1/requests/{}/messages", "request", {"body": "Any news?"}),
+    "api.accept_request_quote": ("POST", "/api/v1/requests/{}/quotes/{}/accept", "request_quote"),
+    "api.decline_request_quote": ("POST", "/api/v1/requests/{}/quotes/{}/decline", "request_quote"),
 }
 
 
 def _object_value(world, kind: str, own: bool):
     """The URL value of the own (`own`) or the other account's object of this kind."""
+    from portal.extensions import db
     from portal.services.scope import Scope
     from portal.services.webhooks import create_endpoint
+    from tests.conftest import quote_service_request, raise_service_request
 
     if kind == "booking":
         return (world.booking if own else world.other_booking).order_number
+    if kind in ("request", "request_quote"):
+        booking, agent = (world.booking, world.agent) if own else (world.other_booking, world.other_agent)
+        req = raise_service_request(db, booking, agent)
+        if kind == "request":
+            return req.number
+        return req.number, quote_service_request(db, req, world.ops).id
     agent = world.agent if own else world.other_agent
     endpoint, _ = create_endpoint(agent, Scope.of(agent), "https://example.com/hooks", ["refund.credited"])
     return endpoint.id
@@ -150,16 +163,21 @@ def test_every_object_path_is_listed(app):
 
 @pytest.mark.parametrize("endpoint", sorted(OBJECT_PATHS))
 def test_another_accounts_object_is_404(client, db, world, agent_key, endpoint):
-    method, path, kind = OBJECT_PATHS[endpoint]
+    method, path, kind, *body = OBJECT_PATHS[endpoint]
     own_value, other_value = _object_value(world, kind, True), _object_value(world, kind, False)
     db.session.commit()
-    other = client.open(path.format(other_value), method=method, headers=bearer(agent_key))
+
+    def url(value):
+        return path.format(*value) if isinstance(value, tuple) else path.format(value)
+
+    json = body[0] if body else None
+    other = client.open(url(other_value), method=method, headers=bearer(agent_key), json=json)
     body = assert_problem(other, 404)
     assert world.other_booking.order_number not in other.get_data(as_text=True)
     assert "LIM" not in other.get_data(as_text=True)
     assert body["title"] == "Not Found"
-    own = client.open(path.format(own_value), method=method, headers=bearer(agent_key))
-    assert own.status_code in (200, 204)
+    own = client.open(url(own_value), method=method, headers=bearer(agent_key), json=json)
+    assert own.status_code in (200, 201, 204), own.get_data(as_text=True)
 
 
 def test_the_list_holds_only_the_keys_account(client, world, agent_key):

@@ -151,3 +151,33 @@ def test_every_post_of_the_api_documents_the_header(client, world):
         headers = [p for p in operation.get("parameters", []) if p["in"] == "header"]
         assert [h["name"] for h in headers] == ["Idempotency-Key"], path
         assert headers[0]["schema"]["maxLength"] == 255
+
+
+def test_a_multipart_replay_raises_one_request_and_other_files_are_another_call(client, db, world, agent_key):
+    import io
+
+    from portal.models import Document, ServiceRequest
+    from tests.web.test_api_requests import PDF
+
+    def raise_with(content: bytes):
+        return client.post(
+            "/api/v1/requests",
+            data={
+                "order_number": "AT10000001",
+                "category": "cancel_refund",
+                "description": "Please cancel.",
+                "passengers": ["P1"],
+                "attachments": [(io.BytesIO(content), "passport.pdf")],
+            },
+            content_type="multipart/form-data",
+            headers={**bearer(agent_key), "Idempotency-Key": "cancel-AT10000001"},
+        )
+
+    first, again = raise_with(PDF), raise_with(PDF)
+    assert first.status_code == again.status_code == 201
+    assert again.get_json() == first.get_json() and again.headers["Idempotent-Replayed"] == "true"
+    other_file = raise_with(PDF + b"%% another scan\n")
+    assert_problem(other_file, 422)
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(ServiceRequest)) == 1
+    assert db.session.scalar(select(func.count()).select_from(Document)) == 1

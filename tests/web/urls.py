@@ -136,6 +136,18 @@ ROUTES: dict[str, Route] = {
     # tests/web/test_api.py's generated test).
     "api.list_webhook_endpoints": Route(PUBLIC, ok={"GET": 401}),
     "api.create_webhook_endpoint": Route(PUBLIC, ok={"POST": 401}),
+    # Service requests (tests/web/test_api_requests.py).
+    "api.list_request_categories": Route(PUBLIC, ok={"GET": 401}),
+    "api.create_service_request": Route(PUBLIC, ok={"POST": 401}),
+    "api.list_service_requests": Route(PUBLIC, ok={"GET": 401}),
+    "api.get_service_request": Route(PUBLIC, args={"number": "request"}, ok={"GET": 401}),
+    "api.post_request_message": Route(PUBLIC, args={"number": "request"}, ok={"POST": 401}),
+    "api.accept_request_quote": Route(
+        PUBLIC, args={"number": "request", "quote_id": "quote"}, ok={"POST": 401}
+    ),
+    "api.decline_request_quote": Route(
+        PUBLIC, args={"number": "request", "quote_id": "quote"}, ok={"POST": 401}
+    ),
     # --- any logged-in user, tenant-scoped ------------------------------------------------------------
     "auth.logout": Route(AGENT, ok={"POST": 303}),
     "mfa.two_step": Route(AGENT),

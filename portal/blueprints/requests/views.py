@@ -364,10 +364,7 @@ def cancel_request(number):
 
 
 def _quote_of(req: ServiceRequest, quote_id: int):
-    quote = next((q for q in req.quotes if q.id == quote_id), None)
-    if quote is None:
-        abort(404)
-    return quote
+    return found(req.quote_by_id(quote_id))
 
 
 @bp.post("/requests/<number>/quotes/<int:quote_id>/accept")
