@@ -124,7 +124,44 @@ def test_last_used_is_noted_at_most_once_a_minute(clock, client, db, world):
 OBJECT_PATHS = {
     "api.get_booking": ("GET", "/api/v1/bookings/{}", "booking"),
     "api.delete_webhook_endpoint": ("DELETE", "/api/v1/webhook-endpoints/{}", "webhook_endpoint"),
+    "api.baggage_options": ("GET", "/api/v1/bookings/{}/baggage-options", "booking"),
+    "api.accept_schedule_changes": (
+        "POST",
+        "/api/v1/bookings/{}/schedule-changes/accept",
+        "changed_booking",
+    ),
 }
+
+
+def _object_body(world, kind: str):
+    """The JSON body a call on the own object needs to succeed (sent on the other account's too)."""
+    if kind == "changed_booking":
+        return {"changes": [c.id for c in world.booking.schedule_changes]}
+    return None
+
+
+def _schedule_change(booking):
+    """An open airline change on the booking's first segment (as a re-import records it)."""
+    from portal.models import ScheduleChange
+
+    segment = booking.segments[0]
+    booking.schedule_changes.append(
+        ScheduleChange(
+            segment=segment,
+            kind="time_changed",
+            old_departure_at=segment.departure_at,
+            old_departure_offset=segment.departure_offset,
+            new_departure_at=segment.departure_at,
+            new_departure_offset=segment.departure_offset,
+            old_arrival_at=segment.arrival_at,
+            old_arrival_offset=segment.arrival_offset,
+            new_arrival_at=segment.arrival_at,
+            new_arrival_offset=segment.arrival_offset,
+            old_status=segment.status,
+            new_status=segment.status,
+        )
+    )
+    booking.action_required = True
 
 
 def _object_value(world, kind: str, own: bool):
@@ -134,6 +171,10 @@ def _object_value(world, kind: str, own: bool):
 
     if kind == "booking":
         return (world.booking if own else world.other_booking).order_number
+    if kind == "changed_booking":
+        booking = world.booking if own else world.other_booking
+        _schedule_change(booking)
+        return booking.order_number
     agent = world.agent if own else world.other_agent
     endpoint, _ = create_endpoint(agent, Scope.of(agent), "https://example.com/hooks", ["refund.credited"])
     return endpoint.id
@@ -153,12 +194,13 @@ def test_another_accounts_object_is_404(client, db, world, agent_key, endpoint):
     method, path, kind = OBJECT_PATHS[endpoint]
     own_value, other_value = _object_value(world, kind, True), _object_value(world, kind, False)
     db.session.commit()
-    other = client.open(path.format(other_value), method=method, headers=bearer(agent_key))
+    sent = _object_body(world, kind)
+    other = client.open(path.format(other_value), method=method, headers=bearer(agent_key), json=sent)
     body = assert_problem(other, 404)
     assert world.other_booking.order_number not in other.get_data(as_text=True)
     assert "LIM" not in other.get_data(as_text=True)
     assert body["title"] == "Not Found"
-    own = client.open(path.format(own_value), method=method, headers=bearer(agent_key))
+    own = client.open(path.format(own_value), method=method, headers=bearer(agent_key), json=sent)
     assert own.status_code in (200, 204)
 
 
