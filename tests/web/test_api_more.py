@@ -89,7 +89,7 @@ def test_baggage_options_refuse_query_parameters(client, world, agent_key):
     assert errors_of(problem) == ["colour"]
 
 
-# --- Add Baggage: ordering ------------------------------------------------------------------------------------
+# --- Add Baggage: ordering ----------------------------------------------------------------------------------
 
 
 def order(client, key, **body):
@@ -124,7 +124,9 @@ def test_a_second_order_for_the_same_flight_is_409_and_makes_nothing(client, db,
 def test_an_order_on_a_flight_in_a_refund_is_409(client, db, make, world, agent_key):
     make.refund(world.booking, world.agent, coupons=["P1.S2"])
     problem = assert_problem(
-        order(client, agent_key, order_number="AT10000001", passenger="P1", segment="S2", option=option_id(db)),
+        order(
+            client, agent_key, order_number="AT10000001", passenger="P1", segment="S2", option=option_id(db)
+        ),
         409,
     )
     assert "in a refund" in problem["detail"] and orders(db) == []
@@ -132,7 +134,9 @@ def test_an_order_on_a_flight_in_a_refund_is_409(client, db, make, world, agent_
 
 def test_another_accounts_booking_is_404_and_gets_no_order(client, db, world, agent_key):
     assert_problem(
-        order(client, agent_key, order_number="OT20000001", passenger="P1", segment="S1", option=option_id(db)),
+        order(
+            client, agent_key, order_number="OT20000001", passenger="P1", segment="S1", option=option_id(db)
+        ),
         404,
     )
     assert orders(db) == []
@@ -168,7 +172,7 @@ def test_a_missing_field_is_named(client, db, world, agent_key):
     assert set(errors_of(problem)) == {"segment", "option"}
 
 
-# --- schedule changes -----------------------------------------------------------------------------------------
+# --- schedule changes ---------------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -324,7 +328,7 @@ def test_bad_list_parameters_are_422(client, world, agent_key, query):
     assert query.split("=")[0] in errors_of(problem)
 
 
-# --- the webhook event ----------------------------------------------------------------------------------------
+# --- the webhook event --------------------------------------------------------------------------------------
 
 
 def events(db, event_type="schedule_change.detected"):
@@ -361,7 +365,7 @@ def test_an_import_with_changes_writes_one_event_per_booking_and_none_when_uncha
     assert db.session.scalar(select(func.count(WebhookDelivery.id))) == 1
 
 
-# --- balance and statement ------------------------------------------------------------------------------------
+# --- balance and statement ----------------------------------------------------------------------------------
 
 
 def test_the_balance_is_zero_in_the_accounts_currency_before_anything_is_posted(client, world, agent_key):
