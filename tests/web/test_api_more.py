@@ -158,6 +158,7 @@ def test_another_accounts_booking_is_404_and_gets_no_order(client, db, world, ag
         ({"segment": None}, "segment"),
         ({"order_number": ["AT10000001"]}, "order_number"),
         ({"order_number": "A" * 21}, "order_number"),
+        ({"order_number": "AT1000\u00000001"}, "order_number"),  # never reaches the database
     ],
 )
 def test_bad_order_input_is_a_422_naming_the_field(client, db, world, agent_key, change, field):
