@@ -154,7 +154,7 @@ def test_another_accounts_booking_is_404_and_gets_no_order(client, db, world, ag
         ({"passenger": ""}, "passenger"),
         ({"passenger": "P\u0000"}, "passenger"),
         ({"passenger": "P9"}, "passenger"),  # not on this booking
-        ({"segment": "S" * 11}, "segment"),
+        ({"segment": "S" * 21}, "segment"),
         ({"segment": None}, "segment"),
         ({"order_number": ["AT10000001"]}, "order_number"),
         ({"order_number": "A" * 21}, "order_number"),

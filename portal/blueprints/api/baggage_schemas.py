@@ -10,10 +10,13 @@ from portal.blueprints.api.schemas import Instant, Strict, money
 MAX_ID = 2**31 - 1  # the database's integer ids
 
 
-def reference(example: str, description: str, max_length: int = 10):
+def reference(example: str, description: str, max_length: int = 20):
     return fields.String(
         required=True,
-        validate=[validate.Length(min=1, max=max_length), validate.Predicate("isprintable")],
+        validate=[
+            validate.Length(min=1, max=max_length),
+            validate.Predicate("isprintable", error="Remove the control characters (such as a NUL byte)."),
+        ],
         metadata={"example": example, "description": description},
     )
 
