@@ -96,7 +96,6 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.after_request(set_security_headers)
 
     from portal.domain.deadlines import describe_duration, overdue_for
-    from portal.domain.money import Money
     from portal.domain.passwords import MIN_PASSWORD_LENGTH
 
     app.jinja_env.globals["min_password_length"] = MIN_PASSWORD_LENGTH
@@ -104,17 +103,14 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
     @app.context_processor
     def portal_globals():
-        from portal.services.finance import balances
+        from portal.services.finance import balance_list
         from portal.services.notifications import unread_count
 
         header = {"operator_name": app.config["OPERATOR_NAME"], "header_balances": [], "header_unread": 0}
         if current_user.is_authenticated and not is_partial():
             header["header_unread"] = unread_count(current_user.id)
             if current_user.is_agent:
-                balance = balances(current_user.account_id)
-                header["header_balances"] = [Money(amount, cur) for cur, amount in balance.items()] or [
-                    Money.zero(current_user.account.currency)
-                ]
+                header["header_balances"] = balance_list(current_user.account)
         return header
 
     if app.config["SCHEDULER"] == "inprocess" and not app.testing:

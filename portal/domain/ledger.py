@@ -146,6 +146,14 @@ class Statement:
         return self.lines[-1].balance if self.lines else self.opening
 
     @property
+    def credits_money(self) -> Money:
+        return Money(self.credits, self.currency)
+
+    @property
+    def debits_money(self) -> Money:
+        return Money(self.debits, self.currency)
+
+    @property
     def opening_money(self) -> Money:
         return Money(self.opening, self.currency)
 

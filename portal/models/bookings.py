@@ -396,6 +396,15 @@ class ScheduleChange(db.Model):
         return self.acknowledged_at is None
 
     @property
+    def state(self) -> str:
+        """open until answered; then how: accepted, or refund (a free refund took the flight)."""
+        return "open" if self.acknowledged_at is None else (self.resolution or "accepted")
+
+    @property
+    def refund_code(self) -> str | None:
+        return self.refund.code if self.refund else None
+
+    @property
     def old_departure_local(self) -> datetime:
         return local_time(self.old_departure_at, self.old_departure_offset)
 

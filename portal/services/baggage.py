@@ -169,6 +169,55 @@ def segment_choices(booking: Booking, now: datetime) -> list[Choice]:
     return result
 
 
+@dataclass(frozen=True)
+class CouponChoice:
+    """One passenger on one segment: whether baggage may be ordered for it (whatever the option), and the
+    live order that holds it, if any."""
+
+    passenger_ref: str
+    segment_ref: str
+    refusal: Refusal | None
+    order: BaggageOrder | None
+
+    @property
+    def selectable(self) -> bool:
+        return self.refusal is None
+
+    @property
+    def reason(self) -> str | None:
+        return REFUSAL_MESSAGES[self.refusal] if self.refusal else None
+
+    @property
+    def order_code(self) -> str | None:
+        return self.order.code if self.order else None
+
+
+def coupon_choices(booking: Booking, now: datetime) -> list[CouponChoice]:
+    """Every passenger on every segment, with why baggage cannot be ordered for it (if so): the rules
+    create_baggage_order checks before the option (domain coupon_refusal), with the live orders and
+    refunds of the booking."""
+    live = _live_orders(booking)
+    in_refund = live_refund_codes(booking)
+    return [
+        CouponChoice(
+            p.ref,
+            s.ref,
+            coupon_refusal(
+                booking_status=booking.status,
+                passenger_type=p.ptype,
+                segment_status=s.status,
+                departure_utc=s.departure_at,
+                now=now,
+                in_live_refund=(p.id, s.id) in in_refund,
+                already_ordered=(p.id, s.id) in live,
+            ),
+            live.get((p.id, s.id)),
+        )
+        for p in booking.passengers
+        for s in booking.segments
+    ]
+
+
 # --- Ordering -------------------------------------------------------------------------------------------
 
 
@@ -197,14 +246,14 @@ def create_baggage_order(
     now = now or utcnow()
     passenger = next((p for p in booking.passengers if p.ref == passenger_ref), None)
     if passenger is None:
-        raise BaggageError("Choose a passenger of this booking.")
+        raise BaggageError("Choose a passenger of this booking.", field="passenger")
     segment = next((s for s in booking.segments if s.ref == segment_ref), None)
     if segment is None:
-        raise BaggageError("Choose a flight of this booking.")
+        raise BaggageError("Choose a flight of this booking.", field="segment")
     option_id = str(option_id or "").strip()
     option = db.session.get(BaggageOption, int(option_id)) if option_id.isdigit() else None
     if option is None:
-        raise BaggageError("Choose a baggage option.")
+        raise BaggageError("Choose a baggage option.", field="option")
     live = _live_orders(booking)
     existing = live.get((passenger.id, segment.id))
     if existing is not None:
@@ -224,6 +273,8 @@ def create_baggage_order(
             in_live_refund=(passenger.id, segment.id) in live_refund_codes(booking),
         )
     )
+    if why is Refusal.IN_REFUND:
+        raise FlightInRefund(REFUSAL_MESSAGES[why])  # a state of the booking (409), not a wrong choice
     if why is not None:
         raise BaggageError(REFUSAL_MESSAGES[why])
 
@@ -495,6 +546,7 @@ __all__ = [
     "baggage_events",
     "baggage_queue",
     "catalogue",
+    "coupon_choices",
     "create_baggage_order",
     "fail_orders_in_refunds",
     "get_order",

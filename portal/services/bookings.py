@@ -27,6 +27,7 @@ from portal.models import (
 from portal.services.coupons import refresh_refund_states
 from portal.services.notifications import account_agents, notify
 from portal.services.paging import COUNT_CAP, Page, Slice, clamp, count
+from portal.services.schedule_changes import tell_webhooks_of_changes
 from portal.services.scope import Scope
 from portal.services.search import bookings_matching, search_key
 
@@ -274,7 +275,9 @@ def _apply(booking: Booking, data: BookingData, account: Account, airlines, now)
             now=now,
         )
 
-    db.session.flush()  # ids for ancillaries and search keys
+    db.session.flush()  # ids for ancillaries, search keys and the changes' event
+    if changes:
+        tell_webhooks_of_changes(booking, changes, now)
     booking.ancillaries.clear()
     for a in data.ancillaries:
         booking.ancillaries.append(

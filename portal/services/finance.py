@@ -235,6 +235,14 @@ def balances(account_id: int) -> dict[str, Decimal]:
     return {currency: total for currency, total in rows}
 
 
+def balance_list(account: Account) -> list[Money]:
+    """The balances an account is shown (the page header, the API): one per currency of its ledger, or
+    zero in its own currency when nothing was ever posted."""
+    return [Money(amount, currency) for currency, amount in balances(account.id).items()] or [
+        Money.zero(account.currency)
+    ]
+
+
 @dataclass
 class StatementEntry:
     """A ledger entry as the statement shows it, with its refund's code and order number."""

@@ -9,18 +9,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from portal.clock import utcnow
-from portal.domain.errors import DomainError
+from portal.domain.errors import Conflict, DomainError
 from portal.extensions import db
 from portal.models import Booking, Refund, ScheduleChange, Segment, User
 from portal.services.coupons import booking_coupons, live_refund_codes
-from portal.services.paging import Page
+from portal.services.paging import Page, Slice
+from portal.services.scope import Scope
 from portal.services.transitions import claim, claim_rows
+from portal.services.webhooks import emit, instant
 
 RESOLUTION_LABELS = {"accepted": "Accepted", "refund": "Free refund"}
+STATES = ("open", *RESOLUTION_LABELS)  # what ScheduleChange.state can be
 
 
 class ScheduleChangeError(DomainError):
@@ -41,21 +44,40 @@ def _refresh_action_required(booking: Booking) -> None:
     booking.action_required = remaining > 0
 
 
+class UnseenChanges(ScheduleChangeError, Conflict):
+    """The booking has open changes the caller did not name: one arrived after it looked (409)."""
+
+
 def accept_changes(
-    booking: Booking, change_ids: list[int | str], *, user: User, now: datetime | None = None
+    booking: Booking,
+    change_ids: list[int | str],
+    *,
+    user: User,
+    now: datetime | None = None,
+    every_open: bool = False,
 ) -> int:
     """Record that the agency accepts the new schedule: Accept change.
 
     Only the changes shown (their ids come with the form) are accepted, so one found by a re-import
     after the page was opened is not accepted unseen. Returns how many were accepted now; 0 when they
     had all been answered already (a second click). Action required clears when none remain.
+
+    With `every_open` (the API), the ids must name every open change of the booking: when another is
+    open, nothing is accepted and UnseenChanges says so, so a system answers only what it has read.
     """
     now = now or utcnow()
     ids = {int(i) for i in change_ids if str(i).isdigit()}
     known = {c.id for c in booking.schedule_changes}
     if not ids or not ids <= known:
         raise ScheduleChangeError(
-            "The change to accept is not on this booking. Reload the page and try again."
+            "The change to accept is not on this booking. Reload the page and try again.", field="changes"
+        )
+    unseen = sorted(c.id for c in open_changes(booking) if c.id not in ids)
+    if every_open and unseen:
+        raise UnseenChanges(
+            f"The booking has open schedule changes you did not name ({', '.join(map(str, unseen))}), "
+            "found after you looked. Nothing was accepted: read the changes again and answer all of them.",
+            field="changes",
         )
     # Only this booking's changes (checked above), and only those nobody answered yet.
     accepted = claim_rows(
@@ -112,8 +134,8 @@ class ChangeFilters:
     account_id: int | None = None
 
 
-def schedule_change_list(filters: ChangeFilters, page: int, per_page: int) -> Page:
-    """Schedule changes across accounts, oldest first, in a fixed number of queries."""
+def _changes_in(filters: ChangeFilters):
+    """The select of the changes the filters name (state, account): the operations list's and the API's."""
     conditions = []
     if filters.state == "open":
         conditions.append(ScheduleChange.acknowledged_at.is_(None))
@@ -123,22 +145,93 @@ def schedule_change_list(filters: ChangeFilters, page: int, per_page: int) -> Pa
     if filters.account_id:
         base = base.join(Booking, Booking.id == ScheduleChange.booking_id)
         conditions.append(Booking.account_id == filters.account_id)
-    base = base.where(*conditions)
+    return base.where(*conditions)
+
+
+def _with_row_data(stmt):
+    return stmt.options(
+        selectinload(ScheduleChange.booking).selectinload(Booking.account),
+        selectinload(ScheduleChange.booking).selectinload(Booking.airline),
+        selectinload(ScheduleChange.segment),
+        selectinload(ScheduleChange.acknowledged_by),
+        selectinload(ScheduleChange.refund),
+    )
+
+
+def schedule_change_list(filters: ChangeFilters, page: int, per_page: int) -> Page:
+    """Schedule changes across accounts, oldest first, in a fixed number of queries."""
+    base = _changes_in(filters)
     total = db.session.scalar(select(func.count()).select_from(base.subquery()))
     page = max(1, min(page, max(1, -(-total // per_page))))
     rows = db.session.scalars(
-        base.order_by(ScheduleChange.detected_at.asc(), ScheduleChange.id.asc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-        .options(
-            selectinload(ScheduleChange.booking).selectinload(Booking.account),
-            selectinload(ScheduleChange.booking).selectinload(Booking.airline),
-            selectinload(ScheduleChange.segment),
-            selectinload(ScheduleChange.acknowledged_by),
-            selectinload(ScheduleChange.refund),
+        _with_row_data(
+            base.order_by(ScheduleChange.detected_at.asc(), ScheduleChange.id.asc())
+            .limit(per_page)
+            .offset((page - 1) * per_page)
         )
     ).all()
     return Page(items=list(rows), total=total, page=page, per_page=per_page)
+
+
+def changes_after(state: str, scope: Scope, after: tuple[datetime, int] | None, limit: int) -> Slice:
+    """Up to `limit` of the scope's changes in `state` ('' for any) after the position `after` (detected
+    time and id), newest found first: the operations list's conditions, read by position (the API)."""
+    if scope.is_everything:
+        return Slice([], None)  # an agency's list: staff have no API keys in v1
+    stmt = _changes_in(ChangeFilters(state=state, account_id=scope.account_id))
+    if after is not None:
+        detected, change_id = after
+        stmt = stmt.where(
+            or_(
+                ScheduleChange.detected_at < detected,
+                (ScheduleChange.detected_at == detected) & (ScheduleChange.id < change_id),
+            )
+        )
+    items = list(
+        db.session.scalars(
+            _with_row_data(
+                stmt.order_by(ScheduleChange.detected_at.desc(), ScheduleChange.id.desc()).limit(limit + 1)
+            )
+        )
+    )
+    more = len(items) > limit
+    items = items[:limit]
+    return Slice(items, (items[-1].detected_at, items[-1].id) if more else None)
+
+
+# --- Detection's edge: the agency's webhooks ----------------------------------------------------------
+
+
+def change_data(change: ScheduleChange) -> dict:
+    """A change as the webhook event tells it (the API's ScheduleChange shape)."""
+    segment = change.segment
+    return {
+        "id": change.id,
+        "order_number": change.booking.order_number,
+        "segment": segment.ref,
+        "flight_number": segment.flight_number,
+        "origin": segment.origin,
+        "destination": segment.destination,
+        "kind": change.kind,
+        "status": change.state,
+        "detected_at": instant(change.detected_at),
+        "old_departure_at": change.old_departure_local.isoformat(),
+        "new_departure_at": change.new_departure_local.isoformat(),
+        "old_arrival_at": change.old_arrival_local.isoformat(),
+        "new_arrival_at": change.new_arrival_local.isoformat(),
+    }
+
+
+def tell_webhooks_of_changes(booking: Booking, changes: list[ScheduleChange], now: datetime) -> None:
+    """One `schedule_change.detected` event per booking and import, with every change the import found on
+    it (each with its id, for POST …/schedule-changes/accept). Called by the import once the changes
+    have their ids, in its transaction."""
+    emit(
+        booking.account_id,
+        "schedule_change.detected",
+        {"order_number": booking.order_number, "changes": [change_data(c) for c in changes]},
+        now,
+    )
 
 
 # --- History --------------------------------------------------------------------------------------------

@@ -129,7 +129,44 @@ OBJECT_PATHS = {
     "api.post_request_message": ("POST", "/api/v1/requests/{}/messages", "request", {"body": "Any news?"}),
     "api.accept_request_quote": ("POST", "/api/v1/requests/{}/quotes/{}/accept", "request_quote"),
     "api.decline_request_quote": ("POST", "/api/v1/requests/{}/quotes/{}/decline", "request_quote"),
+    "api.baggage_options": ("GET", "/api/v1/bookings/{}/baggage-options", "booking"),
+    "api.accept_schedule_changes": (
+        "POST",
+        "/api/v1/bookings/{}/schedule-changes/accept",
+        "changed_booking",
+    ),
 }
+
+
+def _object_body(world, kind: str):
+    """The JSON body a call on the own object needs to succeed (sent on the other account's too)."""
+    if kind == "changed_booking":
+        return {"changes": [c.id for c in world.booking.schedule_changes]}
+    return None
+
+
+def _schedule_change(booking):
+    """An open airline change on the booking's first segment (as a re-import records it)."""
+    from portal.models import ScheduleChange
+
+    segment = booking.segments[0]
+    booking.schedule_changes.append(
+        ScheduleChange(
+            segment=segment,
+            kind="time_changed",
+            old_departure_at=segment.departure_at,
+            old_departure_offset=segment.departure_offset,
+            new_departure_at=segment.departure_at,
+            new_departure_offset=segment.departure_offset,
+            old_arrival_at=segment.arrival_at,
+            old_arrival_offset=segment.arrival_offset,
+            new_arrival_at=segment.arrival_at,
+            new_arrival_offset=segment.arrival_offset,
+            old_status=segment.status,
+            new_status=segment.status,
+        )
+    )
+    booking.action_required = True
 
 
 def _object_value(world, kind: str, own: bool):
@@ -147,6 +184,10 @@ def _object_value(world, kind: str, own: bool):
         if kind == "request":
             return req.number
         return req.number, quote_service_request(db, req, world.ops).id
+    if kind == "changed_booking":
+        booking = world.booking if own else world.other_booking
+        _schedule_change(booking)
+        return booking.order_number
     agent = world.agent if own else world.other_agent
     endpoint, _ = create_endpoint(agent, Scope.of(agent), "https://example.com/hooks", ["refund.credited"])
     return endpoint.id
@@ -170,7 +211,7 @@ def test_another_accounts_object_is_404(client, db, world, agent_key, endpoint):
     def url(value):
         return path.format(*value) if isinstance(value, tuple) else path.format(value)
 
-    json = body[0] if body else None
+    json = body[0] if body else _object_body(world, kind)
     other = client.open(url(other_value), method=method, headers=bearer(agent_key), json=json)
     body = assert_problem(other, 404)
     assert world.other_booking.order_number not in other.get_data(as_text=True)

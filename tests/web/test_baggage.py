@@ -220,7 +220,7 @@ def test_a_coupon_in_a_refund_cannot_get_baggage(client, auth, world, db):
     )
     db.session.commit()
     response = post(client, "AT10000001", passenger="P1", segment="S2", option=option_id(db, "SQ", "XBAG10"))
-    assert response.status_code == 422 and "is in a refund" in response.get_data(as_text=True)
+    assert response.status_code == 409 and "is in a refund" in response.get_data(as_text=True)
 
 
 def test_a_cancelled_booking_cannot_get_baggage(client, auth, world, make, db):

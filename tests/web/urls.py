@@ -148,6 +148,13 @@ ROUTES: dict[str, Route] = {
     "api.decline_request_quote": Route(
         PUBLIC, args={"number": "request", "quote_id": "quote"}, ok={"POST": 401}
     ),
+    # Baggage, schedule changes, balance and statement (tests/web/test_api_more.py).
+    "api.baggage_options": Route(PUBLIC, args={"order_number": "order"}, ok={"GET": 401}),
+    "api.order_baggage": Route(PUBLIC, ok={"POST": 401}),
+    "api.list_schedule_changes": Route(PUBLIC, ok={"GET": 401}),
+    "api.accept_schedule_changes": Route(PUBLIC, args={"order_number": "order"}, ok={"POST": 401}),
+    "api.get_balance": Route(PUBLIC, ok={"GET": 401}),
+    "api.get_statement": Route(PUBLIC, ok={"GET": 401}),
     # --- any logged-in user, tenant-scoped ------------------------------------------------------------
     "auth.logout": Route(AGENT, ok={"POST": 303}),
     "mfa.two_step": Route(AGENT),
