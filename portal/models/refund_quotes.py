@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.clock import utcnow
@@ -34,7 +34,7 @@ class RefundQuote(db.Model):
     # The way the refund will be recorded (instant_quote, cancel_refund or free_refund).
     path: Mapped[str] = mapped_column(String(20))
     # The coupons priced, as "P1.S1 P1.S2" (passenger and segment refs).
-    coupon_keys: Mapped[str] = mapped_column(String(2000))
+    coupon_keys: Mapped[str] = mapped_column(Text)
     involuntary: Mapped[bool] = mapped_column(default=False)
     fingerprint: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -6,7 +6,7 @@ what the response schema dumps."""
 from __future__ import annotations
 
 # Each module registers its routes on base.bp when imported; the order is the OpenAPI document's.
-from portal.blueprints.api import bookings, webhook_endpoints  # noqa: F401
+from portal.blueprints.api import bookings, refunds, webhook_endpoints  # noqa: F401
 from portal.blueprints.api.base import SECURITY_SCHEME, PortalApi, bp
 
 __all__ = ["bp", "init_app"]

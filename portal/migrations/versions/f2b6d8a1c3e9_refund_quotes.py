@@ -27,7 +27,7 @@ def upgrade():
         sa.Column('user_id', sa.Integer(), nullable=False),
         sa.Column('booking_id', sa.Integer(), nullable=False),
         sa.Column('path', sa.String(length=20), nullable=False),
-        sa.Column('coupon_keys', sa.String(length=2000), nullable=False),
+        sa.Column('coupon_keys', sa.Text(), nullable=False),
         sa.Column('involuntary', sa.Boolean(), nullable=False),
         sa.Column('fingerprint', sa.String(length=64), nullable=False),
         sa.Column('created_at', portal.models.types.UTCDateTime(), nullable=False),
