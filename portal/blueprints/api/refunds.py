@@ -124,7 +124,7 @@ def get_refund(_no_parameters, code):
 
 
 @bp.route("/refunds/<code>/follow-up", methods=["POST"])
-@bp.arguments(FollowUpInput)
+@bp.arguments(FollowUpInput, required=False)
 @bp.response(201, FollowUpSent)
 @problems(401, 404, 409, 422, 429)
 def follow_up_refund(body, code):

@@ -136,6 +136,7 @@ class RefundQuoteSchema(ma.Schema):
         metadata={
             "description": "cannot_quote when any passenger cannot be quoted; non_refundable when every "
             "passenger gets nothing; else exact",
+            "type": "string",
             "enum": [c.value for c in QuoteCase],
         },
     )
@@ -272,7 +273,7 @@ class RefundEventSchema(ma.Schema):
     text = fields.Function(
         lambda e: e.to_label + (f": {e.note}" if e.note else ""),
         required=True,
-        metadata={"description": "What happened, as Refund Info shows it."},
+        metadata={"type": "string", "description": "What happened, as Refund Info shows it."},
     )
 
 
