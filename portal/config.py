@@ -73,6 +73,8 @@ def load(app) -> None:
         ARGON2_PROFILE="default",
         # The agency API (/api/v1): calls a minute per key, shared by every worker (api_call_counter).
         API_RATE_LIMIT=int(env.get("PORTAL_API_RATE_LIMIT", "600")),
+        # How long a refund quote given over the API may be used (POST /refunds), in seconds.
+        API_QUOTE_TTL=int(env.get("PORTAL_API_QUOTE_TTL", "900")),
         # Webhooks to plain http:// and to private, loopback or link-local addresses (tests, a local demo
         # only: never in production).
         ALLOW_HTTP_WEBHOOKS=env.get("PORTAL_ALLOW_HTTP_WEBHOOKS", "0") == "1",

@@ -21,6 +21,7 @@ from portal.models.followups import RefundFollowUp
 from portal.models.ledger import LedgerEntry
 from portal.models.mfa import RecoveryCode, SecondFactor
 from portal.models.notifications import Notification, OutboxEmail
+from portal.models.refund_quotes import RefundQuote
 from portal.models.refunds import Refund, RefundCoupon, RefundEvent, RefundPassenger, RefundReason
 from portal.models.requests import (
     RequestAttachment,
@@ -63,6 +64,7 @@ __all__ = [
     "RefundCoupon",
     "RefundEvent",
     "RefundPassenger",
+    "RefundQuote",
     "RefundReason",
     "RequestAttachment",
     "RequestCategory",

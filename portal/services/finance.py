@@ -33,13 +33,14 @@ from portal.models import (
     LedgerEntry,
     Passenger,
     Refund,
+    RefundCoupon,
     RefundPassenger,
     User,
 )
 from portal.services import audit
 from portal.services.followups import follow_up_state
 from portal.services.ledger import post_entry
-from portal.services.paging import Page, clamp, count
+from portal.services.paging import Page, Slice, clamp, count
 from portal.services.scope import Scope
 from portal.services.search import bookings_matching, search_key
 
@@ -59,6 +60,8 @@ class RefundFilters:
     submitted_from: date | None = None
     submitted_to: date | None = None
     account_id: int | None = None  # staff only
+    path: str | None = None  # one RefundPath value (the API's `path`)
+    order_number: str | None = None  # exactly this booking (the API's `order_number`)
 
 
 def _day_start(day: date, zone: str) -> datetime:
@@ -74,8 +77,16 @@ def refund_conditions(filters: RefundFilters, scope: Scope, zone: str) -> list:
     paths = TABS.get(filters.tab)
     if paths is not None:
         conditions.append(Refund.path.in_(sorted(paths)))
+    if filters.path:
+        conditions.append(Refund.path == filters.path)
     if filters.status:
         conditions.append(Refund.status == filters.status)
+    if filters.order_number:
+        conditions.append(
+            Refund.booking_id.in_(
+                select(Booking.id).where(Booking.order_number == filters.order_number.strip().upper())
+            )
+        )
     # Dates are the portal zone's calendar days; stored times are UTC.
     # "Submitted" is submitted to the airline (Refund.submitted_at): a refund still requested has none.
     if filters.submitted_from:
@@ -115,6 +126,36 @@ def list_refunds(filters: RefundFilters, scope: Scope, page: int, per_page: int,
         )
     ).all()
     return Page(items=list(items), total=total, page=page, per_page=per_page)
+
+
+def refunds_after(
+    filters: RefundFilters, scope: Scope, after: tuple[datetime, int] | None, limit: int, zone: str
+) -> Slice:
+    """The API's list: the same conditions, newest first, read after a cursor position (created_at, id),
+    with everything a refund's answer shows in a fixed number of queries."""
+    stmt = select(Refund).where(*refund_conditions(filters, scope, zone))
+    if after is not None:
+        stmt = stmt.where(tuple_(Refund.created_at, Refund.id) < tuple_(*after))
+    items = list(
+        db.session.scalars(
+            refund_details(stmt.order_by(Refund.created_at.desc(), Refund.id.desc()).limit(limit + 1))
+        )
+    )
+    more = len(items) > limit
+    items = items[:limit]
+    return Slice(items, (items[-1].created_at, items[-1].id) if more else None)
+
+
+def refund_details(stmt):
+    """A refund with its booking, quote lines, coupons, events and reason, loaded with it."""
+    return stmt.options(
+        selectinload(Refund.booking),
+        selectinload(Refund.passengers).selectinload(RefundPassenger.passenger),
+        selectinload(Refund.coupons).selectinload(RefundCoupon.passenger),
+        selectinload(Refund.coupons).selectinload(RefundCoupon.segment),
+        selectinload(Refund.events),
+        selectinload(Refund.reason),
+    )
 
 
 def iter_refund_rows(filters: RefundFilters, scope: Scope, zone: str, chunk: int = 2000):

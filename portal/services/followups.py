@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import current_app
 from sqlalchemy import select
@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.clock import utcnow
 from portal.domain.deadlines import can_follow_up, follow_up_from, local_date
+from portal.domain.errors import Conflict
 from portal.domain.refunds import FINAL_STATUSES, RefundStatus
 from portal.domain.requests import OpenRequestExists, RequestAction, RequestStatus, allowed
 from portal.extensions import db
@@ -22,6 +23,17 @@ def _zone() -> str:
     return current_app.config["TIMEZONE"]
 
 
+class FollowUpRefused(RefundError, Conflict):
+    """Not now: before day 21, once the refund is final, or a second time the same day (409)."""
+
+
+def follow_up_from_date(refund) -> date | None:
+    """The first day (in the portal's zone) the refund may be followed up; None once it is final."""
+    if RefundStatus(refund.status) in FINAL_STATUSES:
+        return None
+    return local_date(follow_up_from(refund.created_at), _zone())
+
+
 def follow_up_state(refund, now: datetime) -> tuple[bool, str]:
     """(allowed now, text): 'Follow-up available', 'Available from 14 Dec 2026', or '—' once final.
 
@@ -30,7 +42,7 @@ def follow_up_state(refund, now: datetime) -> tuple[bool, str]:
     if RefundStatus(refund.status) in FINAL_STATUSES:
         return False, "—"
     if not can_follow_up(refund.created_at, now):
-        return False, f"Available from {local_date(follow_up_from(refund.created_at), _zone()):%d %b %Y}"
+        return False, f"Available from {follow_up_from_date(refund):%d %b %Y}"
     return True, "Follow-up available"
 
 
@@ -42,18 +54,18 @@ def follow_up(
     now = now or utcnow()
     allowed_now, text = follow_up_state(refund, now)
     if refund.is_final:
-        raise RefundError(
+        raise FollowUpRefused(
             f"Refund {refund.code} is {refund.status_label.lower()}; there is nothing to follow up."
         )
     if not allowed_now:
-        raise RefundError(f"Refund {refund.code} can be followed up 21 days after submission. {text}.")
+        raise FollowUpRefused(f"Refund {refund.code} can be followed up 21 days after submission. {text}.")
     today = local_date(now, _zone())
     if db.session.scalar(
         select(RefundFollowUp.id).where(
             RefundFollowUp.refund_id == refund.id, RefundFollowUp.local_date == today
         )
     ):
-        raise RefundError(f"Refund {refund.code} was already followed up today; try again tomorrow.")
+        raise FollowUpRefused(f"Refund {refund.code} was already followed up today; try again tomorrow.")
     body = (
         f"Follow-up on refund {refund.code} (submitted {refund.created_at:%d %b %Y}, status "
         f"{refund.status_label})." + (f"\n\n{message.strip()}" if message and message.strip() else "")
@@ -72,7 +84,7 @@ def follow_up(
                 )
             )
     except IntegrityError:
-        raise RefundError(
+        raise FollowUpRefused(
             f"Refund {refund.code} was already followed up today; try again tomorrow."
         ) from None
     return req

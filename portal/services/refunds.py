@@ -60,7 +60,9 @@ from portal.models import (
     User,
 )
 from portal.services.baggage import RefundedCoupons, fail_orders_in_refunds
+from portal.services.catalogues import active_reasons
 from portal.services.coupons import Coupon, booking_coupons, refresh_refund_states
+from portal.services.documents import UploadRejected, save_document
 from portal.services.ledger import post_entry
 from portal.services.notifications import account_agents, notify
 from portal.services.paging import Page, clamp, count
@@ -123,6 +125,29 @@ def whole_passengers(booking: Booking, refs: list[str], now: datetime) -> list[t
     for passenger, coupons in booking_coupons(booking, now):
         if passenger.ref in refs:
             chosen.extend((c.passenger, c.segment) for c in coupons if c.selectable)
+    return chosen
+
+
+def named_coupons(
+    booking: Booking, passengers: list[str], segments: list[str] | None, now: datetime
+) -> list[tuple[Passenger, Segment]]:
+    """The coupons a call names by refs (the API): with `segments`, each named passenger on each named
+    segment (Cancel & Refund's ticks); without, every refundable coupon of the named passengers (the
+    Refund button's whole tickets). A passenger with nothing left to refund keeps their coupons in the
+    selection, so check_selection names the coupon and why. Unknown refs are refused under their field."""
+    known = {p.ref for p in booking.passengers}
+    if unknown := [ref for ref in passengers if ref not in known]:
+        raise RefundError(f"Not a passenger of this booking: {', '.join(unknown)}.", field="passengers")
+    if segments is not None:
+        flights = {s.ref for s in booking.segments}
+        if unknown := [ref for ref in segments if ref not in flights]:
+            raise RefundError(f"Not a segment of this booking: {', '.join(unknown)}.", field="segments")
+        return parse_coupon_keys(booking, [f"{p}.{s}" for p in passengers for s in segments])
+    chosen = whole_passengers(booking, passengers, now)
+    covered = {passenger.ref for passenger, _ in chosen}
+    for passenger in booking.passengers:
+        if passenger.ref in passengers and passenger.ref not in covered:
+            chosen.extend((passenger, segment) for segment in booking.segments)
     return chosen
 
 
@@ -289,6 +314,40 @@ def create_refund(
         # A free refund answers the airline's schedule changes it covers.
         resolve_by_refund(refund, user, now)
     return refund
+
+
+def submit_refund_claim(
+    booking: Booking,
+    selection: list[tuple[Passenger, Segment]],
+    *,
+    user: User,
+    reason_code: str,
+    airline_fulfilled_on: date,
+    proof_file,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> Refund:
+    """A Refund Claim (the agency or passenger was refunded by the airline): one of the active reasons,
+    the proof stored (services.documents, checked by content; removed again if the refund is refused),
+    then create_refund on the claim path. The Refund Claim page and the API both come here."""
+    reason = next((r for r in active_reasons() if r.code == reason_code), None)
+    if reason is None:
+        raise RefundError("Choose one of the reasons offered.", field="reason")
+    try:
+        proof = save_document(proof_file, account_id=booking.account_id, uploaded_by_id=user.id)
+    except UploadRejected as exc:
+        raise UploadRejected(str(exc), field="proof") from None
+    return create_refund(
+        booking,
+        selection,
+        path=RefundPath.REFUND_CLAIM,
+        user=user,
+        now=now,
+        reason=reason,
+        airline_fulfilled_on=airline_fulfilled_on,
+        proof=proof,
+        note=note,
+    )
 
 
 def _posted_quote(quote: Quote, path: RefundPath, amounts: dict[str, Decimal]) -> Quote:
@@ -660,9 +719,11 @@ __all__ = [
     "booking_refunds",
     "compute_quote",
     "create_refund",
+    "named_coupons",
     "nothing_left",
     "parse_coupon_keys",
     "quote_fingerprint",
+    "submit_refund_claim",
     "whole_passengers",
 ]
 

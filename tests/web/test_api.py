@@ -1,11 +1,14 @@
 """The agency API (/api/v1): bearer keys only, problem documents, tenancy, validation, the rate limit and
 the OpenAPI document."""
 
+from datetime import timedelta
+
 import pytest
 from openapi_spec_validator import validate
 
+from portal.clock import utcnow
 from portal.services.api_keys import create_api_key, revoke_api_key
-from tests.conftest import PASSWORD, passenger_doc
+from tests.conftest import PASSWORD, make_refund, passenger_doc
 
 PROBLEM = "application/problem+json"
 
@@ -135,6 +138,14 @@ OBJECT_PATHS = {
         "/api/v1/bookings/{}/schedule-changes/accept",
         "changed_booking",
     ),
+    "api.create_refund_quote": (
+        "POST",
+        "/api/v1/bookings/{}/refund-quotes",
+        "booking",
+        {"passengers": ["P1"]},
+    ),
+    "api.get_refund": ("GET", "/api/v1/refunds/{}", "refund"),
+    "api.follow_up_refund": ("POST", "/api/v1/refunds/{}/follow-up", "refund", {}),
 }
 
 
@@ -188,6 +199,9 @@ def _object_value(world, kind: str, own: bool):
         booking = world.booking if own else world.other_booking
         _schedule_change(booking)
         return booking.order_number
+    if kind == "refund":  # 22 days old: it may be followed up
+        booking, agent = (world.booking, world.agent) if own else (world.other_booking, world.other_agent)
+        return make_refund(db, booking, agent, now=utcnow() - timedelta(days=22)).code
     agent = world.agent if own else world.other_agent
     endpoint, _ = create_endpoint(agent, Scope.of(agent), "https://example.com/hooks", ["refund.credited"])
     return endpoint.id
@@ -402,3 +416,16 @@ def test_leases_never_let_more_than_the_limit_through_two_workers(
         assert _counted(db) >= admitted
     finally:
         app.config["API_RATE_LIMIT"] = 600
+
+
+def test_every_schema_has_its_own_name(app):
+    """Two schemas of one name would be renamed silently in the document (QuoteLine1…); each is distinct."""
+    import warnings
+
+    from portal import create_app
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        spare = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x"})
+    names = spare.test_client().get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    assert not [n for n in names if n[-1].isdigit()]

@@ -181,3 +181,36 @@ def test_a_multipart_replay_raises_one_request_and_other_files_are_another_call(
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(ServiceRequest)) == 1
     assert db.session.scalar(select(func.count()).select_from(Document)) == 1
+
+
+def test_ten_racing_replays_of_a_refund_make_one_refund(app, client, db, world, agent_key):
+    """The money path: ten replays of POST /refunds with one Idempotency-Key, racing, make one refund
+    and answer all ten with it (none a 409 for the quote already used)."""
+    from portal.models import Refund
+
+    quote = client.post(
+        "/api/v1/bookings/AT10000001/refund-quotes", json={"passengers": ["P1"]}, headers=bearer(agent_key)
+    ).get_json()
+    start = threading.Barrier(10)
+    answers = []
+
+    def call():
+        start.wait(timeout=10)
+        response = post(
+            app.test_client(),
+            agent_key,
+            body={"quote_id": quote["id"]},
+            idempotency_key="refund-1",
+            path="/api/v1/refunds",
+        )
+        answers.append((response.status_code, response.get_json()))
+
+    threads = [threading.Thread(target=call) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert [status for status, _ in answers] == [201] * 10, answers
+    assert len({body["code"] for _, body in answers}) == 1
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Refund)) == 1

@@ -155,6 +155,13 @@ ROUTES: dict[str, Route] = {
     "api.accept_schedule_changes": Route(PUBLIC, args={"order_number": "order"}, ok={"POST": 401}),
     "api.get_balance": Route(PUBLIC, ok={"GET": 401}),
     "api.get_statement": Route(PUBLIC, ok={"GET": 401}),
+    # Refunds (tests/web/test_api_refunds.py).
+    "api.create_refund_quote": Route(PUBLIC, args={"order_number": "order"}, ok={"POST": 401}),
+    "api.create_refund_from_quote": Route(PUBLIC, ok={"POST": 401}),
+    "api.create_refund_claim": Route(PUBLIC, ok={"POST": 401}),
+    "api.list_refunds": Route(PUBLIC, ok={"GET": 401}),
+    "api.get_refund": Route(PUBLIC, args={"code": "refund_code"}, ok={"GET": 401}),
+    "api.follow_up_refund": Route(PUBLIC, args={"code": "refund_code"}, ok={"POST": 401}),
     # --- any logged-in user, tenant-scoped ------------------------------------------------------------
     "auth.logout": Route(AGENT, ok={"POST": 303}),
     "mfa.two_step": Route(AGENT),

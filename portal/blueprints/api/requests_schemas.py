@@ -200,7 +200,7 @@ class ThreadEntrySchema(ma.Schema):
     )
 
 
-class QuoteLineSchema(ma.Schema):
+class RequestQuoteLineSchema(ma.Schema):
     passenger = fields.String(required=True, attribute="passenger.ref")
     amount = money("amount_money")
 
@@ -208,7 +208,7 @@ class QuoteLineSchema(ma.Schema):
 class QuoteSchema(ma.Schema):
     id = fields.Integer(required=True)
     status = fields.String(required=True, metadata={"description": "open, accepted, declined or superseded"})
-    lines = fields.List(fields.Nested(QuoteLineSchema), required=True)
+    lines = fields.List(fields.Nested(RequestQuoteLineSchema), required=True)
     total = money()
     valid_until = fields.Date(required=True)
     expires_at = Instant(required=True, metadata={"description": "Answer before this instant."})

@@ -10,6 +10,7 @@ from portal.blueprints.api import (  # noqa: F401
     baggage,
     bookings,
     finance,
+    refunds,
     requests,
     schedule_changes,
     webhook_endpoints,

@@ -13,7 +13,7 @@ from portal.htmx import redirect_after_post, render
 from portal.models import Booking, Refund
 from portal.security import booking_or_404, current_scope, found
 from portal.services.catalogues import active_reasons
-from portal.services.documents import UploadRejected, document_path, load_document, save_document
+from portal.services.documents import UploadRejected, document_path, load_document
 from portal.services.followups import follow_up, follow_up_state
 from portal.services.refunds import (
     QuoteChanged,
@@ -28,6 +28,7 @@ from portal.services.refunds import (
     parse_coupon_keys,
     portal_today,
     quote_fingerprint,
+    submit_refund_claim,
     whole_passengers,
 )
 from portal.services.requests import hidden_from_agents
@@ -237,20 +238,15 @@ def refund_claim(order_number):
         error, status = refusal, 422
     elif request.method == "POST" and error is None and form.validate_on_submit():
         with attempt() as outcome:
-            reason = next(r for r in reasons if r.code == form.reason.data)
-            proof = save_document(
-                form.proof.data, account_id=booking.account_id, uploaded_by_id=current_user.id
-            )
-            refund = create_refund(
+            refund = submit_refund_claim(
                 booking,
                 selection,
-                path=RefundPath.REFUND_CLAIM,
                 user=current_user,
-                now=now,
-                reason=reason,
+                reason_code=form.reason.data,
                 airline_fulfilled_on=form.airline_fulfilled_on.data,
-                proof=proof,
+                proof_file=form.proof.data,
                 note=form.note.data,
+                now=now,
             )
             return _done(booking, refund)
         # The rollback also removed the stored proof.
