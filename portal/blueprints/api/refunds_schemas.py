@@ -147,7 +147,9 @@ class RefundQuoteSchema(ma.Schema):
     refusal = fields.String(
         required=True, allow_none=True, attribute="quote.refusal", metadata={"description": "Why not."}
     )
-    passengers = fields.List(fields.Nested(RefundQuoteLineSchema), required=True, attribute="quote.passengers")
+    passengers = fields.List(
+        fields.Nested(RefundQuoteLineSchema), required=True, attribute="quote.passengers"
+    )
     coupons = fields.List(
         fields.Nested(QuotedCouponSchema),
         required=True,
