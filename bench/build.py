@@ -6,6 +6,7 @@ import os
 import random
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -13,6 +14,7 @@ from bench.data import AGENT_ACCOUNT, fill
 from bench.database import Target
 from portal import create_app
 from portal.cli import init_db
+from portal.clock import utcnow
 from portal.extensions import db
 from portal.models import (
     Account,
@@ -20,6 +22,7 @@ from portal.models import (
     Booking,
     BookingSearchKey,
     Passenger,
+    Refund,
     ScheduleChange,
     Segment,
     User,
@@ -31,6 +34,7 @@ from portal.services.bookings import booking_search_keys
 AGENT_EMAIL = "agent@bench.example"
 OPERATIONS_EMAIL = "ops@bench.example"
 DETAIL_PAGES = 50  # order numbers Booking Details rotates over
+REFUND_ORDERS = 4000  # bookings the API quote + refund row may refund (one each)
 
 
 @dataclass
@@ -42,6 +46,7 @@ class BuildReport:
     rows: dict[str, int] = field(default_factory=dict)
     order_numbers: list[str] = field(default_factory=list)
     api_key: str = ""
+    refund_orders: list[str] = field(default_factory=list)  # refundable, unrefunded: the API refund row
 
 
 def _ensure_user(email: str, name: str, role: str, password: str, account_code: str | None) -> None:
@@ -125,6 +130,25 @@ def build(target: Target, bookings: int, *, keep: bool, password: str, seed: int
             ).all()
             report.order_numbers = random.Random(seed).sample(list(numbers), min(DETAIL_PAGES, len(numbers)))
             _verify_search_keys(report.order_numbers[:20])
+            unrefunded = ~select(Refund.id).where(Refund.booking_id == Booking.id).exists()
+            refundable = (
+                select(Passenger.id)
+                .where(Passenger.booking_id == Booking.id, Passenger.refundable.is_(True))
+                .exists()
+            )
+            report.refund_orders = list(
+                db.session.scalars(
+                    select(Booking.order_number)
+                    .where(
+                        Booking.account_id == account_id,
+                        Booking.first_departure_date > utcnow().date() + timedelta(days=2),
+                        unrefunded,
+                        refundable,
+                    )
+                    .order_by(Booking.id)
+                    .limit(REFUND_ORDERS)
+                )
+            )
             db.session.rollback()
             step("check")
         finally:

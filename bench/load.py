@@ -8,6 +8,7 @@ import statistics
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from http.cookies import SimpleCookie
@@ -102,6 +103,8 @@ class Endpoint:
     headers: dict[str, str] = field(default_factory=dict)
     expect: str | None = None  # text the body must contain (checked once, before the load)
     refuse: str | None = None  # text the body must not contain
+    # A step of several calls instead of one GET: (client, k) -> the outcome ("200" when it all worked).
+    step: Callable[[Client, int], str] | None = None
 
     @property
     def label_path(self) -> str:
@@ -127,6 +130,8 @@ class Result:
 
 def check(port: int, endpoint: Endpoint) -> str:
     """One request before the load: the right page, not a login form or an error page."""
+    if endpoint.step is not None:
+        return ""  # a step checks its own answers on every call
     client = Client(port, endpoint.cookies)
     try:
         status, _, body = client.get(endpoint.paths[0], endpoint.headers)
@@ -170,8 +175,11 @@ def measure(port: int, endpoint: Endpoint, *, threads: int, warmup: float, durat
                 path = paths[k % len(paths)]
                 k += threads
                 try:
-                    status, _, _ = client.get(path, endpoint.headers)
-                    outcome = str(status)
+                    if endpoint.step is not None:
+                        outcome = endpoint.step(client, k - threads)
+                    else:
+                        status, _, _ = client.get(path, endpoint.headers)
+                        outcome = str(status)
                 except (OSError, http.client.HTTPException) as exc:
                     outcome = type(exc).__name__
                     client.close()

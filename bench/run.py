@@ -53,7 +53,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def endpoints(agent, operations, order_numbers, api_key):
+def quote_and_refund(api_key: str, orders: list[str]):
+    """One step of the API's refund: quote a booking's first passenger, then ask for the refund with that
+    quote (two calls, each booking once); "200" when both answered 201."""
+    headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
+
+    def step(client, k: int) -> str:
+        if k >= len(orders):
+            return "out of bookings"
+        order = orders[k]
+        status, _, body = client.request(
+            "POST", f"/api/v1/bookings/{order}/refund-quotes", b'{"passengers": ["P1"]}', headers
+        )
+        if status != 201:
+            return f"quote {status}"
+        quote_id = json.loads(body)["id"]
+        status, _, _ = client.request(
+            "POST", "/api/v1/refunds", json.dumps({"quote_id": quote_id}).encode(), headers
+        )
+        return "200" if status == 201 else f"refund {status}"
+
+    return step
+
+
+def endpoints(agent, operations, order_numbers, api_key, refund_orders):
     from bench.load import Endpoint
 
     page = "Showing 1–"
@@ -81,6 +104,11 @@ def endpoints(agent, operations, order_numbers, api_key):
             [f"/api/v1/bookings/{n}" for n in order_numbers],
             headers={"Authorization": f"Bearer {api_key}"},
             expect=order_numbers[0],
+        ),
+        Endpoint(
+            "API quote + refund (2 calls, agent)",
+            ["/api/v1/bookings/{order}/refund-quotes", "/api/v1/refunds"],
+            step=quote_and_refund(api_key, refund_orders),
         ),
     ]
 
@@ -193,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
 
         agent = login(server.port, AGENT_EMAIL, password)
         operations = login(server.port, OPERATIONS_EMAIL, password)
-        plan = endpoints(agent, operations, report.order_numbers, report.api_key)
+        plan = endpoints(agent, operations, report.order_numbers, report.api_key, report.refund_orders)
         for endpoint in plan:
             text = check(server.port, endpoint)
             if endpoint.name.startswith(("my bookings", "search")):
