@@ -429,3 +429,32 @@ def test_every_schema_has_its_own_name(app):
         spare = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x"})
     names = spare.test_client().get("/api/v1/openapi.json").get_json()["components"]["schemas"]
     assert not [n for n in names if n[-1].isdigit()]
+
+
+# Every POST that names an object in its body (not its path): another account's object is a 404 naming
+# the field, exactly as an unknown one, and nothing is written.
+BODY_OBJECTS = {
+    "/api/v1/requests": (
+        "order_number",
+        {"category": "other", "description": "Any news?", "passengers": ["P1"]},
+    ),
+    "/api/v1/baggage-orders": ("order_number", {"passenger": "P1", "segment": "S1", "option": 1}),
+}
+
+
+@pytest.mark.parametrize("path", sorted(BODY_OBJECTS))
+@pytest.mark.parametrize("order", ["OT20000001", "ZZ99999999"], ids=["other-account", "unknown"])
+def test_another_accounts_object_named_in_a_body_is_a_404_naming_the_field(
+    client, db, world, agent_key, path, order
+):
+    from sqlalchemy import func, select
+
+    from portal.models import BaggageOrder, ServiceRequest
+
+    field, rest = BODY_OBJECTS[path]
+    response = client.post(path, json={field: order, **rest}, headers=bearer(agent_key))
+    body = assert_problem(response, 404)
+    assert [e["field"] for e in body["errors"]] == [field]
+    assert "LIM" not in response.get_data(as_text=True)
+    for model in (ServiceRequest, BaggageOrder):
+        assert db.session.scalar(select(func.count()).select_from(model)) == 0

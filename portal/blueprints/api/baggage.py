@@ -6,7 +6,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from portal.blueprints.api.baggage_schemas import BaggageOptionsSchema, BaggageOrderInput, BaggageOrderSchema
-from portal.blueprints.api.base import Shown, actor, bp, problems, scope
+from portal.blueprints.api.base import Shown, actor, bp, not_found, problems, scope
 from portal.blueprints.api.idempotency import idempotent
 from portal.blueprints.api.schemas import Strict
 from portal.clock import utcnow
@@ -51,8 +51,10 @@ def order_baggage(body):
     """Order baggage for one passenger on one segment (what the Add Baggage form posts). The order starts
     `requested`; operations confirm or fail it with the airline (`baggage_order.status_changed`). 409 when
     the passenger's flight already has a live order or is in a refund; 404 for a booking not of your
-    account."""
-    booking = found(load_booking(body["order_number"], scope()))
+    account, naming `order_number`."""
+    booking = load_booking(body["order_number"], scope())
+    if booking is None:
+        return not_found("order_number", "booking")
     with attempt() as outcome:
         order = create_baggage_order(
             booking,

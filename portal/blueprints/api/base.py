@@ -138,6 +138,13 @@ def domain_problem(error: DomainError):
     return problem_for(error)
 
 
+def not_found(field: str, what: str):
+    """A body naming an object that is not there, or is another account's: a 404 (as in a path) that
+    names the field."""
+    detail = f"There is no {what} with this {field} in your account."
+    return problem(404, detail, errors=[{"field": field, "message": detail}])
+
+
 # --- cursor pages --------------------------------------------------------------------------------------
 
 

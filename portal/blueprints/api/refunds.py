@@ -6,7 +6,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask import current_app
 
-from portal.blueprints.api.base import Shown, actor, after_cursor, bp, cursor_page, problems, scope
+from portal.blueprints.api.base import Shown, actor, after_cursor, bp, cursor_page, not_found, problems, scope
 from portal.blueprints.api.idempotency import idempotent
 from portal.blueprints.api.refunds_schemas import (
     FollowUpInput,
@@ -21,7 +21,7 @@ from portal.blueprints.api.refunds_schemas import (
 )
 from portal.blueprints.api.schemas import Strict
 from portal.clock import utcnow
-from portal.errors import problem, problem_for
+from portal.errors import problem_for
 from portal.security import found
 from portal.services.bookings import load_booking
 from portal.services.finance import RefundFilters, refunds_after
@@ -29,12 +29,6 @@ from portal.services.followups import follow_up
 from portal.services.refund_quotes import create_quote, load_quote, use_quote
 from portal.services.refunds import load_refund, named_coupons, submit_refund_claim
 from portal.uow import attempt
-
-
-def _not_found(field: str, what: str):
-    """A body naming an object that is not there (or another account's): 404, naming the field."""
-    detail = f"There is no {what} with this {field} for your account."
-    return problem(404, detail, errors=[{"field": field, "message": detail}])
 
 
 @bp.route("/bookings/<order_number>/refund-quotes", methods=["POST"])
@@ -71,7 +65,7 @@ def create_refund_from_quote(body):
     new quote), or a coupon is already in a refund."""
     quote = load_quote(body["quote_id"], scope())
     if quote is None:
-        return _not_found("quote_id", "quote")
+        return not_found("quote_id", "quote")
     with attempt() as outcome:
         refund = use_quote(quote, user=actor(), now=utcnow())
     if outcome.failed:
@@ -89,7 +83,7 @@ def create_refund_claim(form):
     airline's confirmation as `proof`. `passengers` and `segments` may repeat or be comma-separated."""
     booking = load_booking(form["order_number"], scope())
     if booking is None:
-        return _not_found("order_number", "booking")
+        return not_found("order_number", "booking")
     now = utcnow()
     with attempt() as outcome:
         refund = submit_refund_claim(

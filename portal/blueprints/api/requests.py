@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from portal.blueprints.api.base import Shown, actor, after_cursor, bp, cursor_page, problems, scope
+from portal.blueprints.api.base import Shown, actor, after_cursor, bp, cursor_page, not_found, problems, scope
 from portal.blueprints.api.idempotency import idempotent
 from portal.blueprints.api.requests_schemas import (
     Attachments,
@@ -23,7 +23,6 @@ from portal.blueprints.api.requests_schemas import (
 )
 from portal.blueprints.api.schemas import Strict
 from portal.clock import utcnow
-from portal.domain.errors import DomainError
 from portal.errors import problem_for
 from portal.models import ServiceRequest
 from portal.security import found
@@ -40,8 +39,6 @@ from portal.services.requests import (
     thread,
 )
 from portal.uow import attempt
-
-UNKNOWN_ORDER = "No booking with this order number in your account."
 
 
 def json_or_multipart(schema, form_schema):
@@ -107,7 +104,7 @@ def create_service_request(body, files):
     refund at once (listed in `refunds`)."""
     booking = load_booking(body["order_number"], scope())
     if booking is None:
-        raise DomainError(UNKNOWN_ORDER, field="order_number")
+        return not_found("order_number", "booking")
     with attempt() as outcome:
         req = create_request(
             booking,
