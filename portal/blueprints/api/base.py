@@ -5,8 +5,11 @@ views.py registers them all."""
 
 from __future__ import annotations
 
+import json
+
 from flask import g, request
 from flask_smorest import Api, Blueprint
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
 from portal.blueprints.api.schemas import Problem
@@ -39,7 +42,22 @@ class PortalApi(Api):
             self.DEFAULT_RESPONSE_CONTENT_TYPE = default
 
 
-bp = Blueprint(
+class ApiParser(FlaskParser):
+    """webargs' parser, refusing a JSON body nested too deeply for Python's decoder as it refuses any
+    other JSON it cannot read (a 400 problem), rather than failing the call with a RecursionError."""
+
+    def _raw_load_json(self, req):
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError as exc:
+            raise json.JSONDecodeError("The JSON body is nested too deeply.", doc="…", pos=0) from exc
+
+
+class ApiBlueprint(Blueprint):
+    ARGUMENTS_PARSER = ApiParser()
+
+
+bp = ApiBlueprint(
     "api",
     __name__,
     url_prefix="/api/v1",
@@ -119,6 +137,7 @@ def _field_errors(messages, prefix: str = "") -> list[dict[str, str]]:
     return out
 
 
+@bp.errorhandler(400)  # before the app's 400 page, which would answer "go back and try again"
 @bp.errorhandler(HTTPException)
 def http_problem(error: HTTPException):
     data = getattr(error, "data", None) or {}
@@ -126,6 +145,9 @@ def http_problem(error: HTTPException):
         # The location (query, json, …) is not part of the field's name.
         errors = [e for location in data["messages"].values() for e in _field_errors(location)]
         return problem(422, "The request has invalid input; see errors.", errors=errors)
+    if error.code == 400 and "json" in data.get("messages", {}):
+        detail = "The body is not JSON this API can read (malformed, not UTF-8, or nested too deeply)."
+        return problem(400, detail, errors=[{"field": "body", "message": detail}])
     detail = {
         404: "There is nothing here, or it is not available to your account.",
         405: "This method is not available on this path.",
