@@ -27,6 +27,7 @@ from portal.extensions import db
 from portal.models import ApiCallCounter, ApiKey, User
 from portal.models.types import UTCDateTime
 from portal.services.audit import record
+from portal.services.idempotency import forget_answers
 from portal.services.transitions import claim
 
 KEY_PREFIX = "ptk_"
@@ -116,8 +117,10 @@ def load_key(key_id: int, by: User) -> ApiKey | None:
 
 def revoke_all_keys(user: User, *, by: User | None, why: str, now: datetime | None = None) -> int:
     """Revoke every live key of a user whose role or account changes (a key must not follow its user
-    into another tenant or role). How many were revoked; each is in the audit trail."""
+    into another tenant or role, nor must the answers kept for their Idempotency-Keys). How many were
+    revoked; each is in the audit trail."""
     now = now or utcnow()
+    forget_answers(user)
     live = db.session.scalars(
         select(ApiKey).where(ApiKey.user_id == user.id, ApiKey.revoked_at.is_(None))
     ).all()

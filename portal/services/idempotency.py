@@ -95,6 +95,17 @@ def complete(row: IdempotentRequest, *, status: int, content_type: str, body: st
     db.session.flush()
 
 
+def forget_answers(user: User) -> int:
+    """Forget every answer kept for `user` (their role or account changed): a replay must not show them
+    what their old account or role was answered. How many."""
+    result = db.session.execute(
+        delete(IdempotentRequest)
+        .where(IdempotentRequest.user_id == user.id)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
 def sweep_idempotent_requests(now: datetime | None = None) -> int:
     """Forget keys older than the retention (the job runner's `sweep-idempotency-keys`)."""
     cutoff = (now or utcnow()) - RETENTION

@@ -40,3 +40,32 @@ def test_a_json_body_nested_too_deeply_is_a_problem_not_a_500(client, db, world,
             )
             body = assert_problem(response, 400)
             assert "JSON" in body["detail"], path
+
+
+def test_a_user_moved_to_another_account_gets_no_replay_of_the_old_accounts_answers(client, db, world):
+    """A stored answer belongs to the account it was given in: a user moved to another account (their
+    keys revoked, a new key made) who sends the same Idempotency-Key and call again must not be shown the
+    old account's booking, passengers or refund."""
+    from portal.services.auth import update_user
+
+    old_key = key_for(db, world.agent)
+    call = {"json": {"passengers": ["P1"]}, "headers": {"Idempotency-Key": "nightly-quote-42"}}
+    first = client.post(
+        "/api/v1/bookings/AT10000001/refund-quotes",
+        **{**call, "headers": {**call["headers"], **bearer(old_key)}},
+    )
+    assert first.status_code == 201
+    update_user(
+        world.agent, name=world.agent.name, role="agent", account_code="OTHER", active=True, by=world.admin
+    )
+    db.session.commit()
+    new_key = key_for(db, world.agent, name="After the move")
+
+    again = client.post(
+        "/api/v1/bookings/AT10000001/refund-quotes",
+        **{**call, "headers": {**call["headers"], **bearer(new_key)}},
+    )
+    assert "Idempotent-Replayed" not in again.headers
+    assert first.get_json()["id"] not in again.get_data(as_text=True)
+    assert "TAN" not in again.get_data(as_text=True)
+    assert_problem(again, 404)
