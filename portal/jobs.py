@@ -3,8 +3,10 @@ e-mail outbox. Each job is a unit of work of its own: it commits once, or rolls 
 
 from __future__ import annotations
 
+import http.client
 import logging
 import smtplib
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -115,7 +117,43 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
+def _pinned_connection(base):
+    """An http.client connection class that connects to the address services/webhooks checked for the
+    host (TLS still verifies the certificate and sends SNI for the host name)."""
+
+    class Pinned(base):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+
+            def create_connection(address, *rest, **options):
+                host, port = address
+                return socket.create_connection(
+                    (webhooks.connect_address(host, port), port), *rest, **options
+                )
+
+            self._create_connection = create_connection
+
+    return Pinned
+
+
+_PinnedHTTP = _pinned_connection(http.client.HTTPConnection)
+_PinnedHTTPS = _pinned_connection(http.client.HTTPSConnection)
+
+
+class _PinnedHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req):
+        return self.do_open(_PinnedHTTP, req)
+
+
+class _PinnedHTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req):
+        return self.do_open(_PinnedHTTPS, req, context=self._context)
+
+
+# No proxy (the address checked must be the one connected to), no redirects, pinned addresses.
+_opener = urllib.request.build_opener(
+    urllib.request.ProxyHandler({}), _NoRedirects, _PinnedHTTPHandler, _PinnedHTTPSHandler
+)
 
 
 def http_post(url: str, body: bytes, headers: dict[str, str]) -> int:

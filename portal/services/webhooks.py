@@ -67,14 +67,40 @@ def target_refusal(url: str) -> str | None:
         return refusal
     parts = urlsplit(url)
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
+        _public_addresses(parts.hostname, parts.port or 443)
+    except UnicodeError:
         return f"The host name {parts.hostname} does not resolve."
-    for info in infos:
-        refusal = address_refusal(info[4][0])
-        if refusal:
-            return refusal
+    except OSError as exc:
+        return str(exc)
     return None
+
+
+class AddressRefused(OSError):
+    """A webhook target resolved to an address it may not be sent to."""
+
+
+def _public_addresses(host: str, port: int) -> list[str]:
+    """Every address `host` resolves to, all public; AddressRefused (an OSError) otherwise."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise AddressRefused(f"The host name {host} does not resolve.") from exc
+    addresses = [info[4][0] for info in infos]
+    for address in addresses:
+        refusal = address_refusal(address)
+        if refusal:
+            raise AddressRefused(refusal)
+    return addresses
+
+
+def connect_address(host: str, port: int) -> str:
+    """Where a delivery connects: `host` resolved once and checked, so the connection goes to the address
+    the check passed (a DNS answer that changes between the check and the connection cannot point a
+    delivery at a private address). The host itself when PORTAL_ALLOW_HTTP_WEBHOOKS is on. Raises
+    AddressRefused."""
+    if allow_http():
+        return host
+    return _public_addresses(host, port)[0]
 
 
 # --- endpoints --------------------------------------------------------------------------------------------

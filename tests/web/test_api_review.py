@@ -69,3 +69,68 @@ def test_a_user_moved_to_another_account_gets_no_replay_of_the_old_accounts_answ
     assert first.get_json()["id"] not in again.get_data(as_text=True)
     assert "TAN" not in again.get_data(as_text=True)
     assert_problem(again, 404)
+
+
+def test_a_host_name_that_resolves_inside_after_the_check_gets_no_delivery(
+    app, client, db, make, world, agent_key, monkeypatch
+):
+    """DNS rebinding: the name resolves to a public address when the delivery is checked, and to the
+    portal's own loopback when the sender connects. The delivery must go where the check looked, or
+    nowhere: never to the inside address."""
+    import socket
+    import threading
+
+    from portal.jobs import deliver_webhooks
+    from portal.models import WebhookDelivery
+
+    inside = socket.socket()
+    inside.bind(("127.0.0.1", 0))
+    inside.listen(5)
+    inside.settimeout(0.2)
+    port = inside.getsockname()[1]
+    reached = []
+    stop = threading.Event()
+
+    def listen():
+        while not stop.is_set():
+            try:
+                conn, _ = inside.accept()
+            except OSError:
+                continue
+            reached.append(True)
+            conn.close()
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    real_getaddrinfo = socket.getaddrinfo
+    answers = {"given": 0}
+
+    def rebinding(host, *args, **kwargs):
+        if host != "hooks.rebind.example":
+            return real_getaddrinfo(host, *args, **kwargs)
+        answers["given"] += 1
+        address = "93.184.215.14" if answers["given"] == 1 else "127.0.0.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    url = f"https://hooks.rebind.example:{port}/hooks"
+    created = client.post(
+        "/api/v1/webhook-endpoints",
+        json={"url": url, "events": ["refund.status_changed"]},
+        headers=bearer(agent_key),
+    )
+    assert created.status_code == 201
+    make.refund(world.booking, world.agent, status="received", by=world.ops)
+    app.config["ALLOW_HTTP_WEBHOOKS"] = False
+    answers["given"] = 0
+    try:
+        result = deliver_webhooks()
+    finally:
+        app.config["ALLOW_HTTP_WEBHOOKS"] = True
+        stop.set()
+        listener.join()
+        inside.close()
+    assert reached == []
+    assert result == {"delivered": 0, "failed": 1}
+    first = db.session.query(WebhookDelivery).order_by(WebhookDelivery.id).first()
+    assert "127.0.0.1" in first.last_error
