@@ -108,6 +108,7 @@ def refund_slideout(order_number):
             form=form,
             error=None,
             notice=None,
+            soon=booking.urgent_segment(now),
         ), (409 if request.method == "POST" else 200)
     source = request.form if request.method == "POST" else request.args
     # The form always sends "selection"; without it (the slide-out opening) every refundable passenger is
@@ -146,6 +147,7 @@ def refund_slideout(order_number):
         form=form,
         error=step.error,
         notice=step.notice,
+        soon=booking.urgent_segment(now),
     ), step.status
 
 
@@ -209,6 +211,7 @@ def operator_refund(order_number):
         form=form,
         error=step.error,
         notice=step.notice,
+        soon=booking.urgent_segment(now),
     ), step.status
 
 
