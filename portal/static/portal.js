@@ -1,18 +1,108 @@
 // The little behaviour htmx does not cover. Everything still works without it.
 
-// Closing a slide-out (×, Cancel, Escape).
+// Slide-outs are modal dialogs. htmx swaps a slide-out into <dialog id="slideout">, which then opens with
+// showModal(): the page behind is inert and dimmed, and the dialog is aria-modal. Focus moves into it and
+// Tab wraps inside it; Esc, the close button, Cancel or a click on the dimmed page close it, and focus goes
+// back to the button that opened it.
+let slideoutTrigger = null;
+const FOCUSABLE = "a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), " +
+  "select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex='-1'])";
+
+function slideoutPanel() {
+  return document.getElementById("slideout");
+}
+function focusablesIn(root) {
+  return Array.from(root.querySelectorAll(FOCUSABLE)).filter(function (el) {
+    return el.getClientRects().length > 0;
+  });
+}
+document.addEventListener("htmx:beforeRequest", function (event) {
+  const panel = slideoutPanel();
+  if (panel && event.detail.target === panel && !panel.open) {
+    slideoutTrigger = event.detail.elt;
+  }
+});
+document.addEventListener("htmx:afterSettle", function (event) {
+  const panel = slideoutPanel();
+  if (!panel || event.detail.target !== panel) {
+    return;
+  }
+  if (!panel.firstElementChild) {
+    panel.close();
+    return;
+  }
+  if (!panel.open) {
+    panel.showModal();
+  }
+  if (!panel.contains(document.activeElement) || document.activeElement === panel) {
+    (focusablesIn(panel)[0] || panel).focus();
+  }
+});
+document.addEventListener("close", function (event) {
+  const panel = slideoutPanel();
+  if (event.target !== panel) {
+    return;
+  }
+  panel.replaceChildren();
+  const trigger = slideoutTrigger;
+  slideoutTrigger = null;
+  if (trigger && trigger.isConnected) {
+    trigger.focus();
+  }
+}, true);
 document.addEventListener("click", function (event) {
+  const panel = slideoutPanel();
+  if (!panel || !panel.open) {
+    return;
+  }
   const close = event.target.closest("[data-close-slideout]");
-  const panel = document.getElementById("slideout");
-  if (close && panel && panel.contains(close)) {
+  if (close && panel.contains(close)) {
     event.preventDefault();
-    panel.replaceChildren();
+    panel.close();
+  } else if (event.target === panel) {
+    const box = panel.getBoundingClientRect();
+    if (event.clientX < box.left || event.clientX > box.right || event.clientY < box.top || event.clientY > box.bottom) {
+      panel.close();  // a click on the dimmed page beside the panel
+    }
   }
 });
 document.addEventListener("keydown", function (event) {
-  const panel = document.getElementById("slideout");
-  if (event.key === "Escape" && panel && panel.firstElementChild) {
-    panel.replaceChildren();
+  const panel = slideoutPanel();
+  if (event.key !== "Tab" || !panel || !panel.open) {
+    return;
+  }
+  const items = focusablesIn(panel);
+  const inside = panel.contains(document.activeElement) && document.activeElement !== panel;
+  if (!items.length) {
+    event.preventDefault();
+  } else if (event.shiftKey && (!inside || document.activeElement === items[0])) {
+    event.preventDefault();
+    items[items.length - 1].focus();
+  } else if (!event.shiftKey && (!inside || document.activeElement === items[items.length - 1])) {
+    event.preventDefault();
+    items[0].focus();
+  }
+});
+
+// When htmx replaces the part that held the focus (a queue row after its action, a page of results), the
+// focus stays in that part, on its first link or control, instead of falling back to the top of the page.
+let focusedPartId = null;
+document.addEventListener("htmx:beforeSwap", function (event) {
+  const target = event.detail.target;
+  focusedPartId = target && target.id && target.contains(document.activeElement) ? target.id : null;
+});
+document.addEventListener("htmx:afterSettle", function () {
+  const part = focusedPartId && document.getElementById(focusedPartId);
+  focusedPartId = null;
+  if (!part || (document.activeElement && document.activeElement !== document.body)) {
+    return;
+  }
+  const first = focusablesIn(part)[0];
+  if (first) {
+    first.focus();
+  } else {
+    part.tabIndex = -1;
+    part.focus();
   }
 });
 
@@ -25,7 +115,11 @@ function showProblem(text) {
     box = document.createElement("div");
     box.id = "problem";
     box.setAttribute("role", "alert");
-    document.body.appendChild(box);
+  }
+  // Inside an open slide-out, or the modal dialog would cover it and make it inert.
+  const host = document.querySelector("dialog[open]") || document.body;
+  if (box.parentNode !== host) {
+    host.appendChild(box);
   }
   box.textContent = text;
   box.hidden = false;

@@ -122,3 +122,31 @@ def test_query_count_is_fixed_whatever_the_booking_size(client, auth, make, worl
     with count_queries() as big:
         client.get("/bookings/BIG0000001")
     assert small.count == big.count <= 10, big.statements
+
+
+SLIDEOUTS = {
+    "Refund": "/bookings/SOON000001/refund",
+    "Raise a Request": "/bookings/SOON000001/raise-request",
+    "Add Baggage": "/bookings/SOON000001/baggage",
+}
+
+
+@pytest.mark.parametrize("slideout", SLIDEOUTS)
+def test_the_24_hour_notice_is_inside_the_slideouts_of_such_a_booking(client, auth, make, world, slideout):
+    """An agent who opens Refund, Raise a Request or Add Baggage at once still reads the FAQ's advice."""
+    make.booking(order_number="SOON000001", departure=utcnow() + timedelta(hours=20))
+    auth.login(world.agent)
+    response = client.get(SLIDEOUTS[slideout], headers={"HX-Request": "true"})
+    partial = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<header" not in partial  # the slide-out alone, as htmx gets it
+    assert "Departs within 24 hours" in partial
+    assert 'href="https://www.singaporeair.com/manage-booking"' in partial and "Manage My Booking" in partial
+
+
+@pytest.mark.parametrize("slideout", SLIDEOUTS)
+def test_no_24_hour_notice_in_the_slideouts_of_a_later_booking(client, auth, world, slideout):
+    auth.login(world.agent)
+    url = SLIDEOUTS[slideout].replace("SOON000001", "AT10000001")
+    partial = client.get(url, headers={"HX-Request": "true"})
+    assert partial.status_code == 200
+    assert "Departs within 24 hours" not in partial.get_data(as_text=True)

@@ -109,6 +109,7 @@ def refund_slideout(order_number):
             form=form,
             error=None,
             notice=None,
+            soon=booking.urgent_segment(now),
         ), (409 if request.method == "POST" else 200)
     source = request.form if request.method == "POST" else request.args
     # The form always sends "selection"; without it (the slide-out opening) every refundable passenger is
@@ -147,6 +148,7 @@ def refund_slideout(order_number):
         form=form,
         error=step.error,
         notice=step.notice,
+        soon=booking.urgent_segment(now),
     ), step.status
 
 
@@ -210,6 +212,7 @@ def operator_refund(order_number):
         form=form,
         error=step.error,
         notice=step.notice,
+        soon=booking.urgent_segment(now),
     ), step.status
 
 

@@ -134,6 +134,7 @@ def raise_request(order_number):
         refusal=refusal,
         error=error,
         open_number=open_number,
+        soon=booking.urgent_segment(utcnow()),
     ), status
 
 
