@@ -126,3 +126,19 @@ def test_the_bell_and_home_are_where_a_login_goes(client, world):
     response = client.post("/login", data={"email": world.ops.email, "password": PASSWORD})
     assert response.headers["Location"] == "/home"
     assert "Refunds to submit" in client.get("/home").get_data(as_text=True)
+
+
+def test_empty_lists_say_what_to_do_next(client, auth, world):
+    auth.login(world.agent)
+    refunds = client.get("/finance/refunds").get_data(as_text=True)
+    assert "No refunds match. Try fewer filters; refunds start from a booking" in refunds
+    booking = client.get(f"/bookings/{world.booking.order_number}/refund-info").get_data(as_text=True)
+    assert "Press Refund for an instant quote" in booking
+    requests = client.get("/requests/").get_data(as_text=True)
+    assert "ask operations with New Request" in requests
+
+
+def test_every_page_has_the_loading_bar_for_htmx_actions(client, auth, world):
+    auth.login(world.agent)
+    page = client.get("/bookings/").get_data(as_text=True)
+    assert '<div id="loading" class="loading-bar" role="status" hidden>' in page
