@@ -24,7 +24,7 @@ def test_home_tiles_and_the_bell_dropdown(page, live_server, world, db, login):
             topic="refund:RF00000001",
         )
     db.session.commit()
-    login(page, AGENT)
+    login(page, AGENT, to_bookings=False)
     expect(page).to_have_url(re.compile(r"/home$"))
     expect(page.get_by_role("heading", name="Waiting on you")).to_be_visible()
     expect(page.get_by_text("Nothing waits on you.")).to_be_visible()
