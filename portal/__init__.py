@@ -55,6 +55,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from portal.blueprints.bookings.views import bp as bookings_bp
     from portal.blueprints.changes.views import bp as changes_bp
     from portal.blueprints.finance.views import bp as finance_bp
+    from portal.blueprints.home.views import bp as home_bp
     from portal.blueprints.notifications.views import bp as notifications_bp
     from portal.blueprints.operations.views import bp as operations_bp
     from portal.blueprints.refunds.views import bp as refunds_bp
@@ -63,6 +64,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from portal.blueprints.requests.views import bp as requests_bp
 
     app.register_blueprint(auth_bp)
+    app.register_blueprint(home_bp)
     app.register_blueprint(bookings_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(refunds_bp)

@@ -46,6 +46,11 @@ def follow_up_from(submitted_at: datetime) -> datetime:
     return _aware(submitted_at) + FOLLOW_UP_AFTER
 
 
+def follow_up_cutoff(now: datetime) -> datetime:
+    """Refunds submitted at or before this moment may be followed up now (can_follow_up, for a WHERE)."""
+    return _aware(now) - FOLLOW_UP_AFTER
+
+
 def can_follow_up(submitted_at: datetime, now: datetime) -> bool:
     """True from day 21 (exactly 21 x 24 hours after submission)."""
     return _aware(now) >= follow_up_from(submitted_at)

@@ -41,6 +41,8 @@ STATUS_LABELS: Mapping[RequestStatus, str] = MappingProxyType(
 
 OPEN_STATUSES = frozenset({RequestStatus.NEW, RequestStatus.IN_PROCESS, RequestStatus.PROCESSED})
 CLOSED_STATUSES = frozenset(RequestStatus) - OPEN_STATUSES
+# Whose move it is: New and In process wait on operations; Processed waits on the agency's reply.
+WAITING_ON_OPERATIONS = frozenset({RequestStatus.NEW, RequestStatus.IN_PROCESS})
 
 
 class RequestAction(StrEnum):
@@ -434,6 +436,13 @@ def quote_expired(valid_until: date, now: datetime) -> bool:
     return now > quote_expires_at(valid_until)
 
 
+def first_open_valid_until(now: datetime) -> date:
+    """The earliest "valid until" day of a quote that has not expired at `now` (quote_expired's bound as
+    a date, for a list's WHERE clause)."""
+    day = (now - timedelta(hours=36)).date()
+    return day if not quote_expired(day, now) else day + timedelta(days=1)
+
+
 def auto_complete_at(
     status: RequestStatus | str, processed_at: datetime | None, open_quote_valid_until: date | None = None
 ) -> datetime | None:
@@ -462,6 +471,14 @@ def may_auto_complete(
     quote_expires_at()."""
     due = auto_complete_at(status, processed_at, open_quote_valid_until)
     return due is not None and now >= due
+
+
+# The request statuses in which the agency may answer an open quote (agency_may_answer_quote's first part).
+QUOTE_ANSWERABLE_STATUSES = frozenset(
+    s
+    for s in RequestStatus
+    if allowed(s, RequestAction.ACCEPT_QUOTE) and allowed(s, RequestAction.DECLINE_QUOTE)
+)
 
 
 def agency_may_answer_quote(

@@ -102,6 +102,8 @@ class Booking(db.Model):
         # The "Action required" badge (a count) and filter: a plain index, since both databases skip a
         # partial one for the `IS true` that the ORM writes.
         Index("ix_booking_action_required", "action_required", "account_id", "issued_at"),
+        # The admin's home page: bookings an import created or updated lately.
+        Index("ix_booking_updated", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

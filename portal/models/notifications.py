@@ -18,6 +18,8 @@ class Notification(db.Model):
         Index("ix_notification_user_unread", "user_id", "read_at", "id"),
         # The list and the bell: a user's notifications newest first.
         Index("ix_notification_user_created", "user_id", "created_at", "id"),
+        # Notices about one thing (a refund, a request) are shown as one group.
+        Index("ix_notification_user_topic", "user_id", "topic"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -25,6 +27,8 @@ class Notification(db.Model):
     kind: Mapped[str] = mapped_column(String(40))
     text: Mapped[str] = mapped_column(Text)
     link: Mapped[str | None] = mapped_column(String(300))
+    # What the notice is about ("refund:RF00000042", "request:SR…"): the list groups a topic's notices.
+    topic: Mapped[str | None] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
@@ -24,6 +24,11 @@ def all_users() -> list[User]:
     return list(
         db.session.scalars(select(User).options(selectinload(User.account)).order_by(User.role, User.email))
     )
+
+
+def count_active_users() -> int:
+    """How many users may log in (Admin → Users lists them all): one query."""
+    return db.session.scalar(select(func.count()).select_from(User).where(User.active.is_(True)))
 
 
 def get_user(user_id: int) -> User | None:

@@ -489,14 +489,26 @@ class QueueFilters:
     account_id: int | None = None
 
 
-def baggage_queue(filters: QueueFilters, page: int, per_page: int) -> Page:
-    """Every account's baggage orders, oldest first, in a fixed number of queries."""
+def _queue_conditions(filters: QueueFilters) -> list:
     conditions = []
     if filters.status:
         conditions.append(BaggageOrder.status == filters.status)
     if filters.account_id:
         conditions.append(BaggageOrder.account_id == filters.account_id)
-    total = db.session.scalar(select(func.count()).select_from(BaggageOrder).where(*conditions))
+    return conditions
+
+
+def count_orders(filters: QueueFilters) -> int:
+    """How many orders the baggage queue lists with these filters: one query."""
+    return db.session.scalar(
+        select(func.count()).select_from(BaggageOrder).where(*_queue_conditions(filters))
+    )
+
+
+def baggage_queue(filters: QueueFilters, page: int, per_page: int) -> Page:
+    """Every account's baggage orders, oldest first, in a fixed number of queries."""
+    conditions = _queue_conditions(filters)
+    total = count_orders(filters)
     page = max(1, min(page, max(1, -(-total // per_page))))
     rows = db.session.scalars(
         _with_row_data(

@@ -409,6 +409,12 @@ def action_required_count(scope: Scope) -> int:
     return db.session.scalar(scope.apply(stmt, Booking.account_id))
 
 
+def count_imported_since(since: datetime) -> int:
+    """How many bookings an import created or updated since `since` (every account): one query on the
+    indexed updated_at."""
+    return db.session.scalar(select(func.count()).select_from(Booking).where(Booking.updated_at >= since))
+
+
 def booking_details_query(order_number: str):
     """The select for Booking Details: everything the page shows, loaded in a fixed number of queries."""
     return (

@@ -60,6 +60,7 @@ def flag_overdue_refunds(now: datetime | None = None) -> list[Refund]:
                 "within 4 hours.",
                 path_for("operations.refund_queue", status="requested"),
                 now=now,
+                topic=f"refund:{refund.code}",
             )
     return refunds
 
@@ -85,6 +86,7 @@ def flag_follow_up_eligible(now: datetime | None = None) -> list[Refund]:
             f"Refund {refund.code} for order {refund.booking.order_number} can now be followed up.",
             path_for("bookings.refund_info", order_number=refund.booking.order_number),
             now=now,
+            topic=f"refund:{refund.code}",
         )
         tell_webhooks(refund, "follow_up.available", now)
     return refunds

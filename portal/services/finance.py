@@ -16,10 +16,12 @@ from sqlalchemy.orm import selectinload
 
 from portal.clock import utcnow
 from portal.domain.audit import AuditKind
+from portal.domain.deadlines import follow_up_cutoff
 from portal.domain.ledger import EntryKind, Statement, adjustment_amount, adjustment_reason, build_statement
 from portal.domain.money import Money
 from portal.domain.refunds import (
     AGENT_PATHS,
+    FINAL_STATUSES,
     OPERATOR_PATHS,
     STATUS_LABELS,
     RefundStatus,
@@ -62,6 +64,7 @@ class RefundFilters:
     account_id: int | None = None  # staff only
     path: str | None = None  # one RefundPath value (the API's `path`)
     order_number: str | None = None  # exactly this booking (the API's `order_number`)
+    follow_up: str | None = None  # "available": not final and past the 21 days (follow_up_state's rule)
 
 
 def _day_start(day: date, zone: str) -> datetime:
@@ -87,6 +90,9 @@ def refund_conditions(filters: RefundFilters, scope: Scope, zone: str) -> list:
                 select(Booking.id).where(Booking.order_number == filters.order_number.strip().upper())
             )
         )
+    if filters.follow_up == "available":
+        conditions.append(Refund.status.not_in([s.value for s in FINAL_STATUSES]))
+        conditions.append(Refund.created_at <= follow_up_cutoff(utcnow()))
     # Dates are the portal zone's calendar days; stored times are UTC.
     # "Submitted" is submitted to the airline (Refund.submitted_at): a refund still requested has none.
     if filters.submitted_from:
@@ -109,6 +115,11 @@ def _row_options(stmt):
         selectinload(Refund.account),
         selectinload(Refund.passengers).selectinload(RefundPassenger.passenger),
     )
+
+
+def count_refunds(filters: RefundFilters, scope: Scope, zone: str) -> int:
+    """How many refunds Finance → Refunds lists with these filters: one query."""
+    return db.session.scalar(select(func.count(Refund.id)).where(*refund_conditions(filters, scope, zone)))
 
 
 def list_refunds(filters: RefundFilters, scope: Scope, page: int, per_page: int, zone: str) -> Page:

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, case, insert, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -656,6 +656,7 @@ def _tell_agency(refund: Refund, note: str | None, now: datetime) -> None:
         text,
         path_for("bookings.refund_info", order_number=refund.booking.order_number),
         now=now,
+        topic=f"refund:{refund.code}",
     )
 
 
@@ -763,19 +764,34 @@ def _with_row_data(stmt):
     )
 
 
+def _queue_conditions(filters: QueueFilters) -> list:
+    """The queue's WHERE conditions: the list's and its counts'."""
+    conditions = []
+    if filters.status == "open":
+        conditions.append(Refund.status.not_in([s.value for s in FINAL_STATUSES]))
+    elif filters.status:
+        conditions.append(Refund.status == filters.status)
+    if filters.path:
+        conditions.append(Refund.path == filters.path)
+    if filters.account_id is not None:
+        conditions.append(Refund.account_id == filters.account_id)
+    if filters.overdue_only:
+        conditions.append(_overdue())
+    return conditions
+
+
+def count_queued(filters: QueueFilters) -> tuple[int, datetime | None]:
+    """How many refunds the queue lists with these filters, and when the oldest of them was received
+    (the 4-hour clock of the first overdue one): one query."""
+    total, oldest = db.session.execute(
+        select(func.count(Refund.id), func.min(Refund.created_at)).where(*_queue_conditions(filters))
+    ).one()
+    return total, oldest
+
+
 def queued_refunds(filters: QueueFilters, page: int, per_page: int) -> Page:
     """One page of every account's refunds: overdue ones still waiting first, then the oldest."""
-    stmt = select(Refund)
-    if filters.status == "open":
-        stmt = stmt.where(Refund.status.not_in([s.value for s in FINAL_STATUSES]))
-    elif filters.status:
-        stmt = stmt.where(Refund.status == filters.status)
-    if filters.path:
-        stmt = stmt.where(Refund.path == filters.path)
-    if filters.account_id is not None:
-        stmt = stmt.where(Refund.account_id == filters.account_id)
-    if filters.overdue_only:
-        stmt = stmt.where(_overdue())
+    stmt = select(Refund).where(*_queue_conditions(filters))
     total, _ = count(stmt)
     page = clamp(page, total, per_page)
     rows = db.session.scalars(

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -18,6 +18,8 @@ from portal.domain.money import Money
 from portal.domain.refunds import RefundPath, fare_facts
 from portal.domain.requests import (
     OPEN_STATUSES,
+    QUOTE_ANSWERABLE_STATUSES,
+    WAITING_ON_OPERATIONS,
     CancelRefused,
     OpenRequestExists,
     QuoteClosed,
@@ -33,6 +35,7 @@ from portal.domain.requests import (
     check_quote_ceiling,
     check_valid_until,
     description_required,
+    first_open_valid_until,
     next_status,
     parse_amount,
     quote_answerable,
@@ -297,7 +300,8 @@ def _move(req: ServiceRequest, before: str, after: RequestStatus, action: Reques
 
 
 def _tell(users, kind: str, text: str, req: ServiceRequest, now: datetime) -> None:
-    notify(users, kind, text, path_for("requests.request_detail", number=req.number), now=now)
+    link = path_for("requests.request_detail", number=req.number)
+    notify(users, kind, text, link, now=now, topic=f"request:{req.number}")
 
 
 def take(req: ServiceRequest, *, user: User, now: datetime | None = None) -> ServiceRequest:
@@ -684,7 +688,8 @@ def hidden_from_agents(document_id: int) -> bool:
 @dataclass(frozen=True)
 class RequestFilters:
     q: str = ""
-    status: str = ""  # "", "open" or a RequestStatus value
+    # "", "open", "waiting" (on operations), "quote" (an open quote to answer) or a RequestStatus value
+    status: str = ""
     category_id: int | None = None
     account_id: int | None = None  # staff only
     assigned_to_id: int | None = None  # staff only
@@ -698,6 +703,17 @@ def _conditions(filters: RequestFilters, scope: Scope) -> list:
         conditions.append(ServiceRequest.account_id == account_id)
     if filters.status == "open":
         conditions.append(ServiceRequest.status.in_(OPEN_VALUES))
+    elif filters.status == "waiting":
+        conditions.append(ServiceRequest.status.in_(sorted(s.value for s in WAITING_ON_OPERATIONS)))
+    elif filters.status == "quote":
+        conditions.append(ServiceRequest.status.in_(sorted(s.value for s in QUOTE_ANSWERABLE_STATUSES)))
+        conditions.append(
+            exists().where(
+                RequestQuote.request_id == ServiceRequest.id,
+                RequestQuote.status == QuoteStatus.OPEN.value,
+                RequestQuote.valid_until >= first_open_valid_until(utcnow()),
+            )
+        )
     elif filters.status:
         conditions.append(ServiceRequest.status == filters.status)
     if filters.category_id:
@@ -714,6 +730,13 @@ def _conditions(filters: RequestFilters, scope: Scope) -> list:
             or_(starts_with(ServiceRequest.number, term), ServiceRequest.booking_id.in_(bookings))
         )
     return conditions
+
+
+def count_requests(filters: RequestFilters, scope: Scope) -> int:
+    """How many requests My Requests (or the operations queue) lists with these filters: one query."""
+    return db.session.scalar(
+        select(func.count()).select_from(ServiceRequest).where(*_conditions(filters, scope))
+    )
 
 
 def search_requests(

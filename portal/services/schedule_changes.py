@@ -158,10 +158,15 @@ def _with_row_data(stmt):
     )
 
 
+def count_changes(filters: ChangeFilters) -> int:
+    """How many schedule changes the operations list shows with these filters: one query."""
+    return db.session.scalar(select(func.count()).select_from(_changes_in(filters).subquery()))
+
+
 def schedule_change_list(filters: ChangeFilters, page: int, per_page: int) -> Page:
     """Schedule changes across accounts, oldest first, in a fixed number of queries."""
     base = _changes_in(filters)
-    total = db.session.scalar(select(func.count()).select_from(base.subquery()))
+    total = count_changes(filters)
     page = max(1, min(page, max(1, -(-total // per_page))))
     rows = db.session.scalars(
         _with_row_data(

@@ -159,3 +159,42 @@ document.addEventListener("click", function (event) {
     button.textContent = "Copied";
   });
 });
+
+// A loading bar for every htmx action, so a click is seen to be working (polls marked data-quiet excepted).
+let loadingCount = 0;
+function showLoading(delta) {
+  loadingCount = Math.max(0, loadingCount + delta);
+  const bar = document.getElementById("loading");
+  if (bar) {
+    bar.hidden = loadingCount === 0;
+  }
+}
+document.body.addEventListener("htmx:beforeRequest", function (event) {
+  const xhr = event.detail.xhr;
+  if (event.detail.elt.closest("[data-quiet]") || !xhr) {
+    return;
+  }
+  showLoading(1);
+  xhr.addEventListener("loadend", function () { showLoading(-1); }, { once: true });
+});
+
+// The bell's dropdown: loaded when opened; Escape or a click elsewhere closes it, focus back on the bell.
+document.addEventListener("toggle", function (event) {
+  const menu = event.target;
+  if (menu.matches && menu.matches("details.bell-menu") && menu.open && window.htmx) {
+    htmx.trigger(menu.querySelector(".bell-dropdown"), "bell-open");
+  }
+}, true);
+document.addEventListener("keydown", function (event) {
+  const menu = document.querySelector("details.bell-menu[open]");
+  if (event.key === "Escape" && menu) {
+    menu.open = false;
+    menu.querySelector("summary").focus();
+  }
+});
+document.addEventListener("click", function (event) {
+  const menu = document.querySelector("details.bell-menu[open]");
+  if (menu && !menu.contains(event.target)) {
+    menu.open = false;
+  }
+});

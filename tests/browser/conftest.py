@@ -98,11 +98,14 @@ def page(new_context):
     return new_context().new_page()
 
 
-def log_in(page, email: str, password: str = PASSWORD, succeeds: bool = True) -> None:
+def log_in(
+    page, email: str, password: str = PASSWORD, succeeds: bool = True, to_bookings: bool = True
+) -> None:
     """Log in through the login form, by its visible labels.
 
-    When the login is meant to succeed, waits until the landing page has loaded (its scripts, htmx
-    included, have run), so the next step can rely on the page's behaviour and not race its loading.
+    When the login is meant to succeed, waits until the landing page (Home) has loaded (its scripts, htmx
+    included, have run), so the next step can rely on the page's behaviour and not race its loading; then,
+    unless `to_bookings` is False, goes on to My Bookings by the main navigation, where most walks start.
     """
     page.goto("/login")
     page.get_by_label("Email").fill(email)
@@ -110,6 +113,9 @@ def log_in(page, email: str, password: str = PASSWORD, succeeds: bool = True) ->
     page.get_by_role("button", name="Log in").click()
     if succeeds:
         page.wait_for_url(lambda url: urlsplit(url).path != "/login", wait_until="load")
+        if to_bookings and urlsplit(page.url).path == "/home":
+            page.get_by_role("navigation", name="Main").get_by_role("link", name="My Bookings").click()
+            page.wait_for_url(lambda url: urlsplit(url).path == "/bookings/", wait_until="load")
 
 
 @pytest.fixture

@@ -58,8 +58,10 @@ def expect_single_page_chrome(page, heading):
 
 
 def test_agent_logs_in_and_sees_only_own_bookings(page, world, login):
-    login(page, AGENT)
+    login(page, AGENT, to_bookings=False)
 
+    expect(page).to_have_url(re.compile(r"/home$"))  # Home first, then the bookings by the navigation
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="My Bookings").click()
     expect(page).to_have_url(re.compile(r"/bookings/$"))
     expect(page.get_by_role("heading", name="My Bookings", level=1)).to_be_visible()
     expect(page.get_by_role("link", name="AT10000001")).to_be_visible()

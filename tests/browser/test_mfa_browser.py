@@ -36,7 +36,7 @@ def test_agent_sets_up_two_step_verification_and_logs_in_with_a_code(page, world
     codes = page.get_by_role("list", name="Recovery codes").get_by_role("listitem")
     expect(codes).to_have_count(10)
     page.get_by_role("link", name="I have saved my recovery codes").click()
-    expect(page.get_by_role("heading", name="My Bookings")).to_be_visible()
+    expect(page.get_by_role("heading", name="Home", level=1)).to_be_visible()
 
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
@@ -45,4 +45,4 @@ def test_agent_sets_up_two_step_verification_and_logs_in_with_a_code(page, world
     expect(page.get_by_role("heading", name="Two-step verification", level=1)).to_be_visible()
     page.get_by_label("Code").fill(totp.at(clock.now))
     page.get_by_role("button", name="Verify").click()
-    expect(page.get_by_role("heading", name="My Bookings")).to_be_visible()
+    expect(page.get_by_role("heading", name="Home", level=1)).to_be_visible()

@@ -43,7 +43,7 @@ def test_a_new_agent_chooses_their_own_password_at_first_login(page, new_context
     agent.get_by_label("New password", exact=True).fill(OWN)
     agent.get_by_label("New password again").fill(OWN)
     agent.get_by_role("button", name="Change password").click()
-    expect(agent.get_by_role("heading", name="My Bookings")).to_be_visible()
+    expect(agent.get_by_role("heading", name="Home", level=1)).to_be_visible()
     expect(agent.get_by_text("Your password was changed.")).to_be_visible()
 
     # Later, My account in the header shows the same form, without the notice.

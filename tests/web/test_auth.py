@@ -3,11 +3,11 @@
 from tests.conftest import PASSWORD
 
 
-def test_login_with_right_password_lands_on_my_bookings(client, world):
+def test_login_with_right_password_lands_on_home(client, world):
     response = client.post("/login", data={"email": "AGENT@demo.example ", "password": PASSWORD})
     assert response.status_code == 303
-    assert response.headers["Location"].endswith("/bookings/")
-    assert "My Bookings" in client.get("/bookings/").get_data(as_text=True)
+    assert response.headers["Location"].endswith("/home")
+    assert "Quotes to answer" in client.get("/home").get_data(as_text=True)
 
 
 def test_wrong_password_is_refused_with_a_message(client, world):
@@ -21,12 +21,12 @@ def test_login_does_not_follow_offsite_next(client, world):
     response = client.post(
         "/login?next=https://evil.example/x", data={"email": world.agent.email, "password": PASSWORD}
     )
-    assert response.headers["Location"] == "/bookings/"
+    assert response.headers["Location"] == "/home"
     client.post("/logout")
     response = client.post(
         "/login?next=//evil.example", data={"email": world.agent.email, "password": PASSWORD}
     )
-    assert response.headers["Location"] == "/bookings/"
+    assert response.headers["Location"] == "/home"
 
 
 def test_session_is_rotated_at_login(client, world):
@@ -128,4 +128,4 @@ def test_login_refuses_backslash_and_scheme_tricks(client, world):
         response = client.post(
             f"/login?next={target}", data={"email": world.agent.email, "password": PASSWORD}
         )
-        assert response.headers["Location"] == "/bookings/", target
+        assert response.headers["Location"] == "/home", target

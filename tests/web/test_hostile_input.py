@@ -103,7 +103,7 @@ def test_login_next_never_leaves_the_site(client, world):
         "/login?next=/%09/evil.example",
         data={"email": world.agent.email, "password": "correct horse battery"},
     )
-    assert response.status_code == 303 and response.headers["Location"] == "/bookings/"
+    assert response.status_code == 303 and response.headers["Location"] == "/home"
 
 
 def test_behind_https_the_cookie_is_host_prefixed_and_hsts_is_sent(monkeypatch, another_app, world):

@@ -206,7 +206,7 @@ def test_an_admin_resets_a_users_second_factor(app, client, auth, world, clock, 
     assert (event.actor_id, event.subject_user_id) == (world.admin.id, world.agent.id)
     # The half-done login ended with the reset; the password alone logs in now.
     assert agent_browser.post("/login/code", data={"code": "123456"}).headers["Location"] == "/login"
-    assert password_step(agent_browser, world.agent).headers["Location"] == "/bookings/"
+    assert password_step(agent_browser, world.agent).headers["Location"] == "/home"
 
 
 def test_resetting_a_user_without_a_second_factor_says_so(client, auth, world):
@@ -249,7 +249,7 @@ def test_agents_are_not_required_to_enrol(client, world):
 
 
 def test_by_default_staff_log_in_with_the_password_alone(client, world):
-    assert password_step(client, world.ops).headers["Location"] == "/bookings/"
+    assert password_step(client, world.ops).headers["Location"] == "/home"
     assert client.get("/operations/refunds").status_code == 200
 
 

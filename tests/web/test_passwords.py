@@ -170,7 +170,7 @@ def test_a_password_typed_by_an_admin_must_be_changed_at_first_login(app, client
     changed = client.post(
         "/account", data={"current_password": temporary, "new_password": NEW, "confirm": NEW}
     )
-    assert changed.status_code == 303 and changed.headers["Location"] == "/bookings/"
+    assert changed.status_code == 303 and changed.headers["Location"] == "/home"
     assert client.get("/bookings/").status_code == 200
     user = db.session.scalar(select(User).where(User.email == email))
     assert user.must_change_password is False

@@ -288,6 +288,9 @@ ROUTES: dict[str, Route] = {
     ),
     "notifications.notification_list": Route(AGENT),
     "notifications.bell": Route(AGENT),
+    # The bell's dropdown is an htmx part; a direct visit goes to the list.
+    "notifications.menu": Route(AGENT, ok={"GET": 302}, ok_htmx={"GET": 200}),
+    "home.home": Route(AGENT),
     "notifications.read": Route(
         AGENT, args={"notification_id": "notification"}, ok={"POST": 303}, ok_htmx={"POST": 200}
     ),

@@ -14,7 +14,8 @@ PENDING = "mfa_pending"
 
 
 def home_for(user) -> str:
-    return url_for("bookings.my_bookings")
+    """Every role lands on Home, which shows what waits on that role."""
+    return url_for("home.home")
 
 
 def start_session(user) -> None:

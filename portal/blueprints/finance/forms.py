@@ -30,6 +30,11 @@ class RefundListForm(FlaskForm):
     status = SelectField(
         "Status", choices=choices([("", "Any"), *STATUS_LABELS.items()]), validators=[Optional()]
     )
+    follow_up = SelectField(
+        "Follow-up",
+        choices=choices([("", "Any"), ("available", "Follow-up available")]),
+        validators=[Optional()],
+    )
     submitted_from = DateField("Submitted from", validators=[Optional()])
     submitted_to = DateField("Submitted to", validators=[Optional(), _not_before("submitted_from")])
     account = SelectField("Account", choices=choices([("", "All accounts")]), validators=[Optional()])

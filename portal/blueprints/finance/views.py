@@ -70,6 +70,7 @@ def _filters(tab: str) -> tuple[RefundListForm, RefundFilters]:
         tab=tab,
         q=(form.q.data or "").strip() if not form.q.errors else "",
         status=form.status.data or None,
+        follow_up=form.follow_up.data or None,
         submitted_from=form.submitted_from.data if not form.submitted_from.errors else None,
         submitted_to=form.submitted_to.data if not form.submitted_to.errors else None,
         account_id=account_id if current_user.is_staff else None,

@@ -1,27 +1,43 @@
-"""The notification bell and list."""
+"""The notification bell, its dropdown and the list (notices grouped per refund or request)."""
 
 from flask import Blueprint, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from portal.forms import ActionForm
-from portal.htmx import is_partial, render
+from portal.htmx import is_partial, page_number, render
 from portal.links import local_path
 from portal.security import found
-from portal.services.notifications import load_notification, mark_read, recent, unread_count
+from portal.services.notifications import load_notification, mark_read, notice_groups, unread_count
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
+
+MENU_SIZE = 8
+
+
+def _list(oob: bool = False):
+    return render(
+        "notifications/list.html",
+        block="notifications",
+        page=notice_groups(current_user.id, page_number()),
+        unread=unread_count(current_user.id),
+        form=ActionForm(),
+        oob=oob,
+    )
+
+
+def _menu():
+    return render(
+        "notifications/_menu.html",
+        groups=notice_groups(current_user.id, 1, MENU_SIZE).items,
+        unread=unread_count(current_user.id),
+        form=ActionForm(),
+    )
 
 
 @bp.get("/")
 @login_required
 def notification_list():
-    return render(
-        "notifications/list.html",
-        block="notifications",
-        notifications=recent(current_user.id),
-        unread=unread_count(current_user.id),
-        form=ActionForm(),
-    )
+    return _list()
 
 
 @bp.get("/bell")
@@ -29,6 +45,15 @@ def notification_list():
 def bell():
     """Just the bell, for htmx polling."""
     return render("notifications/_bell.html", unread=unread_count(current_user.id))
+
+
+@bp.get("/menu")
+@login_required
+def menu():
+    """The bell's dropdown (htmx); without JavaScript the bell leads to the list instead."""
+    if not is_partial():
+        return redirect(url_for("notifications.notification_list"))
+    return _menu()
 
 
 @bp.post("/read")
@@ -40,12 +65,6 @@ def read(notification_id=None):
     if ActionForm().validate_on_submit():
         mark_read(current_user.id, notification_id)
     if is_partial():
-        return render(
-            "notifications/list.html",
-            block="notifications",
-            notifications=recent(current_user.id),
-            unread=unread_count(current_user.id),
-            form=ActionForm(),
-        )
+        return _menu() if request.form.get("view") == "menu" else _list(oob=True)
     target = local_path(request.form.get("next", ""))
     return redirect(target or url_for("notifications.notification_list"), code=303)

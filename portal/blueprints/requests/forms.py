@@ -56,7 +56,15 @@ class RequestFilterForm(FlaskForm):
     q = StringField("Search", validators=[Optional(), Length(max=40)])
     status = SelectField(
         "Status",
-        choices=choices([("", "Any"), ("open", "Open (not completed or cancelled)"), *STATUS_LABELS.items()]),
+        choices=choices(
+            [
+                ("", "Any"),
+                ("open", "Open (not completed or cancelled)"),
+                ("waiting", "Waiting on operations (new or in process)"),
+                ("quote", "Quote to answer"),
+                *STATUS_LABELS.items(),
+            ]
+        ),
         validators=[Optional()],
     )
     category = SelectField("Category", choices=choices([("", "Any")]), validators=[Optional()])
