@@ -20,7 +20,7 @@ from portal.models.finance import RefundBatch, RefundBatchRow
 from portal.models.followups import RefundFollowUp
 from portal.models.ledger import LedgerEntry
 from portal.models.mfa import RecoveryCode, SecondFactor
-from portal.models.notifications import Notification, OutboxEmail
+from portal.models.notifications import Notification, OutboxEmail, StatementMailing
 from portal.models.refunds import Refund, RefundCoupon, RefundEvent, RefundPassenger, RefundReason
 from portal.models.requests import (
     RequestAttachment,
@@ -53,6 +53,7 @@ __all__ = [
     "LoginCounter",
     "Notification",
     "OutboxEmail",
+    "StatementMailing",
     "Passenger",
     "RecoveryCode",
     "PasswordReset",
