@@ -395,6 +395,8 @@ ROUTES: dict[str, Route] = {
     ),
     "agency.send_reset_link": Route(AGENCY_ADMIN, args={"user_id": "agency_user"}, ok={"POST": 303}),
     "agency.set_password": Route(AGENCY_ADMIN, args={"user_id": "agency_user"}, ok={"POST": 303}),
+    "help.index": Route(AGENT),
+    "help.page": Route(AGENT, args={"slug": Fixed("refund")}),
     "agency.statement_delivery": Route(
         AGENCY_ADMIN,
         ok=POST_303,
