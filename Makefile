@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 PORTAL_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export PORTAL_TEST_POSTGRES_URL
 
-.PHONY: install run test test-sqlite test-postgres lint format bench clean
+.PHONY: install run test test-sqlite test-postgres lint format bench clean guide-screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -49,3 +49,7 @@ bench: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# The user guide's screenshots (portal/static/help/*.png), from the demo data in headless Chromium.
+guide-screenshots: install
+	$(PY) scripts/guide_screenshots.py

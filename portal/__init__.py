@@ -55,6 +55,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from portal.blueprints.bookings.views import bp as bookings_bp
     from portal.blueprints.changes.views import bp as changes_bp
     from portal.blueprints.finance.views import bp as finance_bp
+    from portal.blueprints.help.views import bp as help_bp
     from portal.blueprints.home.views import bp as home_bp
     from portal.blueprints.notifications.views import bp as notifications_bp
     from portal.blueprints.operations.views import bp as operations_bp
@@ -80,6 +81,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.register_blueprint(agency_bp)
     app.register_blueprint(api_keys_bp)
     app.register_blueprint(apidocs_bp)
+    app.register_blueprint(help_bp)
 
     from portal.blueprints.api import views as api
 

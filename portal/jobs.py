@@ -25,6 +25,7 @@ from portal.services.api_keys import sweep_call_counters
 from portal.services.deadlines import auto_complete_requests, flag_follow_up_eligible, flag_overdue_refunds
 from portal.services.documents import sweep_orphans
 from portal.services.idempotency import sweep_idempotent_requests
+from portal.services.statement_mail import due_statements, queue_statement
 from portal.services.throttle import sweep_counters
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,9 @@ def send_outbox(now: datetime | None = None, sender: Callable[[EmailMessage], No
         message["To"] = email.to_address
         message["Subject"] = email.subject
         message.set_content(email.body)
+        if email.attachment is not None:
+            maintype, _, subtype = (email.attachment_type or "application/octet-stream").partition("/")
+            message.add_attachment(email.attachment, maintype, subtype, filename=email.attachment_name)
         try:
             sender(message)
         except Exception as exc:  # noqa: BLE001 — any failure is retried, and logged
@@ -215,6 +219,26 @@ def deliver_webhooks(
     return {"delivered": delivered, "failed": failed}
 
 
+# --- Statements by e-mail ----------------------------------------------------------------------------
+
+
+def email_statements(now: datetime | None = None) -> dict:
+    """Queue each account's statement for its last whole period (daily, weekly or monthly), one account
+    per transaction: the period's unique row is claimed first, so a racing runner queues nothing twice.
+    The outbox sends them."""
+    now = now or utcnow()
+    due = due_statements(now)
+    db.session.commit()
+    queued = accounts = 0
+    for item in due:
+        count = queue_statement(item, now)
+        db.session.commit()
+        if count:
+            accounts += 1
+            queued += count
+    return {"accounts": accounts, "emails": queued}
+
+
 # --- Running them ----------------------------------------------------------------------------------
 
 JOBS: dict[str, Callable] = {
@@ -226,6 +250,7 @@ JOBS: dict[str, Callable] = {
     "sweep-api-call-counters": sweep_call_counters,
     "deliver-webhooks": deliver_webhooks,
     "sweep-idempotency-keys": sweep_idempotent_requests,
+    "email-statements": email_statements,
 }
 
 

@@ -20,7 +20,7 @@ from portal.models.finance import RefundBatch, RefundBatchRow
 from portal.models.followups import RefundFollowUp
 from portal.models.ledger import LedgerEntry
 from portal.models.mfa import RecoveryCode, SecondFactor
-from portal.models.notifications import Notification, OutboxEmail
+from portal.models.notifications import Notification, OutboxEmail, StatementMailing
 from portal.models.refund_quotes import RefundQuote
 from portal.models.refunds import Refund, RefundCoupon, RefundEvent, RefundPassenger, RefundReason
 from portal.models.requests import (
@@ -54,6 +54,7 @@ __all__ = [
     "LoginCounter",
     "Notification",
     "OutboxEmail",
+    "StatementMailing",
     "Passenger",
     "RecoveryCode",
     "PasswordReset",

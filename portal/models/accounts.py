@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.clock import utcnow
 from portal.domain.money import Money
+from portal.domain.statement_mail import SCHEDULE_LABELS, Schedule
 from portal.extensions import db
 from portal.models.types import Amount, UTCDateTime, currency_check
 
@@ -29,6 +30,9 @@ class Account(db.Model):
     __table_args__ = (
         currency_check(),
         CheckConstraint("service_fee >= 0", name="service_fee_not_negative"),
+        CheckConstraint(
+            "statement_schedule IN ('off', 'daily', 'weekly', 'monthly')", name="statement_schedule_known"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -43,6 +47,8 @@ class Account(db.Model):
     # portal.domain.accounts.parse_email_list); empty when none were given.
     statement_emails: Mapped[str] = mapped_column(Text, default="", server_default="")
     notice_emails: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # How often the statement is e-mailed to statement_emails (portal.domain.statement_mail.Schedule).
+    statement_schedule: Mapped[str] = mapped_column(String(10), default="off", server_default="off")
 
     users: Mapped[list[User]] = relationship(back_populates="account")
 
@@ -50,6 +56,11 @@ class Account(db.Model):
     def statement_addresses(self) -> list[str]:
         """The addresses statements go to."""
         return self.statement_emails.split()
+
+    @property
+    def statement_schedule_label(self) -> str:
+        """How often statements are e-mailed, in words."""
+        return SCHEDULE_LABELS[Schedule(self.statement_schedule)]
 
     @property
     def notice_addresses(self) -> list[str]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import Date, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.clock import utcnow
+from portal.domain.statement_mail import period_text
 from portal.extensions import db
 from portal.models.types import UTCDateTime
 
@@ -49,3 +50,32 @@ class OutboxEmail(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     gave_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # One optional attachment (a statement's workbook), sent as it is stored.
+    attachment_name: Mapped[str | None] = mapped_column(String(200))
+    attachment_type: Mapped[str | None] = mapped_column(String(100))
+    attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class StatementMailing(db.Model):
+    """A statement period queued for an account's recipients: the unique row is the claim, so a period is
+    e-mailed once even when two job runners decide at the same moment."""
+
+    __tablename__ = "statement_mailing"
+    __table_args__ = (
+        UniqueConstraint("account_id", "period_start", "period_end", name="uq_statement_mailing_period"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    recipients: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def period_text(self) -> str:
+        return period_text(self.period_start, self.period_end)
+
+    @property
+    def recipient_list(self) -> list[str]:
+        return self.recipients.split()

@@ -34,6 +34,7 @@ from portal.services.passwords import (
     needs_rehash,
     spend_links,
 )
+from portal.services.statement_mail import apply_delivery
 
 
 class AuthError(DomainError):
@@ -184,6 +185,7 @@ def update_account(
     statement_emails: str,
     notice_emails: str,
     by: User,
+    statement_schedule: str | None = None,
 ) -> list[str]:
     """Change an account's name, service fee and the addresses its statements and notices go to.
     Returns what changed (also written to the audit trail); nothing is changed when one input is refused."""
@@ -191,8 +193,9 @@ def update_account(
     fee = _service_fee(service_fee, account.currency)
     if fee is None:
         raise AuthError("Enter the service fee (0 for none).", field="service_fee")
-    statements = "\n".join(parse_email_list(statement_emails, field="statement_emails"))
     notices = "\n".join(parse_email_list(notice_emails, field="notice_emails"))
+    # Every input is checked before anything is changed; the statement delivery's last of the checks.
+    delivery = apply_delivery(account, recipients=statement_emails, schedule=statement_schedule)
     changes = []
     if name != account.name:
         changes.append(f"name {account.name} → {name}")
@@ -201,9 +204,7 @@ def update_account(
         old = account.service_fee_money
         account.service_fee = fee
         changes.append(f"service fee {old} → {account.service_fee_money}")
-    if statements != account.statement_emails:
-        changes.append(f"statements to {', '.join(statements.split()) or '—'}")
-        account.statement_emails = statements
+    changes += delivery
     if notices != account.notice_emails:
         changes.append(f"notices to {', '.join(notices.split()) or '—'}")
         account.notice_emails = notices

@@ -37,9 +37,12 @@ def email_enabled() -> bool:
     return bool(current_app.config.get("SMTP_HOST"))
 
 
-def queue_email(to_address: str, subject: str, body: str, now=None) -> bool:
+def queue_email(
+    to_address: str, subject: str, body: str, now=None, attachment: tuple[str, str, bytes] | None = None
+) -> bool:
     """Queue one e-mail in the outbox (sent after commit by the outbox job), without an in-app
-    notification. Only when SMTP is configured: False (and nothing queued) otherwise."""
+    notification, with an optional attachment (file name, content type, bytes). Only when SMTP is
+    configured: False (and nothing queued) otherwise."""
     if not email_enabled():
         return False
     now = now or utcnow()
@@ -50,6 +53,9 @@ def queue_email(to_address: str, subject: str, body: str, now=None) -> bool:
             body=body,
             created_at=now,
             next_attempt_at=now,
+            attachment_name=attachment[0] if attachment else None,
+            attachment_type=attachment[1] if attachment else None,
+            attachment=attachment[2] if attachment else None,
         )
     )
     return True

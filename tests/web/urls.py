@@ -405,6 +405,16 @@ ROUTES: dict[str, Route] = {
     ),
     "agency.send_reset_link": Route(AGENCY_ADMIN, args={"user_id": "agency_user"}, ok={"POST": 303}),
     "agency.set_password": Route(AGENCY_ADMIN, args={"user_id": "agency_user"}, ok={"POST": 303}),
+    "help.index": Route(AGENT),
+    "help.page": Route(AGENT, args={"slug": Fixed("refund")}),
+    "agency.statement_delivery": Route(
+        AGENCY_ADMIN,
+        ok=POST_303,
+        data={
+            "POST": lambda w: {"statement_emails": "finance@demo.example", "statement_schedule": "monthly"}
+        },
+        goes_to="/agency/statements",
+    ),
     "admin.audit_trail_csv": Route(ADMIN),
     "request_admin.request_categories": Route(ADMIN, ok={"GET": 200, "POST": 422}),
     "request_admin.rename_category": Route(

@@ -13,7 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from portal.forms import choices
+from portal.forms import choices, statement_emails_field, statement_schedule_field
 from portal.services.passwords import new_password_refusal
 
 NO_ACCOUNT = "— none (operations and admin) —"
@@ -92,11 +92,8 @@ class EditAccountForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     # Text, read by the one amount parser in the service (no exponents, no rounding).
     service_fee = StringField("Service fee per passenger", validators=[DataRequired(), Length(max=40)])
-    statement_emails = TextAreaField(
-        "E-mail addresses for statements",
-        validators=[Length(max=6000)],
-        description="One or more, separated by commas or new lines; empty for none.",
-    )
+    statement_emails = statement_emails_field()
+    statement_schedule = statement_schedule_field()
     notice_emails = TextAreaField(
         "E-mail addresses for notices",
         validators=[Length(max=6000)],

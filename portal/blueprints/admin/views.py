@@ -204,6 +204,7 @@ def edit_account(account_id):
             name=account.name,
             service_fee=str(account.service_fee_money.amount),
             statement_emails="\n".join(account.statement_addresses),
+            statement_schedule=account.statement_schedule,
             notice_emails="\n".join(account.notice_addresses),
         )
         return render("admin/account.html", account=account, form=form)
@@ -216,6 +217,7 @@ def edit_account(account_id):
                 name=form.name.data,
                 service_fee=form.service_fee.data,
                 statement_emails=form.statement_emails.data,
+                statement_schedule=form.statement_schedule.data,
                 notice_emails=form.notice_emails.data,
                 by=current_user,
             )

@@ -4,7 +4,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 
 from portal.blueprints.agency.forms import InviteForm, TemporaryPasswordForm
-from portal.forms import ActionForm
+from portal.forms import ActionForm, StatementDeliveryForm
 from portal.htmx import render
 from portal.security import found, roles_required
 from portal.services.agency import (
@@ -15,7 +15,9 @@ from portal.services.agency import (
     set_account_user_active,
     set_account_user_password,
 )
+from portal.services.notifications import email_enabled
 from portal.services.passwords import links_by_email
+from portal.services.statement_mail import recent_mailings, set_delivery
 from portal.uow import attempt, button
 
 bp = Blueprint("agency", __name__, url_prefix="/agency")
@@ -107,3 +109,42 @@ def set_password(user_id):
         return redirect(url_for("agency.users"), code=303)
     flash(f"{user.email}: enter the temporary password.", "error")
     return redirect(url_for("agency.users"), code=303)
+
+
+# --- Statements by e-mail --------------------------------------------------------------------------------
+
+
+@bp.route("/statements", methods=["GET", "POST"])
+@agency_admin_required
+def statement_delivery():
+    account = current_user.account
+    if request.method == "GET":
+        form = StatementDeliveryForm(
+            formdata=None,
+            statement_emails="\n".join(account.statement_addresses),
+            statement_schedule=account.statement_schedule,
+        )
+        status = 200
+    else:
+        form = StatementDeliveryForm()
+        status = 422
+        if form.validate_on_submit():
+            with attempt() as outcome:
+                changes = set_delivery(
+                    account,
+                    recipients=form.statement_emails.data,
+                    schedule=form.statement_schedule.data,
+                    by=current_user,
+                )
+            if not outcome.failed:
+                flash("Statements by e-mail saved." if changes else "Nothing to change.", "success")
+                return redirect(url_for("agency.statement_delivery"), code=303)
+            outcome.to_form(form) or form.statement_emails.errors.append(outcome.message)
+            status = outcome.status
+    return render(
+        "agency/statements.html",
+        account=account,
+        form=form,
+        mailings=recent_mailings(account),
+        mail=email_enabled(),
+    ), status
