@@ -14,6 +14,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from operator import itemgetter
 from types import MappingProxyType
 from typing import Any
@@ -181,11 +182,21 @@ class _JsonObject(dict):
     repeated: tuple[str, ...] = ()
 
 
-def _json_object(pairs: list[tuple[str, Any]]) -> _JsonObject:
-    obj = _JsonObject(pairs)
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
     if len(obj) != len(pairs):
+        obj = _JsonObject(pairs)
         obj.repeated = tuple(key for key, count in Counter(key for key, _ in pairs).items() if count > 1)
     return obj
+
+
+# What could put a character has_control_characters() refuses into a loaded string: the character itself
+# (JSON allows DEL raw; a str may hold a lone surrogate), or an escape \b, \f, \u0000-\u001f, \u007f
+# or a surrogate \ud800-\udfff.
+# A text with neither needs no walk over its strings (most files: the walk costs more than the parse).
+_MAY_HIDE_CONTROLS = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]|\\(?:[bf]|u(?:00[01][0-9a-fA-F]|007[fF]|[dD][89a-fA-F][0-9a-fA-F]{2}))"
+)
 
 
 def _load(raw: bytes | str) -> dict[str, Any]:
@@ -214,6 +225,8 @@ def _load(raw: bytes | str) -> dict[str, Any]:
         raise ImportRejected(["file: not valid JSON (nested too deeply)"]) from None
     if not isinstance(document, dict):
         raise ImportRejected(["file: must be a JSON object"])
+    if not _MAY_HIDE_CONTROLS.search(text):
+        return document
     bad = [
         f"{path or 'file'}: contains a character that is not text ({describe_bad_character(value)}); "
         "remove it and export the file again"
@@ -257,22 +270,63 @@ def read_document(raw: bytes | str) -> dict[str, Any]:
 _Error = tuple[tuple[int, ...], str]
 
 
-@dataclass(frozen=True)
 class _Spot:
-    """A place in the document: the path printed in errors, its position, and the error list."""
+    """A place in the document: the path printed in errors, its position, and the error list.
 
-    path: str
-    order: tuple[int, ...]
-    errors: list[_Error]
+    Worked out only when an error is reported there: a valid file asks for hundreds of thousands of
+    places and prints none. A place is its parent plus a list index or a field name (whose position
+    is its index among the keys of `obj`, or after all of them for a missing field).
+    """
+
+    __slots__ = ("_parent", "_step", "_obj", "_path", "_order", "errors")
+
+    def __init__(self, path: str, order: tuple[int, ...], errors: list[_Error]) -> None:
+        self._parent: _Spot | None = None
+        self._step: int | str | None = None
+        self._obj: dict | None = None
+        self._path: str | None = path
+        self._order: tuple[int, ...] | None = order
+        self.errors = errors
+
+    @classmethod
+    def _child(cls, parent: _Spot, step: int | str, obj: dict | None = None) -> _Spot:
+        spot = cls.__new__(cls)
+        spot._parent, spot._step, spot._obj = parent, step, obj
+        spot._path = spot._order = None
+        spot.errors = parent.errors
+        return spot
+
+    @property
+    def path(self) -> str:
+        if self._path is None:
+            parent, step = self._parent.path, self._step
+            if isinstance(step, int):
+                self._path = f"{parent}[{step}]"
+            else:
+                self._path = f"{parent}.{step}" if parent else step
+        return self._path
+
+    @property
+    def order(self) -> tuple[int, ...]:
+        if self._order is None:
+            step = self._step
+            if isinstance(step, int):
+                position = step
+            else:
+                obj = self._obj
+                position = list(obj).index(step) if step in obj else len(obj)
+            self._order = (*self._parent.order, position)
+        return self._order
 
     def fail(self, message: str) -> None:
         self.errors.append((self.order, f"{self.path}: {message}" if self.path else message))
 
     def item(self, index: int) -> _Spot:
-        return _Spot(f"{self.path}[{index}]", (*self.order, index), self.errors)
+        return _Spot._child(self, index)
 
-    def field(self, name: str, position: int) -> _Spot:
-        return _Spot(f"{self.path}.{name}" if self.path else name, (*self.order, position), self.errors)
+    def field(self, name: str, obj: dict) -> _Spot:
+        """Field `name` of the object `obj` found at this place."""
+        return _Spot._child(self, name, obj)
 
 
 _Parser = Callable[[Any, _Spot], Any]  # returns the checked value, or None after reporting an error
@@ -288,21 +342,22 @@ class _Fields:
 
     def at(self, name: str) -> _Spot:
         """Where field `name` is, or for a missing field, where it would be: after all present ones."""
-        position = list(self.obj).index(name) if name in self.obj else len(self.obj)
-        return self._spot.field(name, position)
+        return self._spot.field(name, self.obj)
 
     def required(self, name: str, parse: _Parser) -> Any:
         self._asked.add(name)
-        if name not in self.obj:
+        obj = self.obj
+        if name not in obj:
             self.at(name).fail("required")
             return None
-        return parse(self.obj[name], self.at(name))
+        return parse(obj[name], _Spot._child(self._spot, name, obj))
 
     def optional(self, name: str, parse: _Parser, default: Any = None) -> Any:
         self._asked.add(name)
-        if self.obj.get(name) is None:
+        obj = self.obj
+        if obj.get(name) is None:
             return default
-        return parse(self.obj[name], self.at(name))
+        return parse(obj[name], _Spot._child(self._spot, name, obj))
 
     def finish(self) -> None:
         """Report unknown and repeated fields; call once every field has been asked for."""
@@ -336,6 +391,7 @@ def _list_of(parse_item: _Parser, *, non_empty: bool = False) -> _Parser:
 # --- Plain values -----------------------------------------------------------------------------------
 
 
+@cache  # one parser per length, made once: a file asks for them hundreds of thousands of times
 def _text(max_length: int) -> _Parser:
     def parse(value: Any, spot: _Spot) -> str | None:
         if not isinstance(value, str):
@@ -366,6 +422,7 @@ def _pattern(pattern: str | re.Pattern[str], description: str) -> _Parser:
     return parse
 
 
+@cache
 def _choice(*options: str) -> _Parser:
     wanted = ", ".join(f'"{option}"' for option in options)
     message = f"must be {wanted}" if len(options) == 1 else f"must be one of {wanted}"

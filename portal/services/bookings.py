@@ -5,11 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.clock import utcnow
-from portal.domain.booking_import import BookingData, ExistingBooking, ImportFile, parse_import, read_document
+from portal.domain.booking_import import (
+    AncillaryData,
+    BookingData,
+    ExistingBooking,
+    ImportFile,
+    PassengerData,
+    SegmentData,
+    parse_import,
+    read_document,
+)
 from portal.domain.refunds import CANCELLING_REFUND_STATES, BookingRefundState
 from portal.extensions import db
 from portal.links import path_for
@@ -29,6 +38,9 @@ from portal.services.notifications import account_agents, notify
 from portal.services.paging import COUNT_CAP, Page, Slice, clamp, count
 from portal.services.scope import Scope
 from portal.services.search import bookings_matching, search_key
+
+CHUNK = 1000  # bookings written a round
+LOOKUP = 500  # order or ticket numbers a look-up query asks about
 
 
 def _offset_minutes(moment: datetime) -> int:
@@ -77,34 +89,45 @@ def _ticket_owners(ticket_numbers: list[str]) -> dict[str, str]:
     """Ticket number -> order number of the booking in the database that holds it."""
     owners: dict[str, str] = {}
     unique = sorted(set(ticket_numbers))
-    for start in range(0, len(unique), 500):
+    for start in range(0, len(unique), LOOKUP):
         rows = db.session.execute(
             select(Passenger.ticket_number, Booking.order_number)
             .join(Booking, Booking.id == Passenger.booking_id)
-            .where(Passenger.ticket_number.in_(unique[start : start + 500]))
+            .where(Passenger.ticket_number.in_(unique[start : start + LOOKUP]))
         )
         owners.update((ticket, order) for ticket, order in rows)
     return owners
 
 
 def _existing(order_numbers: list[str]) -> dict[str, ExistingBooking]:
+    """What the validator needs of the bookings already imported: account and refs (three queries a
+    chunk, no ORM objects: a re-import of a whole book asks this of every booking)."""
     known: dict[str, ExistingBooking] = {}
-    for start in range(0, len(order_numbers), 500):
-        chunk = order_numbers[start : start + 500]
-        rows = db.session.scalars(
-            select(Booking)
+    for start in range(0, len(order_numbers), LOOKUP):
+        chunk = order_numbers[start : start + LOOKUP]
+        rows = db.session.execute(
+            select(Booking.id, Booking.order_number, Account.code)
+            .join(Account, Account.id == Booking.account_id)
             .where(Booking.order_number.in_(chunk))
-            .options(
-                selectinload(Booking.passengers),
-                selectinload(Booking.segments),
-                selectinload(Booking.account),
-            )
         ).all()
-        for b in rows:
-            known[b.order_number] = ExistingBooking(
-                account=b.account.code,
-                passenger_refs=frozenset(p.ref for p in b.passengers),
-                segment_refs=frozenset(s.ref for s in b.segments),
+        if not rows:
+            continue
+        ids = [row.id for row in rows]
+        passenger_refs: dict[int, set[str]] = {}
+        for booking_id, ref in db.session.execute(
+            select(Passenger.booking_id, Passenger.ref).where(Passenger.booking_id.in_(ids))
+        ):
+            passenger_refs.setdefault(booking_id, set()).add(ref)
+        segment_refs: dict[int, set[str]] = {}
+        for booking_id, ref in db.session.execute(
+            select(Segment.booking_id, Segment.ref).where(Segment.booking_id.in_(ids))
+        ):
+            segment_refs.setdefault(booking_id, set()).add(ref)
+        for booking_id, order_number, account_code in rows:
+            known[order_number] = ExistingBooking(
+                account=account_code,
+                passenger_refs=frozenset(passenger_refs.get(booking_id, ())),
+                segment_refs=frozenset(segment_refs.get(booking_id, ())),
             )
     return known
 
@@ -113,47 +136,59 @@ def import_bookings(raw: bytes | str, now: datetime | None = None) -> ImportResu
     """Validate the whole file, then create or update every booking in it (caller commits).
 
     Raises ImportRejected with every error when anything is invalid; nothing is written then.
+    New bookings are written in bulk (Core inserts, CHUNK at a time); a booking already imported is
+    compared with what the database holds and, only when something differs, updated through the ORM
+    (_apply), which is where schedule changes are found. A re-imported booking that did not change is
+    not written at all.
     """
     now = now or utcnow()
     accounts = {a.code: a for a in db.session.scalars(select(Account))}
     airline_codes = set(db.session.scalars(select(Airline.code)))
     document = read_document(raw)  # once: ImportRejected for a file that is not JSON text
+    existing = _existing(_order_numbers_in(document))
     parsed: ImportFile = parse_import(
         document,
         accounts={code: a.currency for code, a in accounts.items()},
         airlines=airline_codes,
-        existing=_existing(_order_numbers_in(document)),
+        existing=existing,
         ticket_owners=_ticket_owners(_ticket_numbers_in(document)),
     )
+    del document
     result = ImportResult()
     airlines, retyped = _upsert_airlines(parsed)
     result.airlines = len(parsed.airlines)
-    current = {
-        b.order_number: b
-        for b in db.session.scalars(
-            select(Booking)
-            .where(Booking.order_number.in_([b.order_number for b in parsed.bookings]))
-            .options(
-                selectinload(Booking.passengers),
-                selectinload(Booking.segments),
-                selectinload(Booking.ancillaries),
-            )
-        )
-    }
-    for data in parsed.bookings:
-        booking = current.get(data.order_number)
-        if booking is None:
-            booking = Booking(order_number=data.order_number)
-            db.session.add(booking)
-            result.created.append(data.order_number)
-        else:
-            result.updated.append(data.order_number)
-        changes = _apply(booking, data, accounts[data.account], airlines, now)
-        result.schedule_changes.extend(changes)
-    db.session.flush()
+    touched: set[int] = set()  # bookings a re-import changed whose refunds may now read differently
+    imported_at = utcnow()
+    bookings = parsed.bookings
+    for start in range(0, len(bookings), CHUNK):
+        chunk = bookings[start : start + CHUNK]
+        new = [data for data in chunk if data.order_number not in existing]
+        _insert_new_bookings(new, accounts, airlines, now, imported_at)
+        result.created.extend(data.order_number for data in new)
+        again = [data for data in chunk if data.order_number in existing]
+        result.updated.extend(data.order_number for data in again)
+        differing = _differing(again, accounts, airlines)
+        if differing:
+            current = {
+                b.order_number: b
+                for b in db.session.scalars(
+                    select(Booking)
+                    .where(Booking.order_number.in_([data.order_number for data in differing]))
+                    .options(
+                        selectinload(Booking.passengers),
+                        selectinload(Booking.segments),
+                        selectinload(Booking.ancillaries),
+                    )
+                )
+            }
+            for data in differing:
+                booking = current[data.order_number]
+                result.schedule_changes.extend(_apply(booking, data, accounts[data.account], airlines, now))
+                if booking.refund_state != BookingRefundState.NONE.value:
+                    touched.add(booking.id)
+            db.session.flush()
     # A re-import may add passengers or segments, and an airline may change carrier type: what refunds make
     # of those bookings is worked out again (only bookings some refund touched can have changed).
-    touched = {b.id for b in current.values() if b.refund_state != BookingRefundState.NONE.value}
     if retyped:
         touched.update(
             db.session.scalars(
@@ -166,6 +201,209 @@ def import_bookings(raw: bytes | str, now: datetime | None = None) -> ImportResu
     if touched:
         refresh_refund_states(touched)
     return result
+
+
+# --- Writing many bookings at once --------------------------------------------------------------------
+#
+# The column values of a booking, its passengers and segments are worked out by one function each, used
+# both to insert a new booking (Core executemany through the models' tables, so Amount and UTCDateTime bind
+# as the ORM would) and to tell whether a re-imported one changed.
+
+
+def _booking_values(data: BookingData, account: Account, airlines: dict[str, Airline]) -> dict:
+    return {
+        "order_number": data.order_number,
+        "account_id": account.id,
+        "pnr": data.pnr,
+        "airline_id": airlines[data.airline].id,
+        "payment_channel": data.payment_channel,
+        "currency": data.currency,
+        "status": data.status,
+        "issued_at": data.issued_at,
+        "contact_email": data.contact_email,
+        "contact_phone": data.contact_phone,
+        "first_departure_date": data.segments[0].departure.date(),
+    }
+
+
+def _passenger_values(p: PassengerData, position: int) -> dict:
+    return {
+        "ref": p.ref,
+        "position": position,
+        "ptype": p.type,
+        "title": p.title,
+        "first_name": p.first_name,
+        "last_name": p.last_name,
+        "ticket_number": p.ticket_number,
+        "base": p.base,
+        "taxes": p.taxes,
+        "refundable_taxes": p.refundable_taxes,
+        "refundable": p.refundable,
+        "cancellation_fee": p.cancellation_fee,
+        "changeable": p.changeable,
+        "change_fee": p.change_fee,
+    }
+
+
+def _segment_values(s: SegmentData, position: int) -> dict:
+    return {
+        "ref": s.ref,
+        "position": position,
+        "flight_number": s.flight_number,
+        "origin": s.origin,
+        "destination": s.destination,
+        "departure_at": s.departure,
+        "departure_offset": _offset_minutes(s.departure),
+        "arrival_at": s.arrival,
+        "arrival_offset": _offset_minutes(s.arrival),
+        "cabin": s.cabin,
+        "status": s.status,
+    }
+
+
+def _ancillary_values(a: AncillaryData) -> tuple:
+    return (a.passenger_ref, a.segment_ref, a.type, a.description, a.price)
+
+
+# Written by _apply on the ORM object (account and airline go through their relationships).
+_BOOKING_FIELDS = (
+    "pnr",
+    "payment_channel",
+    "currency",
+    "status",
+    "issued_at",
+    "contact_email",
+    "contact_phone",
+    "first_departure_date",
+)
+
+
+def _insert_new_bookings(
+    new: list[BookingData], accounts: dict[str, Account], airlines: dict[str, Airline], now, imported_at
+) -> None:
+    """Bookings not in the database yet, with passengers, segments, ancillaries and search keys: one
+    executemany a table (the databases batch them into multi-row statements)."""
+    if not new:
+        return
+    booking_ids = _insert_returning_ids(
+        Booking.__table__,
+        [
+            {
+                **_booking_values(data, accounts[data.account], airlines),
+                "action_required": False,
+                "refund_state": BookingRefundState.NONE.value,
+                "imported_at": imported_at,
+                "updated_at": now,
+            }
+            for data in new
+        ],
+    )
+    passenger_rows, segment_rows, key_rows = [], [], []
+    for booking_id, data in zip(booking_ids, new, strict=True):
+        passenger_rows.extend(
+            {"booking_id": booking_id, **_passenger_values(p, i)} for i, p in enumerate(data.passengers)
+        )
+        segment_rows.extend(
+            {"booking_id": booking_id, **_segment_values(s, i)} for i, s in enumerate(data.segments)
+        )
+        account_id = accounts[data.account].id
+        key_rows.extend(
+            {"booking_id": booking_id, "account_id": account_id, "key": key}
+            for key in sorted(booking_search_keys(data))
+        )
+    with_ancillaries = any(data.ancillaries for data in new)
+    if with_ancillaries:
+        passenger_ids = _insert_returning_ids(Passenger.__table__, passenger_rows)
+        segment_ids = _insert_returning_ids(Segment.__table__, segment_rows)
+        passenger_id = {
+            (r["booking_id"], r["ref"]): i for r, i in zip(passenger_rows, passenger_ids, strict=True)
+        }
+        segment_id = {(r["booking_id"], r["ref"]): i for r, i in zip(segment_rows, segment_ids, strict=True)}
+        db.session.execute(
+            insert(Ancillary.__table__),
+            [
+                {
+                    "booking_id": booking_id,
+                    "passenger_id": passenger_id[booking_id, a.passenger_ref],
+                    "segment_id": segment_id[booking_id, a.segment_ref],
+                    "type": a.type,
+                    "description": a.description,
+                    "price": a.price,
+                }
+                for booking_id, data in zip(booking_ids, new, strict=True)
+                for a in data.ancillaries
+            ],
+        )
+    else:
+        db.session.execute(insert(Passenger.__table__), passenger_rows)
+        db.session.execute(insert(Segment.__table__), segment_rows)
+    db.session.execute(insert(BookingSearchKey.__table__), key_rows)
+
+
+def _insert_returning_ids(table, rows: list[dict]) -> list[int]:
+    """Insert the rows; their new ids, in the order of the rows."""
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return list(db.session.execute(statement, rows).scalars())
+
+
+def _differing(again: list[BookingData], accounts: dict[str, Account], airlines: dict[str, Airline]):
+    """The re-imported bookings whose file content differs from what the database holds (four queries
+    for the lot): only those are written."""
+    if not again:
+        return []
+    booking_columns = [
+        getattr(Booking, name) for name in _booking_values(again[0], accounts[again[0].account], airlines)
+    ]
+    rows = db.session.execute(
+        select(Booking.id, *booking_columns).where(Booking.order_number.in_([d.order_number for d in again]))
+    ).all()
+    stored = {row.order_number: (row[0], dict(row._mapping)) for row in rows}
+    for values in stored.values():
+        del values[1]["id"]
+    ids = [booking_id for booking_id, _ in stored.values()]
+    passengers = _stored_children(Passenger, ids, list(_passenger_values(again[0].passengers[0], 0)))
+    segments = _stored_children(Segment, ids, list(_segment_values(again[0].segments[0], 0)))
+    ancillaries: dict[int, list[tuple]] = {}
+    for booking_id, *values in db.session.execute(
+        select(
+            Ancillary.booking_id,
+            Passenger.ref,
+            Segment.ref,
+            Ancillary.type,
+            Ancillary.description,
+            Ancillary.price,
+        )
+        .join(Passenger, Passenger.id == Ancillary.passenger_id)
+        .join(Segment, Segment.id == Ancillary.segment_id)
+        .where(Ancillary.booking_id.in_(ids))
+        .order_by(Ancillary.id)
+    ):
+        ancillaries.setdefault(booking_id, []).append(tuple(values))
+    differing = []
+    for data in again:
+        booking_id, values = stored[data.order_number]
+        if (
+            values != _booking_values(data, accounts[data.account], airlines)
+            or passengers.get(booking_id)
+            != {p.ref: _passenger_values(p, i) for i, p in enumerate(data.passengers)}
+            or segments.get(booking_id) != {s.ref: _segment_values(s, i) for i, s in enumerate(data.segments)}
+            or ancillaries.get(booking_id, []) != [_ancillary_values(a) for a in data.ancillaries]
+        ):
+            differing.append(data)
+    return differing
+
+
+def _stored_children(model, booking_ids: list[int], names: list[str]) -> dict[int, dict[str, dict]]:
+    """booking id -> ref -> the named columns, for the passengers or segments of these bookings."""
+    children: dict[int, dict[str, dict]] = {}
+    columns = [getattr(model, name) for name in names]
+    for row in db.session.execute(
+        select(model.booking_id, *columns).where(model.booking_id.in_(booking_ids))
+    ):
+        values = dict(row._mapping)
+        booking_id = values.pop("booking_id")
+        children.setdefault(booking_id, {})[values["ref"]] = values
+    return children
 
 
 def _upsert_airlines(parsed: ImportFile) -> tuple[dict[str, Airline], set[str]]:
@@ -208,15 +446,10 @@ def _upsert_airlines(parsed: ImportFile) -> tuple[dict[str, Airline], set[str]]:
 
 def _apply(booking: Booking, data: BookingData, account: Account, airlines, now) -> list[ScheduleChange]:
     booking.account = account
-    booking.pnr = data.pnr
     booking.airline = airlines[data.airline]
-    booking.payment_channel = data.payment_channel
-    booking.currency = data.currency
-    booking.status = data.status
-    booking.issued_at = data.issued_at
-    booking.contact_email = data.contact_email
-    booking.contact_phone = data.contact_phone
-    booking.first_departure_date = data.segments[0].departure.date()
+    values = _booking_values(data, account, airlines)
+    for name in _BOOKING_FIELDS:
+        setattr(booking, name, values[name])
     booking.updated_at = now
 
     passengers = {p.ref: p for p in booking.passengers}
@@ -226,19 +459,8 @@ def _apply(booking: Booking, data: BookingData, account: Account, airlines, now)
             passenger = Passenger(ref=p.ref)
             booking.passengers.append(passenger)
             passengers[p.ref] = passenger
-        passenger.position = position
-        passenger.ptype = p.type
-        passenger.title = p.title
-        passenger.first_name = p.first_name
-        passenger.last_name = p.last_name
-        passenger.ticket_number = p.ticket_number
-        passenger.base = p.base
-        passenger.taxes = p.taxes
-        passenger.refundable_taxes = p.refundable_taxes
-        passenger.refundable = p.refundable
-        passenger.cancellation_fee = p.cancellation_fee
-        passenger.changeable = p.changeable
-        passenger.change_fee = p.change_fee
+        for name, value in _passenger_values(p, position).items():
+            setattr(passenger, name, value)
 
     changes: list[ScheduleChange] = []
     segments = {s.ref: s for s in booking.segments}
@@ -253,16 +475,8 @@ def _apply(booking: Booking, data: BookingData, account: Account, airlines, now)
             if change is not None:
                 booking.schedule_changes.append(change)
                 changes.append(change)
-        segment.position = position
-        segment.flight_number = s.flight_number
-        segment.origin = s.origin
-        segment.destination = s.destination
-        segment.departure_at = s.departure
-        segment.departure_offset = _offset_minutes(s.departure)
-        segment.arrival_at = s.arrival
-        segment.arrival_offset = _offset_minutes(s.arrival)
-        segment.cabin = s.cabin
-        segment.status = s.status
+        for name, value in _segment_values(s, position).items():
+            setattr(segment, name, value)
     if changes:
         booking.action_required = True
         flights = ", ".join(sorted({c.segment.flight_number for c in changes}))
