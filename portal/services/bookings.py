@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import islice
+from typing import BinaryIO
 
 from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.clock import utcnow
 from portal.domain.booking_import import (
+    AirlineData,
     AncillaryData,
     BookingData,
     ExistingBooking,
-    ImportFile,
+    ImportChecker,
+    ImportRejected,
     PassengerData,
     SegmentData,
-    parse_import,
+    StreamedFile,
     read_document,
 )
 from portal.domain.refunds import CANCELLING_REFUND_STATES, BookingRefundState
@@ -61,21 +66,15 @@ class ImportResult:
         )
 
 
-def _order_numbers_in(doc: dict) -> list[str]:
-    """Order numbers named in the file, read leniently; the validator reports what is wrong."""
-    bookings = doc.get("bookings")
-    if not isinstance(bookings, list):
-        return []
+def _order_numbers_in(bookings: list) -> list[str]:
+    """Order numbers named in these bookings, read leniently; the validator reports what is wrong."""
     return [
         b["order_number"] for b in bookings if isinstance(b, dict) and isinstance(b.get("order_number"), str)
     ]
 
 
-def _ticket_numbers_in(doc: dict) -> list[str]:
-    """Ticket numbers named in the file, read leniently; the validator reports what is wrong."""
-    bookings = doc.get("bookings")
-    if not isinstance(bookings, list):
-        return []
+def _ticket_numbers_in(bookings: list) -> list[str]:
+    """Ticket numbers named in these bookings, read leniently; the validator reports what is wrong."""
     return [
         p["ticket_number"]
         for b in bookings
@@ -99,17 +98,21 @@ def _ticket_owners(ticket_numbers: list[str]) -> dict[str, str]:
     return owners
 
 
-def _existing(order_numbers: list[str]) -> dict[str, ExistingBooking]:
+def _existing(order_numbers: list[str], *, up_to_id: int | None = None) -> dict[str, ExistingBooking]:
     """What the validator needs of the bookings already imported: account and refs (three queries a
-    chunk, no ORM objects: a re-import of a whole book asks this of every booking)."""
+    chunk, no ORM objects: a re-import of a whole book asks this of every booking). up_to_id: only
+    bookings with an id up to this one (those that were there before this import)."""
     known: dict[str, ExistingBooking] = {}
     for start in range(0, len(order_numbers), LOOKUP):
         chunk = order_numbers[start : start + LOOKUP]
-        rows = db.session.execute(
+        query = (
             select(Booking.id, Booking.order_number, Account.code)
             .join(Account, Account.id == Booking.account_id)
             .where(Booking.order_number.in_(chunk))
-        ).all()
+        )
+        if up_to_id is not None:
+            query = query.where(Booking.id <= up_to_id)
+        rows = db.session.execute(query).all()
         if not rows:
             continue
         ids = [row.id for row in rows]
@@ -132,61 +135,91 @@ def _existing(order_numbers: list[str]) -> dict[str, ExistingBooking]:
     return known
 
 
-def import_bookings(raw: bytes | str, now: datetime | None = None) -> ImportResult:
-    """Validate the whole file, then create or update every booking in it (caller commits).
+Progress = Callable[[int], None]  # called with the number of bookings done so far
 
-    Raises ImportRejected with every error when anything is invalid; nothing is written then.
-    New bookings are written in bulk (Core inserts, CHUNK at a time); a booking already imported is
-    compared with what the database holds and, only when something differs, updated through the ORM
-    (_apply), which is where schedule changes are found. A re-imported booking that did not change is
-    not written at all.
+
+def import_bookings(
+    raw: bytes | str | BinaryIO, now: datetime | None = None, progress: Progress | None = None
+) -> ImportResult:
+    """Validate the whole file and create or update every booking in it (caller commits).
+
+    Raises ImportRejected with every error when anything is invalid; the caller rolls back then, so
+    nothing is written. raw is the file's content, or a binary file object read one booking at a time
+    (a million bookings never sit in memory together: see StreamedFile).
+
+    The bookings are checked and written CHUNK at a time, in one transaction: new ones in bulk (Core
+    inserts), a booking already imported compared with what the database holds and, only when something
+    differs, updated through the ORM (_apply), which is where schedule changes are found. A re-imported
+    booking that did not change is not written at all. Once any error is found nothing more is written
+    (the rest is still checked, so that every error is reported).
     """
     now = now or utcnow()
+    if not isinstance(raw, bytes | bytearray | str) and _size(raw) < STREAM_FROM:
+        raw = raw.read()  # small enough to read whole, which lets its members come in any order
+    if isinstance(raw, bytes | bytearray | str):
+        document = read_document(raw)  # once: ImportRejected for a file that is not JSON text
+        bookings = document.get("bookings")
+        items = iter(bookings if isinstance(bookings, list) else ())
+        return _import(lambda: document, items, now, progress)
+    streamed = StreamedFile(raw)
+    return _import(lambda: streamed.header, streamed.bookings(), now, progress, lambda: streamed.late)
+
+
+STREAM_FROM = 32 * 1024 * 1024  # bytes: a file this large is read a booking at a time
+
+
+def _size(stream: BinaryIO) -> int:
+    """Bytes from the current position of a seekable file to its end."""
+    here = stream.tell()
+    end = stream.seek(0, 2)
+    stream.seek(here)
+    return end - here
+
+
+LATE_MEMBERS = (
+    'file: "bookings" must be the last member of a file this large (it is read a booking at a time); '
+    "put the airlines and the format before it"
+)
+
+
+def _import(
+    header: Callable[[], dict],
+    items: Iterator,
+    now: datetime,
+    progress: Progress | None,
+    late: Callable[[], bool] = lambda: False,
+) -> ImportResult:
     accounts = {a.code: a for a in db.session.scalars(select(Account))}
     airline_codes = set(db.session.scalars(select(Airline.code)))
-    document = read_document(raw)  # once: ImportRejected for a file that is not JSON text
-    existing = _existing(_order_numbers_in(document))
-    parsed: ImportFile = parse_import(
-        document,
-        accounts={code: a.currency for code, a in accounts.items()},
-        airlines=airline_codes,
-        existing=existing,
-        ticket_owners=_ticket_owners(_ticket_numbers_in(document)),
-    )
-    del document
+    last_id_before = db.session.scalar(select(func.max(Booking.id))) or 0
     result = ImportResult()
-    airlines, retyped = _upsert_airlines(parsed)
-    result.airlines = len(parsed.airlines)
+    chunk = list(islice(items, CHUNK))  # reading the first chunk reads what comes before the bookings
+    checker = ImportChecker(
+        header(), accounts={code: a.currency for code, a in accounts.items()}, airlines=airline_codes
+    )
+    airlines: dict[str, Airline] = {}
+    retyped: set[str] = set()
+    if not checker.failed:
+        airlines, retyped = _upsert_airlines(checker.airlines)
+    result.airlines = len(checker.airlines or ())
     touched: set[int] = set()  # bookings a re-import changed whose refunds may now read differently
     imported_at = utcnow()
-    bookings = parsed.bookings
-    for start in range(0, len(bookings), CHUNK):
-        chunk = bookings[start : start + CHUNK]
-        new = [data for data in chunk if data.order_number not in existing]
-        _insert_new_bookings(new, accounts, airlines, now, imported_at)
-        result.created.extend(data.order_number for data in new)
-        again = [data for data in chunk if data.order_number in existing]
-        result.updated.extend(data.order_number for data in again)
-        differing = _differing(again, accounts, airlines)
-        if differing:
-            current = {
-                b.order_number: b
-                for b in db.session.scalars(
-                    select(Booking)
-                    .where(Booking.order_number.in_([data.order_number for data in differing]))
-                    .options(
-                        selectinload(Booking.passengers),
-                        selectinload(Booking.segments),
-                        selectinload(Booking.ancillaries),
-                    )
-                )
-            }
-            for data in differing:
-                booking = current[data.order_number]
-                result.schedule_changes.extend(_apply(booking, data, accounts[data.account], airlines, now))
-                if booking.refund_state != BookingRefundState.NONE.value:
-                    touched.add(booking.id)
-            db.session.flush()
+    start = 0
+    while chunk:
+        order_numbers = _order_numbers_in(chunk)
+        again_in_file = [n for n in order_numbers if checker.seen_before(n, start)]
+        existing = _existing([n for n in order_numbers if n not in again_in_file])
+        existing.update(_existing(again_in_file, up_to_id=last_id_before))
+        checked = checker.bookings(chunk, start, existing, _ticket_owners(_ticket_numbers_in(chunk)))
+        if not checker.failed:
+            touched.update(_write(checked, existing, accounts, airlines, now, imported_at, result))
+        start += len(chunk)
+        if progress is not None:
+            progress(start)
+        chunk = list(islice(items, CHUNK))
+    if late():
+        raise ImportRejected([LATE_MEMBERS])
+    checker.finish()
     # A re-import may add passengers or segments, and an airline may change carrier type: what refunds make
     # of those bookings is worked out again (only bookings some refund touched can have changed).
     if retyped:
@@ -201,6 +234,37 @@ def import_bookings(raw: bytes | str, now: datetime | None = None) -> ImportResu
     if touched:
         refresh_refund_states(touched)
     return result
+
+
+def _write(checked: list[BookingData], existing, accounts, airlines, now, imported_at, result) -> set[int]:
+    """Write one checked chunk; the ids of changed bookings some refund touched."""
+    new = [data for data in checked if data.order_number not in existing]
+    _insert_new_bookings(new, accounts, airlines, now, imported_at)
+    result.created.extend(data.order_number for data in new)
+    again = [data for data in checked if data.order_number in existing]
+    result.updated.extend(data.order_number for data in again)
+    differing = _differing(again, accounts, airlines)
+    touched = set()
+    if differing:
+        current = {
+            b.order_number: b
+            for b in db.session.scalars(
+                select(Booking)
+                .where(Booking.order_number.in_([data.order_number for data in differing]))
+                .options(
+                    selectinload(Booking.passengers),
+                    selectinload(Booking.segments),
+                    selectinload(Booking.ancillaries),
+                )
+            )
+        }
+        for data in differing:
+            booking = current[data.order_number]
+            result.schedule_changes.extend(_apply(booking, data, accounts[data.account], airlines, now))
+            if booking.refund_state != BookingRefundState.NONE.value:
+                touched.add(booking.id)
+        db.session.flush()
+    return touched
 
 
 # --- Writing many bookings at once --------------------------------------------------------------------
@@ -406,13 +470,13 @@ def _stored_children(model, booking_ids: list[int], names: list[str]) -> dict[in
     return children
 
 
-def _upsert_airlines(parsed: ImportFile) -> tuple[dict[str, Airline], set[str]]:
+def _upsert_airlines(file_airlines: tuple[AirlineData, ...]) -> tuple[dict[str, Airline], set[str]]:
     """The airlines of the file, created or updated; and the codes of those whose carrier type changed."""
     retyped: set[str] = set()
     airlines = {
         a.code: a for a in db.session.scalars(select(Airline).options(selectinload(Airline.baggage_options)))
     }
-    for data in parsed.airlines:
+    for data in file_airlines:
         airline = airlines.get(data.code)
         if airline is None:
             airline = Airline(code=data.code)
