@@ -716,7 +716,9 @@ def _currency(value: Any, spot: _Spot) -> str | None:
 
 def _check_decimals(amounts: Mapping[str, Decimal | None], currency: str | None, spot: _Spot) -> None:
     """Each amount has at most the currency's decimals (JPY none): refused, never rounded."""
-    if currency is None:
+    # Amounts reach here with at most two decimals and ten integer digits (_amount), which every currency
+    # with two decimals holds: only a currency with fewer needs a look at each amount.
+    if currency is None or _minor_units(currency) >= 2:
         return
     for name, amount in amounts.items():
         if amount is None:
@@ -725,6 +727,11 @@ def _check_decimals(amounts: Mapping[str, Decimal | None], currency: str | None,
             to_amount(amount, currency)
         except AmountOutOfRange:
             spot.fail(f"{name} {amount}: {currency} amounts have {decimals_phrase(currency)}")
+
+
+@cache
+def _minor_units(currency: str) -> int:
+    return minor_units(currency)
 
 
 _flight_number = _pattern(r"[A-Z0-9]{2}[0-9]{1,4}[A-Z]?", 'must be a flight number such as "SQ978"')

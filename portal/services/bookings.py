@@ -73,10 +73,11 @@ def _order_numbers_in(bookings: list) -> list[str]:
     ]
 
 
-def _ticket_numbers_in(bookings: list) -> list[str]:
-    """Ticket numbers named in these bookings, read leniently; the validator reports what is wrong."""
+def _tickets_in(bookings: list) -> list[tuple[object, str]]:
+    """(order number, ticket number) of the passengers of these bookings, read leniently; the validator
+    reports what is wrong."""
     return [
-        p["ticket_number"]
+        (b.get("order_number"), p["ticket_number"])
         for b in bookings
         if isinstance(b, dict) and isinstance(b.get("passengers"), list)
         for p in b["passengers"]
@@ -98,40 +99,118 @@ def _ticket_owners(ticket_numbers: list[str]) -> dict[str, str]:
     return owners
 
 
-def _existing(order_numbers: list[str], *, up_to_id: int | None = None) -> dict[str, ExistingBooking]:
-    """What the validator needs of the bookings already imported: account and refs (three queries a
-    chunk, no ORM objects: a re-import of a whole book asks this of every booking). up_to_id: only
-    bookings with an id up to this one (those that were there before this import)."""
-    known: dict[str, ExistingBooking] = {}
+_BOOKING_COLUMNS = (
+    "order_number",
+    "account_id",
+    "pnr",
+    "airline_id",
+    "payment_channel",
+    "currency",
+    "status",
+    "issued_at",
+    "contact_email",
+    "contact_phone",
+    "first_departure_date",
+)
+_PASSENGER_COLUMNS = (
+    "ref",
+    "position",
+    "ptype",
+    "title",
+    "first_name",
+    "last_name",
+    "ticket_number",
+    "base",
+    "taxes",
+    "refundable_taxes",
+    "refundable",
+    "cancellation_fee",
+    "changeable",
+    "change_fee",
+)
+_SEGMENT_COLUMNS = (
+    "ref",
+    "position",
+    "flight_number",
+    "origin",
+    "destination",
+    "departure_at",
+    "departure_offset",
+    "arrival_at",
+    "arrival_offset",
+    "cabin",
+    "status",
+)
+
+
+@dataclass
+class _Stored:
+    """A booking as the database holds it, in the shape the file's content is compared in: column values
+    in the order of _BOOKING_COLUMNS, passengers and segments by ref, ancillaries in id order."""
+
+    id: int
+    account: str
+    values: tuple
+    passengers: dict[str, tuple] = field(default_factory=dict)
+    segments: dict[str, tuple] = field(default_factory=dict)
+    ancillaries: list[tuple] = field(default_factory=list)
+
+    @property
+    def existing(self) -> ExistingBooking:
+        return ExistingBooking(
+            account=self.account,
+            passenger_refs=frozenset(self.passengers),
+            segment_refs=frozenset(self.segments),
+        )
+
+    def holds_ticket(self, ticket_number: str) -> bool:
+        return any(p[6] == ticket_number for p in self.passengers.values())
+
+
+def _stored(order_numbers: list[str], *, up_to_id: int | None = None) -> dict[str, _Stored]:
+    """What the database holds for these order numbers (four queries per LOOKUP bookings, no ORM
+    objects: a re-import of a whole book asks this of every booking). up_to_id: only bookings with an id
+    up to this one (those that were there before this import)."""
+    known: dict[str, _Stored] = {}
+    booking_columns = [getattr(Booking, name) for name in _BOOKING_COLUMNS]
     for start in range(0, len(order_numbers), LOOKUP):
-        chunk = order_numbers[start : start + LOOKUP]
         query = (
-            select(Booking.id, Booking.order_number, Account.code)
+            select(Booking.id, Account.code, *booking_columns)
             .join(Account, Account.id == Booking.account_id)
-            .where(Booking.order_number.in_(chunk))
+            .where(Booking.order_number.in_(order_numbers[start : start + LOOKUP]))
         )
         if up_to_id is not None:
             query = query.where(Booking.id <= up_to_id)
-        rows = db.session.execute(query).all()
-        if not rows:
+        by_id = {}
+        for booking_id, account, *values in db.session.execute(query):
+            by_id[booking_id] = known[values[0]] = _Stored(booking_id, account, tuple(values))
+        if not by_id:
             continue
-        ids = [row.id for row in rows]
-        passenger_refs: dict[int, set[str]] = {}
-        for booking_id, ref in db.session.execute(
-            select(Passenger.booking_id, Passenger.ref).where(Passenger.booking_id.in_(ids))
+        ids = list(by_id)
+        for model, names, attribute in (
+            (Passenger, _PASSENGER_COLUMNS, "passengers"),
+            (Segment, _SEGMENT_COLUMNS, "segments"),
         ):
-            passenger_refs.setdefault(booking_id, set()).add(ref)
-        segment_refs: dict[int, set[str]] = {}
-        for booking_id, ref in db.session.execute(
-            select(Segment.booking_id, Segment.ref).where(Segment.booking_id.in_(ids))
-        ):
-            segment_refs.setdefault(booking_id, set()).add(ref)
-        for booking_id, order_number, account_code in rows:
-            known[order_number] = ExistingBooking(
-                account=account_code,
-                passenger_refs=frozenset(passenger_refs.get(booking_id, ())),
-                segment_refs=frozenset(segment_refs.get(booking_id, ())),
+            columns = [getattr(model, name) for name in names]
+            for booking_id, *values in db.session.execute(
+                select(model.booking_id, *columns).where(model.booking_id.in_(ids))
+            ):
+                getattr(by_id[booking_id], attribute)[values[0]] = tuple(values)
+        for booking_id, *values in db.session.execute(
+            select(
+                Ancillary.booking_id,
+                Passenger.ref,
+                Segment.ref,
+                Ancillary.type,
+                Ancillary.description,
+                Ancillary.price,
             )
+            .join(Passenger, Passenger.id == Ancillary.passenger_id)
+            .join(Segment, Segment.id == Ancillary.segment_id)
+            .where(Ancillary.booking_id.in_(ids))
+            .order_by(Ancillary.id)
+        ):
+            by_id[booking_id].ancillaries.append(tuple(values))
     return known
 
 
@@ -208,11 +287,18 @@ def _import(
     while chunk:
         order_numbers = _order_numbers_in(chunk)
         again_in_file = [n for n in order_numbers if checker.seen_before(n, start)]
-        existing = _existing([n for n in order_numbers if n not in again_in_file])
-        existing.update(_existing(again_in_file, up_to_id=last_id_before))
-        checked = checker.bookings(chunk, start, existing, _ticket_owners(_ticket_numbers_in(chunk)))
+        stored = _stored([n for n in order_numbers if n not in again_in_file])
+        stored.update(_stored(again_in_file, up_to_id=last_id_before))
+        # Who holds each ticket: not asked of a booking's own tickets (it may keep them).
+        tickets = [
+            t
+            for number, t in _tickets_in(chunk)
+            if number not in stored or not stored[number].holds_ticket(t)
+        ]
+        existing = {number: booking.existing for number, booking in stored.items()}
+        checked = checker.bookings(chunk, start, existing, _ticket_owners(tickets))
         if not checker.failed:
-            touched.update(_write(checked, existing, accounts, airlines, now, imported_at, result))
+            touched.update(_write(checked, stored, accounts, airlines, now, imported_at, result))
         start += len(chunk)
         if progress is not None:
             progress(start)
@@ -236,14 +322,16 @@ def _import(
     return result
 
 
-def _write(checked: list[BookingData], existing, accounts, airlines, now, imported_at, result) -> set[int]:
+def _write(checked: list[BookingData], stored, accounts, airlines, now, imported_at, result) -> set[int]:
     """Write one checked chunk; the ids of changed bookings some refund touched."""
-    new = [data for data in checked if data.order_number not in existing]
+    new = [data for data in checked if data.order_number not in stored]
     _insert_new_bookings(new, accounts, airlines, now, imported_at)
     result.created.extend(data.order_number for data in new)
-    again = [data for data in checked if data.order_number in existing]
+    again = [data for data in checked if data.order_number in stored]
     result.updated.extend(data.order_number for data in again)
-    differing = _differing(again, accounts, airlines)
+    differing = [
+        data for data in again if _differs(stored[data.order_number], data, accounts[data.account], airlines)
+    ]
     touched = set()
     if differing:
         current = {
@@ -269,60 +357,61 @@ def _write(checked: list[BookingData], existing, accounts, airlines, now, import
 
 # --- Writing many bookings at once --------------------------------------------------------------------
 #
-# The column values of a booking, its passengers and segments are worked out by one function each, used
-# both to insert a new booking (Core executemany through the models' tables, so Amount and UTCDateTime bind
-# as the ORM would) and to tell whether a re-imported one changed.
+# The column values of a booking, its passengers and segments (in the order of _BOOKING_COLUMNS,
+# _PASSENGER_COLUMNS, _SEGMENT_COLUMNS) are worked out by one function each, used to insert a new
+# booking (Core executemany through the models' tables, so Amount and UTCDateTime bind as the ORM
+# would), to update a changed one (_apply), and to tell whether a re-imported one changed (_differs).
 
 
-def _booking_values(data: BookingData, account: Account, airlines: dict[str, Airline]) -> dict:
-    return {
-        "order_number": data.order_number,
-        "account_id": account.id,
-        "pnr": data.pnr,
-        "airline_id": airlines[data.airline].id,
-        "payment_channel": data.payment_channel,
-        "currency": data.currency,
-        "status": data.status,
-        "issued_at": data.issued_at,
-        "contact_email": data.contact_email,
-        "contact_phone": data.contact_phone,
-        "first_departure_date": data.segments[0].departure.date(),
-    }
+def _booking_row(data: BookingData, account: Account, airlines: dict[str, Airline]) -> tuple:
+    return (
+        data.order_number,  # order_number
+        account.id,  # account_id
+        data.pnr,  # pnr
+        airlines[data.airline].id,  # airline_id
+        data.payment_channel,  # payment_channel
+        data.currency,  # currency
+        data.status,  # status
+        data.issued_at,  # issued_at
+        data.contact_email,  # contact_email
+        data.contact_phone,  # contact_phone
+        data.segments[0].departure.date(),  # first_departure_date
+    )
 
 
-def _passenger_values(p: PassengerData, position: int) -> dict:
-    return {
-        "ref": p.ref,
-        "position": position,
-        "ptype": p.type,
-        "title": p.title,
-        "first_name": p.first_name,
-        "last_name": p.last_name,
-        "ticket_number": p.ticket_number,
-        "base": p.base,
-        "taxes": p.taxes,
-        "refundable_taxes": p.refundable_taxes,
-        "refundable": p.refundable,
-        "cancellation_fee": p.cancellation_fee,
-        "changeable": p.changeable,
-        "change_fee": p.change_fee,
-    }
+def _passenger_row(p: PassengerData, position: int) -> tuple:
+    return (
+        p.ref,  # ref
+        position,  # position
+        p.type,  # ptype
+        p.title,  # title
+        p.first_name,  # first_name
+        p.last_name,  # last_name
+        p.ticket_number,  # ticket_number
+        p.base,  # base
+        p.taxes,  # taxes
+        p.refundable_taxes,  # refundable_taxes
+        p.refundable,  # refundable
+        p.cancellation_fee,  # cancellation_fee
+        p.changeable,  # changeable
+        p.change_fee,  # change_fee
+    )
 
 
-def _segment_values(s: SegmentData, position: int) -> dict:
-    return {
-        "ref": s.ref,
-        "position": position,
-        "flight_number": s.flight_number,
-        "origin": s.origin,
-        "destination": s.destination,
-        "departure_at": s.departure,
-        "departure_offset": _offset_minutes(s.departure),
-        "arrival_at": s.arrival,
-        "arrival_offset": _offset_minutes(s.arrival),
-        "cabin": s.cabin,
-        "status": s.status,
-    }
+def _segment_row(s: SegmentData, position: int) -> tuple:
+    return (
+        s.ref,  # ref
+        position,  # position
+        s.flight_number,  # flight_number
+        s.origin,  # origin
+        s.destination,  # destination
+        s.departure,  # departure_at
+        _offset_minutes(s.departure),  # departure_offset
+        s.arrival,  # arrival_at
+        _offset_minutes(s.arrival),  # arrival_offset
+        s.cabin,  # cabin
+        s.status,  # status
+    )
 
 
 def _ancillary_values(a: AncillaryData) -> tuple:
@@ -353,7 +442,9 @@ def _insert_new_bookings(
         Booking.__table__,
         [
             {
-                **_booking_values(data, accounts[data.account], airlines),
+                **dict(
+                    zip(_BOOKING_COLUMNS, _booking_row(data, accounts[data.account], airlines), strict=True)
+                ),
                 "action_required": False,
                 "refund_state": BookingRefundState.NONE.value,
                 "imported_at": imported_at,
@@ -365,10 +456,12 @@ def _insert_new_bookings(
     passenger_rows, segment_rows, key_rows = [], [], []
     for booking_id, data in zip(booking_ids, new, strict=True):
         passenger_rows.extend(
-            {"booking_id": booking_id, **_passenger_values(p, i)} for i, p in enumerate(data.passengers)
+            {"booking_id": booking_id, **dict(zip(_PASSENGER_COLUMNS, _passenger_row(p, i), strict=True))}
+            for i, p in enumerate(data.passengers)
         )
         segment_rows.extend(
-            {"booking_id": booking_id, **_segment_values(s, i)} for i, s in enumerate(data.segments)
+            {"booking_id": booking_id, **dict(zip(_SEGMENT_COLUMNS, _segment_row(s, i), strict=True))}
+            for i, s in enumerate(data.segments)
         )
         account_id = accounts[data.account].id
         key_rows.extend(
@@ -410,64 +503,14 @@ def _insert_returning_ids(table, rows: list[dict]) -> list[int]:
     return list(db.session.execute(statement, rows).scalars())
 
 
-def _differing(again: list[BookingData], accounts: dict[str, Account], airlines: dict[str, Airline]):
-    """The re-imported bookings whose file content differs from what the database holds (four queries
-    for the lot): only those are written."""
-    if not again:
-        return []
-    booking_columns = [
-        getattr(Booking, name) for name in _booking_values(again[0], accounts[again[0].account], airlines)
-    ]
-    rows = db.session.execute(
-        select(Booking.id, *booking_columns).where(Booking.order_number.in_([d.order_number for d in again]))
-    ).all()
-    stored = {row.order_number: (row[0], dict(row._mapping)) for row in rows}
-    for values in stored.values():
-        del values[1]["id"]
-    ids = [booking_id for booking_id, _ in stored.values()]
-    passengers = _stored_children(Passenger, ids, list(_passenger_values(again[0].passengers[0], 0)))
-    segments = _stored_children(Segment, ids, list(_segment_values(again[0].segments[0], 0)))
-    ancillaries: dict[int, list[tuple]] = {}
-    for booking_id, *values in db.session.execute(
-        select(
-            Ancillary.booking_id,
-            Passenger.ref,
-            Segment.ref,
-            Ancillary.type,
-            Ancillary.description,
-            Ancillary.price,
-        )
-        .join(Passenger, Passenger.id == Ancillary.passenger_id)
-        .join(Segment, Segment.id == Ancillary.segment_id)
-        .where(Ancillary.booking_id.in_(ids))
-        .order_by(Ancillary.id)
-    ):
-        ancillaries.setdefault(booking_id, []).append(tuple(values))
-    differing = []
-    for data in again:
-        booking_id, values = stored[data.order_number]
-        if (
-            values != _booking_values(data, accounts[data.account], airlines)
-            or passengers.get(booking_id)
-            != {p.ref: _passenger_values(p, i) for i, p in enumerate(data.passengers)}
-            or segments.get(booking_id) != {s.ref: _segment_values(s, i) for i, s in enumerate(data.segments)}
-            or ancillaries.get(booking_id, []) != [_ancillary_values(a) for a in data.ancillaries]
-        ):
-            differing.append(data)
-    return differing
-
-
-def _stored_children(model, booking_ids: list[int], names: list[str]) -> dict[int, dict[str, dict]]:
-    """booking id -> ref -> the named columns, for the passengers or segments of these bookings."""
-    children: dict[int, dict[str, dict]] = {}
-    columns = [getattr(model, name) for name in names]
-    for row in db.session.execute(
-        select(model.booking_id, *columns).where(model.booking_id.in_(booking_ids))
-    ):
-        values = dict(row._mapping)
-        booking_id = values.pop("booking_id")
-        children.setdefault(booking_id, {})[values["ref"]] = values
-    return children
+def _differs(stored: _Stored, data: BookingData, account: Account, airlines: dict[str, Airline]) -> bool:
+    """Whether the file's content of a re-imported booking differs from what the database holds."""
+    return (
+        stored.values != _booking_row(data, account, airlines)
+        or stored.passengers != {p.ref: _passenger_row(p, i) for i, p in enumerate(data.passengers)}
+        or stored.segments != {s.ref: _segment_row(s, i) for i, s in enumerate(data.segments)}
+        or stored.ancillaries != [_ancillary_values(a) for a in data.ancillaries]
+    )
 
 
 def _upsert_airlines(file_airlines: tuple[AirlineData, ...]) -> tuple[dict[str, Airline], set[str]]:
@@ -511,7 +554,7 @@ def _upsert_airlines(file_airlines: tuple[AirlineData, ...]) -> tuple[dict[str, 
 def _apply(booking: Booking, data: BookingData, account: Account, airlines, now) -> list[ScheduleChange]:
     booking.account = account
     booking.airline = airlines[data.airline]
-    values = _booking_values(data, account, airlines)
+    values = dict(zip(_BOOKING_COLUMNS, _booking_row(data, account, airlines), strict=True))
     for name in _BOOKING_FIELDS:
         setattr(booking, name, values[name])
     booking.updated_at = now
@@ -523,7 +566,7 @@ def _apply(booking: Booking, data: BookingData, account: Account, airlines, now)
             passenger = Passenger(ref=p.ref)
             booking.passengers.append(passenger)
             passengers[p.ref] = passenger
-        for name, value in _passenger_values(p, position).items():
+        for name, value in zip(_PASSENGER_COLUMNS, _passenger_row(p, position), strict=True):
             setattr(passenger, name, value)
 
     changes: list[ScheduleChange] = []
@@ -539,7 +582,7 @@ def _apply(booking: Booking, data: BookingData, account: Account, airlines, now)
             if change is not None:
                 booking.schedule_changes.append(change)
                 changes.append(change)
-        for name, value in _segment_values(s, position).items():
+        for name, value in zip(_SEGMENT_COLUMNS, _segment_row(s, position), strict=True):
             setattr(segment, name, value)
     if changes:
         booking.action_required = True
