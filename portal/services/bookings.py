@@ -435,11 +435,12 @@ def _insert_new_bookings(
     new: list[BookingData], accounts: dict[str, Account], airlines: dict[str, Airline], now, imported_at
 ) -> None:
     """Bookings not in the database yet, with passengers, segments, ancillaries and search keys: one
-    executemany a table (the databases batch them into multi-row statements)."""
+    executemany a table (the databases batch them into multi-row statements), and the new ids read back
+    by order number (RETURNING with an executemany is a statement a row on SQLite)."""
     if not new:
         return
-    booking_ids = _insert_returning_ids(
-        Booking.__table__,
+    db.session.execute(
+        insert(Booking.__table__),
         [
             {
                 **dict(
@@ -453,6 +454,8 @@ def _insert_new_bookings(
             for data in new
         ],
     )
+    ids = _ids_of([data.order_number for data in new])
+    booking_ids = [ids[data.order_number] for data in new]
     passenger_rows, segment_rows, key_rows = [], [], []
     for booking_id, data in zip(booking_ids, new, strict=True):
         passenger_rows.extend(
@@ -464,18 +467,16 @@ def _insert_new_bookings(
             for i, s in enumerate(data.segments)
         )
         account_id = accounts[data.account].id
-        key_rows.extend(
-            {"booking_id": booking_id, "account_id": account_id, "key": key}
-            for key in sorted(booking_search_keys(data))
-        )
-    with_ancillaries = any(data.ancillaries for data in new)
+        key_rows.extend((booking_id, account_id, key) for key in sorted(booking_search_keys(data)))
+    db.session.execute(insert(Passenger.__table__), passenger_rows)
+    db.session.execute(insert(Segment.__table__), segment_rows)
+    with_ancillaries = [
+        (booking_id, data) for booking_id, data in zip(booking_ids, new, strict=True) if data.ancillaries
+    ]
     if with_ancillaries:
-        passenger_ids = _insert_returning_ids(Passenger.__table__, passenger_rows)
-        segment_ids = _insert_returning_ids(Segment.__table__, segment_rows)
-        passenger_id = {
-            (r["booking_id"], r["ref"]): i for r, i in zip(passenger_rows, passenger_ids, strict=True)
-        }
-        segment_id = {(r["booking_id"], r["ref"]): i for r, i in zip(segment_rows, segment_ids, strict=True)}
+        ids = [booking_id for booking_id, _ in with_ancillaries]
+        passenger_id = _child_ids(Passenger, ids)
+        segment_id = _child_ids(Segment, ids)
         db.session.execute(
             insert(Ancillary.__table__),
             [
@@ -487,20 +488,53 @@ def _insert_new_bookings(
                     "description": a.description,
                     "price": a.price,
                 }
-                for booking_id, data in zip(booking_ids, new, strict=True)
+                for booking_id, data in with_ancillaries
                 for a in data.ancillaries
             ],
         )
+    _insert_plain(BookingSearchKey.__table__, ("booking_id", "account_id", "key"), key_rows)
+
+
+def _ids_of(order_numbers: list[str]) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    for start in range(0, len(order_numbers), LOOKUP):
+        ids.update(
+            db.session.execute(
+                select(Booking.order_number, Booking.id).where(
+                    Booking.order_number.in_(order_numbers[start : start + LOOKUP])
+                )
+            ).all()
+        )
+    return ids
+
+
+def _child_ids(model, booking_ids: list[int]) -> dict[tuple[int, str], int]:
+    """(booking id, ref) -> id of the passengers or segments of these bookings."""
+    ids = {}
+    for start in range(0, len(booking_ids), LOOKUP):
+        for booking_id, ref, child_id in db.session.execute(
+            select(model.booking_id, model.ref, model.id).where(
+                model.booking_id.in_(booking_ids[start : start + LOOKUP])
+            )
+        ):
+            ids[booking_id, ref] = child_id
+    return ids
+
+
+def _insert_plain(table, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Insert rows of plain values (integers and text, nothing a column type converts) with the driver's
+    own executemany: for the search keys, the most numerous rows, SQLAlchemy's per-row parameter work
+    costs more than the database's."""
+    connection = db.session.connection()
+    compiled = insert(table).compile(dialect=connection.dialect, column_keys=list(columns))
+    if compiled.positional:
+        order = [columns.index(name) for name in compiled.positiontup]
+        parameters = (
+            [tuple(row[i] for i in order) for row in rows] if order != list(range(len(columns))) else rows
+        )
     else:
-        db.session.execute(insert(Passenger.__table__), passenger_rows)
-        db.session.execute(insert(Segment.__table__), segment_rows)
-    db.session.execute(insert(BookingSearchKey.__table__), key_rows)
-
-
-def _insert_returning_ids(table, rows: list[dict]) -> list[int]:
-    """Insert the rows; their new ids, in the order of the rows."""
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return list(db.session.execute(statement, rows).scalars())
+        parameters = [dict(zip(columns, row, strict=True)) for row in rows]
+    connection.exec_driver_sql(str(compiled), parameters)
 
 
 def _differs(stored: _Stored, data: BookingData, account: Account, airlines: dict[str, Airline]) -> bool:
