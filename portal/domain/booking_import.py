@@ -348,6 +348,14 @@ def read_document(raw: bytes | str) -> dict[str, Any]:
 # --- Reading a file too big to load ----------------------------------------------------------------
 
 
+def remaining_bytes(stream) -> int:
+    """Bytes from the current position of a seekable binary file to its end (the position is kept)."""
+    here = stream.tell()
+    end = stream.seek(0, 2)
+    stream.seek(here)
+    return end - here
+
+
 class StreamedFile:
     """A portal-bookings/1 file read from a binary stream one booking at a time, so that a million
     bookings never sit in memory together. The same reading rules as read_document(): UTF-8 (a leading

@@ -23,6 +23,7 @@ from portal.domain.booking_import import (
     SegmentData,
     StreamedFile,
     read_document,
+    remaining_bytes,
 )
 from portal.domain.refunds import CANCELLING_REFUND_STATES, BookingRefundState
 from portal.extensions import db
@@ -233,7 +234,7 @@ def import_bookings(
     (the rest is still checked, so that every error is reported).
     """
     now = now or utcnow()
-    if not isinstance(raw, bytes | bytearray | str) and _size(raw) < STREAM_FROM:
+    if not isinstance(raw, bytes | bytearray | str) and remaining_bytes(raw) < STREAM_FROM:
         raw = raw.read()  # small enough to read whole, which lets its members come in any order
     if isinstance(raw, bytes | bytearray | str):
         document = read_document(raw)  # once: ImportRejected for a file that is not JSON text
@@ -245,14 +246,6 @@ def import_bookings(
 
 
 STREAM_FROM = 32 * 1024 * 1024  # bytes: a file this large is read a booking at a time
-
-
-def _size(stream: BinaryIO) -> int:
-    """Bytes from the current position of a seekable file to its end."""
-    here = stream.tell()
-    end = stream.seek(0, 2)
-    stream.seek(here)
-    return end - here
 
 
 LATE_MEMBERS = (
