@@ -1,14 +1,15 @@
 """Import benchmark: `flask import-bookings`, the command people use, on new, unchanged and 1 % changed files.
 
-    .venv/bin/python -m bench.imports [--database-url URL] [--bookings 20000] [--changed 0.01]
+    .venv/bin/python -m bench.imports [--database-url URL] [--bookings 20000] [--changed 0.01] [--new-only]
 
 1. Makes a database of its own (SQLite bench-results/imports.sqlite3, rebuilt every run; or a fresh
    PostgreSQL database portal_bench_<random> on the server --database-url names, dropped at the end)
    with `flask init-db` and `flask create-account BENCH`.
-2. Writes three portal-bookings/1 files to a temporary directory (never into the repository):
-   --bookings simple bookings (one passenger, one segment each) issued over two years; the same file
-   again; and the same file with --changed of the bookings' flights moved by two hours.
-3. Runs `python -m flask --app portal import-bookings <file>` on each, as a separate process, and
+2. Writes two portal-bookings/1 files to a temporary directory (never into the repository):
+   --bookings simple bookings (one passenger, one segment each) issued over two years, and the same
+   file with --changed of the bookings' flights moved by two hours.
+3. Runs `python -m flask --app portal import-bookings <file>` as a separate process on the first file
+   (new bookings), on it again (nothing changed) and on the second (--new-only: the first run only), and
    prints bookings a second, wall time and the process's peak resident memory; then checks what the
    database holds (every booking created; nothing written by the unchanged file; exactly one schedule
    change per moved flight).
@@ -47,6 +48,15 @@ def parse_args(argv=None):
     p.add_argument("--changed", type=float, default=0.01, help="share moved in the third file (0.01)")
     p.add_argument("--seed", type=int, default=16)
     p.add_argument("--files", type=Path, help="directory for the files (default: a temporary one)")
+    p.add_argument(
+        "--portal",
+        type=Path,
+        default=ROOT,
+        help="run the command from this checkout (default: this one), to measure another version",
+    )
+    p.add_argument(
+        "--new-only", action="store_true", help="import the new file only (a memory check on a large file)"
+    )
     return p.parse_args(argv)
 
 
@@ -113,9 +123,11 @@ def write_file(path: Path, n: int, seed: int, now: datetime, moved: set[int] = f
         f.write("\n]}\n")
 
 
-def flask(url: str, *args: str, env_extra: dict | None = None) -> tuple[float, int, str]:
-    """Run `flask --app portal <args>`; its wall time, peak resident memory (MB), and its output."""
-    env = {**os.environ, "PORTAL_DATABASE_URL": url, "PORTAL_SCHEDULER": "off", **(env_extra or {})}
+def flask(url: str, *args: str, cwd: Path = ROOT) -> tuple[float, float, int, str]:
+    """Run `flask --app portal <args>` in cwd (whose portal package it imports); its wall time, CPU time
+    (user + system: what the machine's other work does not inflate much), peak resident memory (MB) and
+    output."""
+    env = {**os.environ, "PORTAL_DATABASE_URL": url, "PORTAL_SCHEDULER": "off"}
     env.setdefault("PORTAL_SECRET_KEY", "bench-imports")
     with tempfile.TemporaryFile() as out:
         started = time.perf_counter()
@@ -125,7 +137,7 @@ def flask(url: str, *args: str, env_extra: dict | None = None) -> tuple[float, i
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=env,
-            cwd=ROOT,
+            cwd=cwd,
         )
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -134,7 +146,7 @@ def flask(url: str, *args: str, env_extra: dict | None = None) -> tuple[float, i
         output = out.read().decode("utf-8", "replace")
     if proc.returncode != 0:
         raise SystemExit(f"flask {' '.join(args)} failed ({proc.returncode}):\n{output[-3000:]}")
-    return seconds, usage.ru_maxrss // 1024, output
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024, output
 
 
 def state(url: str) -> tuple[int, int, object]:
@@ -166,26 +178,33 @@ def main(argv=None) -> int:
         new, changed = files / f"bookings-{n}.json", files / f"bookings-{n}-changed.json"
         started = time.perf_counter()
         write_file(new, n, args.seed, now)
-        write_file(changed, n, args.seed, now, moved)
+        if not args.new_only:
+            write_file(changed, n, args.seed, now, moved)
         print(
-            f"Files: {n:,} bookings, {new.stat().st_size / 1e6:.1f} MB each, written in "
+            f"Files: {n:,} bookings, {new.stat().st_size / 1e6:.1f} MB, written in "
             f"{time.perf_counter() - started:.1f} s ({files})",
             flush=True,
         )
         try:
             target.reset()
             url = target.url_string
-            flask(url, "init-db")
-            flask(url, "create-account", "BENCH", "--name", "Bench Travel", "--currency", "SGD")
+            flask(url, "init-db", cwd=args.portal)
+            flask(
+                url, "create-account", "BENCH", "--name", "Bench Travel", "--currency", "SGD", cwd=args.portal
+            )
             print(f"Database: {target.description}; load {os.getloadavg()[0]:.2f}", flush=True)
             rows = []
             problems = []
-            for name, path in (("new", new), ("unchanged", new), (f"{args.changed:.0%} changed", changed)):
+            runs = [("new", new), ("unchanged", new), (f"{args.changed:.0%} changed", changed)]
+            for name, path in runs[:1] if args.new_only else runs:
                 before = state(url)
-                seconds, rss, output = flask(url, "import-bookings", str(path))
+                seconds, cpu, rss, output = flask(url, "import-bookings", str(path), cwd=args.portal)
                 after = state(url)
-                rows.append((name, seconds, rss, os.getloadavg()[0]))
-                print(f"  {name:<12} {n / seconds:>9,.0f}/s {seconds:>8.1f} s {rss:>6} MB", flush=True)
+                rows.append((name, seconds, cpu, rss, os.getloadavg()[0]))
+                print(
+                    f"  {name:<12} {n / seconds:>9,.0f}/s {seconds:>8.1f} s {cpu:>8.1f} s CPU {rss:>6} MB",
+                    flush=True,
+                )
                 if name == "new" and after[0] != n:
                     problems.append(f"new: {after[0]} bookings in the database, expected {n}")
                 if name == "unchanged" and after != before:
@@ -197,9 +216,11 @@ def main(argv=None) -> int:
                     problems.append(f"{name}: no summary in the output:\n{output[-2000:]}")
         finally:
             target.finish()
-    print(f"\n{'file':<14}{'bookings/s':>12}{'seconds':>10}{'peak RSS':>10}{'load':>7}")
-    for name, seconds, rss, load in rows:
-        print(f"{name:<14}{n / seconds:>12,.0f}{seconds:>10.1f}{rss:>7} MB{load:>7.2f}")
+    head = f"{'bookings/s':>12}{'seconds':>9}{'per CPU s':>11}{'CPU s':>8}{'peak RSS':>10}{'load':>6}"
+    print(f"\n{'file':<14}{head}")
+    for name, seconds, cpu, rss, load in rows:
+        figures = f"{n / seconds:>12,.0f}{seconds:>9.1f}{n / cpu:>11,.0f}{cpu:>8.1f}{rss:>7} MB{load:>6.1f}"
+        print(f"{name:<14}{figures}")
     for problem in problems:
         print(f"  !! {problem}", file=sys.stderr)
     return 1 if problems else 0

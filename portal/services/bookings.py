@@ -144,6 +144,9 @@ _SEGMENT_COLUMNS = (
 )
 
 
+_TICKET = _PASSENGER_COLUMNS.index("ticket_number")
+
+
 @dataclass
 class _Stored:
     """A booking as the database holds it, in the shape the file's content is compared in: column values
@@ -165,7 +168,7 @@ class _Stored:
         )
 
     def holds_ticket(self, ticket_number: str) -> bool:
-        return any(p[6] == ticket_number for p in self.passengers.values())
+        return any(p[_TICKET] == ticket_number for p in self.passengers.values())
 
 
 def _stored(order_numbers: list[str], *, up_to_id: int | None = None) -> dict[str, _Stored]:
