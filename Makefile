@@ -46,6 +46,7 @@ bench: install
 	$(PY) -m bench.run $(BENCH_DB) $(BENCH_ARGS)
 	$(PY) -m bench.finance $(BENCH_DB)
 	$(PY) -m bench.jobs $(BENCH_DB)
+	$(PY) -m bench.imports $(BENCH_DB)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

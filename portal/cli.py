@@ -2,6 +2,8 @@
 import-bookings | demo-data."""
 
 import os
+import sys
+import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -98,14 +100,20 @@ def create_api_key_command(email, name):
 @with_appcontext
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_bookings_command(file: Path):
-    """Import bookings from a portal-bookings/1 JSON file: all of it, or nothing."""
-    try:
-        result = import_bookings(file.read_bytes())
-    except ImportRejected as exc:
-        db.session.rollback()
-        for error in exc.errors:
-            click.echo(error, err=True)
-        raise click.ClickException(f"{len(exc.errors)} error(s); nothing was imported.") from None
+    """Import bookings from a portal-bookings/1 JSON file: all of it, or nothing.
+
+    On a terminal a progress line shows the bookings done, the rate and the time left."""
+    with file.open("rb") as stream:
+        line = ProgressLine(stream, file.stat().st_size, sys.stderr)
+        try:
+            result = import_bookings(stream, progress=line.update if line.shown else None)
+        except ImportRejected as exc:
+            line.clear()
+            db.session.rollback()
+            for error in exc.errors:
+                click.echo(error, err=True)
+            raise click.ClickException(f"{len(exc.errors)} error(s); nothing was imported.") from None
+        line.clear()
     db.session.commit()
     click.echo(result.summary())
     for change in result.schedule_changes:
@@ -114,6 +122,37 @@ def import_bookings_command(file: Path):
             f"  schedule change {change.booking.order_number} {seg.flight_number}: {change.kind}, "
             f"departure {change.old_departure_local.isoformat()} -> {change.new_departure_local.isoformat()}"
         )
+
+
+class ProgressLine:
+    """One line on a terminal, rewritten as an import goes: bookings done, rate, time left (from the share
+    of the file read). Nothing at all when the output is not a terminal (a log, a pipe, cron)."""
+
+    def __init__(self, stream, size: int, out, clock=time.monotonic) -> None:
+        self.shown = out.isatty()
+        self._stream, self._size, self._out, self._clock = stream, size, out, clock
+        self._started = clock()
+        self._written = False
+
+    def update(self, done: int) -> None:
+        elapsed = max(self._clock() - self._started, 1e-6)
+        rate = done / elapsed
+        read = self._stream.tell() if not self._stream.closed else self._size
+        share = min(read / self._size, 1.0) if self._size else 1.0
+        left = elapsed * (1 - share) / share if share else 0.0
+        self._out.write(f"\r{done:,} bookings checked · {rate:,.0f}/s · {_duration(left)} left\x1b[K")
+        self._out.flush()
+        self._written = True
+
+    def clear(self) -> None:
+        if self._written:
+            self._out.write("\r\x1b[K")
+            self._out.flush()
+
+
+def _duration(seconds: float) -> str:
+    minutes, seconds = divmod(round(seconds), 60)
+    return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
 
 
 def print_demo_logins() -> None:

@@ -40,6 +40,10 @@ def load(app) -> None:
         SCHEDULER=env.get("PORTAL_SCHEDULER", "off"),
         MAX_CONTENT_LENGTH=12 * 1024 * 1024,
         MAX_UPLOAD_BYTES=10 * 1024 * 1024,
+        # Admin → Import: the largest file taken, and the size from which the job runner imports it (the
+        # page shows its progress) rather than the web worker while the page waits.
+        IMPORT_MAX_BYTES=int(env.get("PORTAL_IMPORT_MAX_BYTES", str(2 * 1024**3))),
+        IMPORT_IN_BACKGROUND_BYTES=int(env.get("PORTAL_IMPORT_IN_BACKGROUND_BYTES", str(2 * 1024**2))),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         # Behind HTTPS: a Secure cookie with the __Host- prefix (no Domain, Path=/, so no subdomain can

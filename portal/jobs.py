@@ -17,11 +17,13 @@ from flask import Flask, current_app
 from sqlalchemy import select, update
 
 from portal.clock import utcnow
+from portal.domain.booking_import import ImportRejected
 from portal.domain.webhooks import TIMEOUT_SECONDS
 from portal.extensions import db
 from portal.models import OutboxEmail, WebhookDelivery
-from portal.services import webhooks
+from portal.services import import_jobs, webhooks
 from portal.services.api_keys import sweep_call_counters
+from portal.services.bookings import import_bookings
 from portal.services.deadlines import auto_complete_requests, flag_follow_up_eligible, flag_overdue_refunds
 from portal.services.documents import sweep_orphans
 from portal.services.idempotency import sweep_idempotent_requests
@@ -239,6 +241,39 @@ def email_statements(now: datetime | None = None) -> dict:
     return {"accounts": accounts, "emails": queued}
 
 
+# --- Background booking imports ---------------------------------------------------------------------
+
+
+def run_imports(now: datetime | None = None) -> dict:
+    """Import the waiting files of Admin → Import, oldest first, one after another: each claimed and
+    committed as running, then imported in a transaction of its own that also records it as done; a
+    refused file is rolled back and recorded with its errors."""
+    imported = refused = 0
+    while (job := import_jobs.claim_next(now)) is not None:
+        db.session.commit()
+        job_id = job.id
+        try:
+            with import_jobs.file_of(job).open("rb") as stream:
+                result = import_bookings(stream, progress=import_jobs.progress_writer(job, stream))
+            import_jobs.finish_import(job, result.summary(), now)
+            db.session.commit()
+            imported += 1
+        except ImportRejected as exc:
+            db.session.rollback()
+            import_jobs.fail_import(job_id, exc.errors, now)
+            db.session.commit()
+            refused += 1
+        except Exception:  # noqa: BLE001 — recorded on the page and logged; the next import still runs
+            log.exception("Import %s failed", job_id)
+            db.session.rollback()
+            import_jobs.fail_import(
+                job_id, ["The import stopped on an internal error; nothing was imported."], now
+            )
+            db.session.commit()
+            refused += 1
+    return {"imported": imported, "refused": refused}
+
+
 # --- Running them ----------------------------------------------------------------------------------
 
 JOBS: dict[str, Callable] = {
@@ -251,6 +286,7 @@ JOBS: dict[str, Callable] = {
     "deliver-webhooks": deliver_webhooks,
     "sweep-idempotency-keys": sweep_idempotent_requests,
     "email-statements": email_statements,
+    "import-bookings": run_imports,
 }
 
 

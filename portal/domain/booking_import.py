@@ -7,13 +7,15 @@ passes in what the database knows (accounts, airlines, bookings already imported
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from operator import itemgetter
 from types import MappingProxyType
 from typing import Any
@@ -154,22 +156,102 @@ def parse_import(
     file gives its old tickets up (its new content is what is checked).
     """
     document = raw if isinstance(raw, dict) else _load(raw)
-    errors: list[_Error] = []
-    top = _Fields(document, _Spot("", (), errors))
-    top.required("format", _choice(FORMAT))
-
-    airline_codes: dict[str, str] = {}
-    airline_list = top.optional("airlines", _list_of(lambda v, at: _airline(v, at, airline_codes)), ())
-    context = _Context(accounts, frozenset(airlines).union(airline_codes), existing, ticket_owners)
-    booking_list = top.required("bookings", lambda v, at: _bookings(v, at, context))
-    if booking_list == () and not airline_list:
-        errors.append((top.at("bookings").order, "file: has no bookings and no airlines"))
-    top.finish()
-
-    if errors:
-        raise ImportRejected([message for _, message in sorted(errors, key=itemgetter(0))])
+    checker = ImportChecker(document, accounts=accounts, airlines=airlines)
+    value = document.get("bookings")
+    bookings = checker.bookings(value, 0, existing, ticket_owners) if isinstance(value, list) else []
+    checker.finish()
     # No errors means every parser returned a complete value, so no None is left in what follows.
-    return ImportFile(airlines=airline_list, bookings=booking_list)
+    return ImportFile(airlines=checker.airlines, bookings=tuple(bookings))
+
+
+class ImportChecker:
+    """The checks of parse_import(), for a file read a part at a time: the top level once, then the
+    bookings in chunks, then finish(). A chunk is checked against what the database holds for it, so a
+    caller can check and write a million bookings without holding them all.
+
+    What the file holds across chunks (order and ticket numbers used, to refuse a second use) is kept
+    compactly: a number and an index each.
+    """
+
+    def __init__(
+        self, document: Mapping[str, Any], *, accounts: Mapping[str, str], airlines: Collection[str]
+    ):
+        """document: the file's top-level object; its "bookings" member is only asked whether it is a
+        list (the bookings come to bookings())."""
+        self._errors: list[_Error] = []
+        self._top = top = _Fields(document, _Spot("", (), self._errors))
+        top.required("format", _choice(FORMAT))
+        airline_codes: dict[str, str] = {}
+        self.airlines: tuple[AirlineData, ...] = top.optional(
+            "airlines", _list_of(lambda v, at: _airline(v, at, airline_codes)), ()
+        )
+        self._context = _Context(accounts, frozenset(airlines).union(airline_codes), {})
+        self._list = top.required("bookings", _is_list)
+        self._count = 0
+        top.finish()
+
+    @property
+    def failed(self) -> bool:
+        return bool(self._errors)
+
+    def seen_before(self, order_number: str, start: int) -> bool:
+        """Whether a booking before bookings[start] of the file had this order number."""
+        return self._context.order_numbers.get(order_number, start) < start
+
+    def bookings(
+        self,
+        items: Sequence[Any],
+        start: int,
+        existing: Mapping[str, ExistingBooking],
+        ticket_owners: Mapping[str, str],
+    ) -> list[BookingData | None]:
+        """Check bookings[start:start + len(items)] of the file.
+
+        existing: what the database holds for the order numbers of these items; ticket_owners: the
+        order number of the booking holding each of their tickets in the database.
+        """
+        context = self._context
+        context.existing, context.ticket_owners = existing, ticket_owners
+        spot = self._top.at("bookings")
+        checked = []
+        for index, item in enumerate(items, start):
+            # Errors are prefixed with the order number, known only once the booking has been read.
+            found: list[_Error] = []
+            context.taken = []
+            checked.append(_booking(item, _Spot("", (), found), index, context))
+            if found or context.taken:
+                label = context.labels[index]
+                place = spot.item(index)
+                self._errors.extend(
+                    ((*place.order, *order), f"{place.path} ({label}): {message}") for order, message in found
+                )
+                context.taken_tickets.extend(
+                    (owner, ((*place.order, *order), f"{place.path} ({label}): {message}"))
+                    for owner, (order, message) in context.taken
+                )
+        self._count += len(items)
+        return checked
+
+    def finish(self) -> None:
+        """Raise ImportRejected with every error found, in document order; nothing when the file is good."""
+        context = self._context
+        # A ticket another booking holds is taken only if that booking is not re-imported in the file
+        # (then it gives its old tickets up), which is known once every booking has been read.
+        self._errors.extend(
+            error for owner, error in context.taken_tickets if owner not in context.order_numbers
+        )
+        context.taken_tickets.clear()
+        if self._list is not None and self._count == 0 and not self.airlines:
+            self._errors.append((self._top.at("bookings").order, "file: has no bookings and no airlines"))
+        if self._errors:
+            raise ImportRejected([message for _, message in sorted(self._errors, key=itemgetter(0))])
+
+
+def _is_list(value: Any, spot: _Spot) -> bool | None:
+    if isinstance(value, list):
+        return True
+    spot.fail("must be a list")
+    return None
 
 
 # --- Reading the JSON -------------------------------------------------------------------------------
@@ -181,11 +263,21 @@ class _JsonObject(dict):
     repeated: tuple[str, ...] = ()
 
 
-def _json_object(pairs: list[tuple[str, Any]]) -> _JsonObject:
-    obj = _JsonObject(pairs)
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
     if len(obj) != len(pairs):
+        obj = _JsonObject(pairs)
         obj.repeated = tuple(key for key, count in Counter(key for key, _ in pairs).items() if count > 1)
     return obj
+
+
+# What could put a character has_control_characters() refuses into a loaded string: the character itself
+# (JSON allows DEL raw; a str may hold a lone surrogate), or an escape \b, \f, \u0000-\u001f, \u007f
+# or a surrogate \ud800-\udfff.
+# A text with neither needs no walk over its strings (most files: the walk costs more than the parse).
+_MAY_HIDE_CONTROLS = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]|\\(?:[bf]|u(?:00[01][0-9a-fA-F]|007[fF]|[dD][89a-fA-F][0-9a-fA-F]{2}))"
+)
 
 
 def _load(raw: bytes | str) -> dict[str, Any]:
@@ -214,6 +306,8 @@ def _load(raw: bytes | str) -> dict[str, Any]:
         raise ImportRejected(["file: not valid JSON (nested too deeply)"]) from None
     if not isinstance(document, dict):
         raise ImportRejected(["file: must be a JSON object"])
+    if not _MAY_HIDE_CONTROLS.search(text):
+        return document
     bad = [
         f"{path or 'file'}: contains a character that is not text ({describe_bad_character(value)}); "
         "remove it and export the file again"
@@ -251,28 +345,254 @@ def read_document(raw: bytes | str) -> dict[str, Any]:
     return _load(raw)
 
 
+# --- Reading a file too big to load ----------------------------------------------------------------
+
+
+def remaining_bytes(stream) -> int:
+    """Bytes from the current position of a seekable binary file to its end (the position is kept)."""
+    here = stream.tell()
+    end = stream.seek(0, 2)
+    stream.seek(here)
+    return end - here
+
+
+class StreamedFile:
+    """A portal-bookings/1 file read from a binary stream one booking at a time, so that a million
+    bookings never sit in memory together. The same reading rules as read_document(): UTF-8 (a leading
+    byte-order mark ignored), numbers exact, repeated keys remembered, no control character in any
+    string; the same "file: ..." errors, raised as ImportRejected.
+
+    bookings() yields the items of the top-level "bookings" list in order. Before the first one,
+    `header` holds the top-level members read so far, with "bookings" present (its value is STREAMED
+    when it is a list); once bookings() is exhausted it holds every member, and `late` says whether a
+    member came after "bookings" (then the bookings were checked without knowing it: read them again).
+    A string with a control character is reported when bookings() ends, like read_document() would.
+    """
+
+    BLOCK = 1 << 20
+    LONGEST_ITEM = 32 << 20  # a booking longer than this is taken to be broken JSON
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+        self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")
+        self._json = json.JSONDecoder(
+            parse_float=Decimal, parse_int=int, parse_constant=Decimal, object_pairs_hook=_json_object
+        )
+        self._buf = ""
+        self._pos = 0
+        self._eof = False
+        self._started = False
+        self._offset = 0  # characters of the file before _buf
+        self._lines = 1  # line number at the start of _buf
+        self._line_start = 0  # file offset where that line starts
+        self._bad: list[str] = []
+        self.header: dict[str, Any] = {}
+        self.late = False
+
+    # Reading blocks -----------------------------------------------------------------------------------
+
+    def _more(self) -> bool:
+        if self._eof:
+            return False
+        data = self._stream.read(self.BLOCK)
+        try:
+            text = self._utf8.decode(data, final=not data)
+        except UnicodeDecodeError:
+            raise ImportRejected(["file: not UTF-8 text"]) from None
+        if not data:
+            self._eof = True
+        if not text:  # the end, or half a character so far: the buffer stays as it is
+            return not self._eof
+        if not self._started:
+            self._started = True
+            text = text.removeprefix("\ufeff")
+        consumed = self._buf[: self._pos]
+        newlines = consumed.count("\n")
+        if newlines:
+            self._lines += newlines
+            self._line_start = self._offset + consumed.rindex("\n") + 1
+        self._offset += self._pos
+        self._buf = self._buf[self._pos :] + text
+        self._pos = 0
+        return True
+
+    def _fail(self, message: str, pos: int) -> ImportRejected:
+        before = self._buf[:pos]
+        line = self._lines + before.count("\n")
+        start = self._offset + before.rindex("\n") + 1 if "\n" in before else self._line_start
+        column = self._offset + pos - start + 1
+        return ImportRejected([f"file: not valid JSON (line {line} column {column}: {message})"])
+
+    def _peek(self) -> str:
+        """The next character that is not white space ("" at the end of the file)."""
+        while True:
+            match = _WHITESPACE.match(self._buf, self._pos)
+            self._pos = match.end()
+            if self._pos < len(self._buf) or not self._more():
+                return self._buf[self._pos : self._pos + 1]
+
+    def _expect(self, char: str, message: str) -> None:
+        if self._peek() != char:
+            raise self._fail(message, self._pos)
+        self._pos += 1
+
+    def _value(self, path: str) -> Any:
+        """The JSON value at the current place (after white space), its strings checked."""
+        self._peek()
+        while True:
+            try:
+                value, end = self._json.raw_decode(self._buf, self._pos)
+            except json.JSONDecodeError as exc:
+                where = exc.pos - self._pos  # _more() moves the buffer
+                if len(self._buf) - self._pos < self.LONGEST_ITEM and self._more():
+                    continue  # cut by the end of the block: read on
+                raise self._fail(exc.msg, self._pos + where) from None
+            except ValueError:  # int() refuses numbers with thousands of digits
+                raise ImportRejected(["file: not valid JSON (a number has too many digits)"]) from None
+            except RecursionError:
+                raise ImportRejected(["file: not valid JSON (nested too deeply)"]) from None
+            if len(self._buf) - end < 64 and self._more():
+                continue  # a number cut by the end of the block decodes short ("1." as 1): read on
+            break
+        if _MAY_HIDE_CONTROLS.search(self._buf, self._pos, end) and len(self._bad) < 100:
+            self._bad.extend(
+                f"{at or 'file'}: contains a character that is not text ({describe_bad_character(text)}); "
+                "remove it and export the file again"
+                for at, text in _strings(value, path)
+                if has_control_characters(text)
+            )
+        self._pos = end
+        return value
+
+    # The document -------------------------------------------------------------------------------------
+
+    def bookings(self):
+        if self._peek() != "{":
+            self._value("")  # JSON errors first, like json.loads
+            raise ImportRejected(["file: must be a JSON object"])
+        self._pos += 1
+        pairs: list[tuple[str, Any]] = []
+        seen_bookings = False
+        if self._peek() == "}":
+            self._pos += 1
+        else:
+            while True:
+                if self._peek() != '"':
+                    raise self._fail("Expecting property name enclosed in double quotes", self._pos)
+                key = self._value("")
+                self._expect(":", "Expecting ':' delimiter")
+                if key == "bookings" and self._peek() == "[":
+                    pairs.append((key, STREAMED))
+                    self.header = _json_object(pairs)
+                    seen_bookings = True
+                    yield from self._items()
+                else:
+                    pairs.append((key, self._value(key)))
+                    self.late = self.late or seen_bookings
+                if self._peek() == ",":
+                    self._pos += 1
+                    continue
+                self._expect("}", "Expecting ',' delimiter")
+                break
+        if self._peek() != "":
+            raise self._fail("Extra data", self._pos)
+        self.header = _json_object(pairs)
+        if self._bad:
+            raise ImportRejected(self._bad[:100])
+
+    def _items(self):
+        self._pos += 1  # [
+        if self._peek() == "]":
+            self._pos += 1
+            return
+        index = 0
+        while True:
+            yield self._value(f"bookings[{index}]")
+            index += 1
+            char = self._peek()
+            self._pos += 1
+            if char == "]":
+                return
+            if char != ",":
+                raise self._fail("Expecting ',' delimiter", self._pos - 1)
+
+
+class _Streamed(list):
+    """Stands for the "bookings" list of a streamed file in its header: a list, read elsewhere."""
+
+
+STREAMED = _Streamed()
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+
+
 # --- Where errors go --------------------------------------------------------------------------------
 
 # An error: its position in the document (indexes of keys and list items, for sorting) and its text.
 _Error = tuple[tuple[int, ...], str]
 
 
-@dataclass(frozen=True)
 class _Spot:
-    """A place in the document: the path printed in errors, its position, and the error list."""
+    """A place in the document: the path printed in errors, its position, and the error list.
 
-    path: str
-    order: tuple[int, ...]
-    errors: list[_Error]
+    Worked out only when an error is reported there: a valid file asks for hundreds of thousands of
+    places and prints none. A place is its parent plus a list index or a field name (whose position
+    is its index among the keys of `obj`, or after all of them for a missing field).
+    """
+
+    __slots__ = ("_parent", "_step", "_obj", "_path", "_order", "errors")
+
+    def __init__(self, path: str, order: tuple[int, ...], errors: list[_Error]) -> None:
+        self._parent: _Spot | None = None
+        self._step: int | str | None = None
+        self._obj: dict | None = None
+        self._path: str | None = path
+        self._order: tuple[int, ...] | None = order
+        self.errors = errors
+
+    @classmethod
+    def _child(cls, parent: _Spot, step: int | str, obj: dict | None = None) -> _Spot:
+        spot = cls.__new__(cls)
+        spot._parent, spot._step, spot._obj = parent, step, obj
+        spot._path = spot._order = None
+        spot.errors = parent.errors
+        return spot
+
+    @property
+    def path(self) -> str:
+        if self._path is None:
+            parent, step = self._parent.path, self._step
+            if isinstance(step, int):
+                self._path = f"{parent}[{step}]"
+            else:
+                self._path = f"{parent}.{step}" if parent else step
+        return self._path
+
+    @property
+    def order(self) -> tuple[int, ...]:
+        if self._order is None:
+            step = self._step
+            if isinstance(step, int):
+                position = step
+            else:
+                obj = self._obj
+                position = list(obj).index(step) if step in obj else len(obj)
+            self._order = (*self._parent.order, position)
+        return self._order
+
+    @property
+    def index(self) -> int:
+        """The index of this place in its list."""
+        return self._step
 
     def fail(self, message: str) -> None:
         self.errors.append((self.order, f"{self.path}: {message}" if self.path else message))
 
     def item(self, index: int) -> _Spot:
-        return _Spot(f"{self.path}[{index}]", (*self.order, index), self.errors)
+        return _Spot._child(self, index)
 
-    def field(self, name: str, position: int) -> _Spot:
-        return _Spot(f"{self.path}.{name}" if self.path else name, (*self.order, position), self.errors)
+    def field(self, name: str, obj: dict) -> _Spot:
+        """Field `name` of the object `obj` found at this place."""
+        return _Spot._child(self, name, obj)
 
 
 _Parser = Callable[[Any, _Spot], Any]  # returns the checked value, or None after reporting an error
@@ -288,21 +608,22 @@ class _Fields:
 
     def at(self, name: str) -> _Spot:
         """Where field `name` is, or for a missing field, where it would be: after all present ones."""
-        position = list(self.obj).index(name) if name in self.obj else len(self.obj)
-        return self._spot.field(name, position)
+        return self._spot.field(name, self.obj)
 
     def required(self, name: str, parse: _Parser) -> Any:
         self._asked.add(name)
-        if name not in self.obj:
+        obj = self.obj
+        if name not in obj:
             self.at(name).fail("required")
             return None
-        return parse(self.obj[name], self.at(name))
+        return parse(obj[name], _Spot._child(self._spot, name, obj))
 
     def optional(self, name: str, parse: _Parser, default: Any = None) -> Any:
         self._asked.add(name)
-        if self.obj.get(name) is None:
+        obj = self.obj
+        if obj.get(name) is None:
             return default
-        return parse(self.obj[name], self.at(name))
+        return parse(obj[name], _Spot._child(self._spot, name, obj))
 
     def finish(self) -> None:
         """Report unknown and repeated fields; call once every field has been asked for."""
@@ -336,6 +657,7 @@ def _list_of(parse_item: _Parser, *, non_empty: bool = False) -> _Parser:
 # --- Plain values -----------------------------------------------------------------------------------
 
 
+@cache  # one parser per length, made once: a file asks for them hundreds of thousands of times
 def _text(max_length: int) -> _Parser:
     def parse(value: Any, spot: _Spot) -> str | None:
         if not isinstance(value, str):
@@ -366,6 +688,7 @@ def _pattern(pattern: str | re.Pattern[str], description: str) -> _Parser:
     return parse
 
 
+@cache
 def _choice(*options: str) -> _Parser:
     wanted = ", ".join(f'"{option}"' for option in options)
     message = f"must be {wanted}" if len(options) == 1 else f"must be one of {wanted}"
@@ -401,7 +724,9 @@ def _currency(value: Any, spot: _Spot) -> str | None:
 
 def _check_decimals(amounts: Mapping[str, Decimal | None], currency: str | None, spot: _Spot) -> None:
     """Each amount has at most the currency's decimals (JPY none): refused, never rounded."""
-    if currency is None:
+    # Amounts reach here with at most two decimals and ten integer digits (_amount), which every currency
+    # with two decimals holds: only a currency with fewer needs a look at each amount.
+    if currency is None or _minor_units(currency) >= 2:
         return
     for name, amount in amounts.items():
         if amount is None:
@@ -410,6 +735,11 @@ def _check_decimals(amounts: Mapping[str, Decimal | None], currency: str | None,
             to_amount(amount, currency)
         except AmountOutOfRange:
             spot.fail(f"{name} {amount}: {currency} amounts have {decimals_phrase(currency)}")
+
+
+@cache
+def _minor_units(currency: str) -> int:
+    return minor_units(currency)
 
 
 _flight_number = _pattern(r"[A-Z0-9]{2}[0-9]{1,4}[A-Z]?", 'must be a flight number such as "SQ978"')
@@ -578,27 +908,20 @@ class _Context:
     airlines: frozenset[str]
     existing: Mapping[str, ExistingBooking]
     ticket_owners: Mapping[str, str] = field(default_factory=dict)
-    order_numbers: dict[str, str] = field(default_factory=dict)
-    ticket_numbers: dict[str, str] = field(default_factory=dict)
-    booking_label: str = "?"  # the booking being read, as errors name it
+    # Tickets held by another booking in the database: (its order number, the error), per booking read
+    # (taken) and for the file (taken_tickets, reported by finish() unless that booking is in the file).
+    taken: list[tuple[str, _Error]] = field(default_factory=list)
+    taken_tickets: list[tuple[str, _Error]] = field(default_factory=list)
+    # Each booking's label as errors name it (list index = booking index); order number -> first index;
+    # ticket number (as a number) -> index of its booking << 16 | its passenger's index.
+    labels: list[str] = field(default_factory=list)
+    order_numbers: dict[str, int] = field(default_factory=dict)
+    ticket_numbers: dict[int, int] = field(default_factory=dict)
     order_number: str | None = None
 
-
-def _bookings(value: Any, spot: _Spot, context: _Context) -> tuple[BookingData | None, ...] | None:
-    if not isinstance(value, list):
-        spot.fail("must be a list")
-        return None
-    bookings = []
-    for index, item in enumerate(value):
-        # Errors are prefixed with the order number, known only once the booking has been read.
-        found: list[_Error] = []
-        bookings.append(_booking(item, _Spot("", (), found), index, context))
-        label = _booking_label(item)
-        place = spot.item(index)
-        spot.errors.extend(
-            ((*place.order, *order), f"{place.path} ({label}): {message}") for order, message in found
-        )
-    return tuple(bookings)
+    def place_of_ticket(self, packed: int) -> str:
+        booking, passenger = packed >> 16, packed & 0xFFFF
+        return f"bookings[{booking}] ({self.labels[booking]}) passengers[{passenger}]"
 
 
 _ECHO_LIMIT = 24
@@ -625,15 +948,19 @@ def _booking_label(value: Any) -> str:
 
 
 def _booking(value: Any, spot: _Spot, index: int, context: _Context) -> BookingData | None:
+    if index == len(context.labels):
+        context.labels.append(_booking_label(value))
     fields = _fields(value, spot)
     if fields is None:
         return None
     order_number = fields.required("order_number", _order_number)
-    context.booking_label = f"bookings[{index}] ({_booking_label(value)})"
     context.order_number = order_number
-    _check_unique_in_file(
-        order_number, context.order_numbers, f"bookings[{index}]", fields.at("order_number")
-    )
+    if order_number is not None:
+        first = context.order_numbers.setdefault(order_number, index)
+        if first != index:
+            fields.at("order_number").fail(
+                f"{order_number} appears twice in this file (also bookings[{first}])"
+            )
     before = context.existing.get(order_number) if order_number is not None else None
 
     account = fields.required("account", _text(20))
@@ -752,11 +1079,20 @@ def _passenger(
     first_name = fields.required("first_name", _text(60))
     last_name = fields.required("last_name", _text(60))
     ticket_number = fields.required("ticket_number", _ticket_number)
-    where = f"{context.booking_label} {spot.path}"
-    _check_unique_in_file(ticket_number, context.ticket_numbers, where, fields.at("ticket_number"))
+    if ticket_number is not None:
+        packed = context.ticket_numbers.setdefault(
+            int(ticket_number[:3] + ticket_number[4:]), booking_index << 16 | spot.index
+        )
+        if packed != booking_index << 16 | spot.index:
+            fields.at("ticket_number").fail(
+                f"{ticket_number} appears twice in this file (also {context.place_of_ticket(packed)})"
+            )
     owner = context.ticket_owners.get(ticket_number) if ticket_number is not None else None
-    if owner is not None and owner != context.order_number and owner not in context.existing:
-        fields.at("ticket_number").fail(f"{ticket_number} is already a ticket of booking {owner}")
+    if owner is not None and owner != context.order_number:
+        at = fields.at("ticket_number")
+        context.taken.append(
+            (owner, (at.order, f"{at.path}: {ticket_number} is already a ticket of booking {owner}"))
+        )
     base, taxes, refundable_taxes = fields.required("fare", _fare) or (None,) * 3
     refundable, cancellation_fee, changeable, change_fee = (
         fields.required("fare_rule", _fare_rule) or (None,) * 4

@@ -18,6 +18,7 @@ from portal.models.bookings import (
 from portal.models.documents import Document
 from portal.models.finance import RefundBatch, RefundBatchRow
 from portal.models.followups import RefundFollowUp
+from portal.models.imports import ImportJob
 from portal.models.ledger import LedgerEntry
 from portal.models.mfa import RecoveryCode, SecondFactor
 from portal.models.notifications import Notification, OutboxEmail, StatementMailing
@@ -50,6 +51,7 @@ __all__ = [
     "Booking",
     "BookingSearchKey",
     "Document",
+    "ImportJob",
     "LedgerEntry",
     "LoginCounter",
     "Notification",

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import islice
+from typing import BinaryIO
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.clock import utcnow
-from portal.domain.booking_import import BookingData, ExistingBooking, ImportFile, parse_import, read_document
+from portal.domain.booking_import import (
+    AirlineData,
+    AncillaryData,
+    BookingData,
+    ExistingBooking,
+    ImportChecker,
+    ImportRejected,
+    PassengerData,
+    SegmentData,
+    StreamedFile,
+    read_document,
+    remaining_bytes,
+)
 from portal.domain.refunds import CANCELLING_REFUND_STATES, BookingRefundState
 from portal.extensions import db
 from portal.links import path_for
@@ -31,6 +46,9 @@ from portal.services.schedule_changes import tell_webhooks_of_changes
 from portal.services.scope import Scope
 from portal.services.search import bookings_matching, search_key
 
+CHUNK = 1000  # bookings written a round
+LOOKUP = 500  # order or ticket numbers a look-up query asks about
+
 
 def _offset_minutes(moment: datetime) -> int:
     return int(moment.utcoffset().total_seconds() // 60)
@@ -50,23 +68,18 @@ class ImportResult:
         )
 
 
-def _order_numbers_in(doc: dict) -> list[str]:
-    """Order numbers named in the file, read leniently; the validator reports what is wrong."""
-    bookings = doc.get("bookings")
-    if not isinstance(bookings, list):
-        return []
+def _order_numbers_in(bookings: list) -> list[str]:
+    """Order numbers named in these bookings, read leniently; the validator reports what is wrong."""
     return [
         b["order_number"] for b in bookings if isinstance(b, dict) and isinstance(b.get("order_number"), str)
     ]
 
 
-def _ticket_numbers_in(doc: dict) -> list[str]:
-    """Ticket numbers named in the file, read leniently; the validator reports what is wrong."""
-    bookings = doc.get("bookings")
-    if not isinstance(bookings, list):
-        return []
+def _tickets_in(bookings: list) -> list[tuple[object, str]]:
+    """(order number, ticket number) of the passengers of these bookings, read leniently; the validator
+    reports what is wrong."""
     return [
-        p["ticket_number"]
+        (b.get("order_number"), p["ticket_number"])
         for b in bookings
         if isinstance(b, dict) and isinstance(b.get("passengers"), list)
         for p in b["passengers"]
@@ -78,83 +91,220 @@ def _ticket_owners(ticket_numbers: list[str]) -> dict[str, str]:
     """Ticket number -> order number of the booking in the database that holds it."""
     owners: dict[str, str] = {}
     unique = sorted(set(ticket_numbers))
-    for start in range(0, len(unique), 500):
+    for start in range(0, len(unique), LOOKUP):
         rows = db.session.execute(
             select(Passenger.ticket_number, Booking.order_number)
             .join(Booking, Booking.id == Passenger.booking_id)
-            .where(Passenger.ticket_number.in_(unique[start : start + 500]))
+            .where(Passenger.ticket_number.in_(unique[start : start + LOOKUP]))
         )
         owners.update((ticket, order) for ticket, order in rows)
     return owners
 
 
-def _existing(order_numbers: list[str]) -> dict[str, ExistingBooking]:
-    known: dict[str, ExistingBooking] = {}
-    for start in range(0, len(order_numbers), 500):
-        chunk = order_numbers[start : start + 500]
-        rows = db.session.scalars(
-            select(Booking)
-            .where(Booking.order_number.in_(chunk))
-            .options(
-                selectinload(Booking.passengers),
-                selectinload(Booking.segments),
-                selectinload(Booking.account),
+_BOOKING_COLUMNS = (
+    "order_number",
+    "account_id",
+    "pnr",
+    "airline_id",
+    "payment_channel",
+    "currency",
+    "status",
+    "issued_at",
+    "contact_email",
+    "contact_phone",
+    "first_departure_date",
+)
+_PASSENGER_COLUMNS = (
+    "ref",
+    "position",
+    "ptype",
+    "title",
+    "first_name",
+    "last_name",
+    "ticket_number",
+    "base",
+    "taxes",
+    "refundable_taxes",
+    "refundable",
+    "cancellation_fee",
+    "changeable",
+    "change_fee",
+)
+_SEGMENT_COLUMNS = (
+    "ref",
+    "position",
+    "flight_number",
+    "origin",
+    "destination",
+    "departure_at",
+    "departure_offset",
+    "arrival_at",
+    "arrival_offset",
+    "cabin",
+    "status",
+)
+
+
+_TICKET = _PASSENGER_COLUMNS.index("ticket_number")
+
+
+@dataclass
+class _Stored:
+    """A booking as the database holds it, in the shape the file's content is compared in: column values
+    in the order of _BOOKING_COLUMNS, passengers and segments by ref, ancillaries in id order."""
+
+    id: int
+    account: str
+    values: tuple
+    passengers: dict[str, tuple] = field(default_factory=dict)
+    segments: dict[str, tuple] = field(default_factory=dict)
+    ancillaries: list[tuple] = field(default_factory=list)
+
+    @property
+    def existing(self) -> ExistingBooking:
+        return ExistingBooking(
+            account=self.account,
+            passenger_refs=frozenset(self.passengers),
+            segment_refs=frozenset(self.segments),
+        )
+
+    def holds_ticket(self, ticket_number: str) -> bool:
+        return any(p[_TICKET] == ticket_number for p in self.passengers.values())
+
+
+def _stored(order_numbers: list[str], *, up_to_id: int | None = None) -> dict[str, _Stored]:
+    """What the database holds for these order numbers (four queries per LOOKUP bookings, no ORM
+    objects: a re-import of a whole book asks this of every booking). up_to_id: only bookings with an id
+    up to this one (those that were there before this import)."""
+    known: dict[str, _Stored] = {}
+    booking_columns = [getattr(Booking, name) for name in _BOOKING_COLUMNS]
+    for start in range(0, len(order_numbers), LOOKUP):
+        query = (
+            select(Booking.id, Account.code, *booking_columns)
+            .join(Account, Account.id == Booking.account_id)
+            .where(Booking.order_number.in_(order_numbers[start : start + LOOKUP]))
+        )
+        if up_to_id is not None:
+            query = query.where(Booking.id <= up_to_id)
+        by_id = {}
+        for booking_id, account, *values in db.session.execute(query):
+            by_id[booking_id] = known[values[0]] = _Stored(booking_id, account, tuple(values))
+        if not by_id:
+            continue
+        ids = list(by_id)
+        for model, names, attribute in (
+            (Passenger, _PASSENGER_COLUMNS, "passengers"),
+            (Segment, _SEGMENT_COLUMNS, "segments"),
+        ):
+            columns = [getattr(model, name) for name in names]
+            for booking_id, *values in db.session.execute(
+                select(model.booking_id, *columns).where(model.booking_id.in_(ids))
+            ):
+                getattr(by_id[booking_id], attribute)[values[0]] = tuple(values)
+        for booking_id, *values in db.session.execute(
+            select(
+                Ancillary.booking_id,
+                Passenger.ref,
+                Segment.ref,
+                Ancillary.type,
+                Ancillary.description,
+                Ancillary.price,
             )
-        ).all()
-        for b in rows:
-            known[b.order_number] = ExistingBooking(
-                account=b.account.code,
-                passenger_refs=frozenset(p.ref for p in b.passengers),
-                segment_refs=frozenset(s.ref for s in b.segments),
-            )
+            .join(Passenger, Passenger.id == Ancillary.passenger_id)
+            .join(Segment, Segment.id == Ancillary.segment_id)
+            .where(Ancillary.booking_id.in_(ids))
+            .order_by(Ancillary.id)
+        ):
+            by_id[booking_id].ancillaries.append(tuple(values))
     return known
 
 
-def import_bookings(raw: bytes | str, now: datetime | None = None) -> ImportResult:
-    """Validate the whole file, then create or update every booking in it (caller commits).
+Progress = Callable[[int], None]  # called with the number of bookings done so far
 
-    Raises ImportRejected with every error when anything is invalid; nothing is written then.
+
+def import_bookings(
+    raw: bytes | str | BinaryIO, now: datetime | None = None, progress: Progress | None = None
+) -> ImportResult:
+    """Validate the whole file and create or update every booking in it (caller commits).
+
+    Raises ImportRejected with every error when anything is invalid; the caller rolls back then, so
+    nothing is written. raw is the file's content, or a binary file object read one booking at a time
+    (a million bookings never sit in memory together: see StreamedFile).
+
+    The bookings are checked and written CHUNK at a time, in one transaction: new ones in bulk (Core
+    inserts), a booking already imported compared with what the database holds and, only when something
+    differs, updated through the ORM (_apply), which is where schedule changes are found. A re-imported
+    booking that did not change is not written at all. Once any error is found nothing more is written
+    (the rest is still checked, so that every error is reported).
     """
     now = now or utcnow()
+    if not isinstance(raw, bytes | bytearray | str) and remaining_bytes(raw) < STREAM_FROM:
+        raw = raw.read()  # small enough to read whole, which lets its members come in any order
+    if isinstance(raw, bytes | bytearray | str):
+        document = read_document(raw)  # once: ImportRejected for a file that is not JSON text
+        bookings = document.get("bookings")
+        items = iter(bookings if isinstance(bookings, list) else ())
+        return _import(lambda: document, items, now, progress)
+    streamed = StreamedFile(raw)
+    return _import(lambda: streamed.header, streamed.bookings(), now, progress, lambda: streamed.late)
+
+
+STREAM_FROM = 32 * 1024 * 1024  # bytes: a file this large is read a booking at a time
+
+
+LATE_MEMBERS = (
+    'file: "bookings" must be the last member of a file this large (it is read a booking at a time); '
+    "put the airlines and the format before it"
+)
+
+
+def _import(
+    header: Callable[[], dict],
+    items: Iterator,
+    now: datetime,
+    progress: Progress | None,
+    late: Callable[[], bool] = lambda: False,
+) -> ImportResult:
     accounts = {a.code: a for a in db.session.scalars(select(Account))}
     airline_codes = set(db.session.scalars(select(Airline.code)))
-    document = read_document(raw)  # once: ImportRejected for a file that is not JSON text
-    parsed: ImportFile = parse_import(
-        document,
-        accounts={code: a.currency for code, a in accounts.items()},
-        airlines=airline_codes,
-        existing=_existing(_order_numbers_in(document)),
-        ticket_owners=_ticket_owners(_ticket_numbers_in(document)),
-    )
+    last_id_before = db.session.scalar(select(func.max(Booking.id))) or 0
     result = ImportResult()
-    airlines, retyped = _upsert_airlines(parsed)
-    result.airlines = len(parsed.airlines)
-    current = {
-        b.order_number: b
-        for b in db.session.scalars(
-            select(Booking)
-            .where(Booking.order_number.in_([b.order_number for b in parsed.bookings]))
-            .options(
-                selectinload(Booking.passengers),
-                selectinload(Booking.segments),
-                selectinload(Booking.ancillaries),
-            )
-        )
-    }
-    for data in parsed.bookings:
-        booking = current.get(data.order_number)
-        if booking is None:
-            booking = Booking(order_number=data.order_number)
-            db.session.add(booking)
-            result.created.append(data.order_number)
-        else:
-            result.updated.append(data.order_number)
-        changes = _apply(booking, data, accounts[data.account], airlines, now)
-        result.schedule_changes.extend(changes)
-    db.session.flush()
+    chunk = list(islice(items, CHUNK))  # reading the first chunk reads what comes before the bookings
+    checker = ImportChecker(
+        header(), accounts={code: a.currency for code, a in accounts.items()}, airlines=airline_codes
+    )
+    airlines: dict[str, Airline] = {}
+    retyped: set[str] = set()
+    if not checker.failed:
+        airlines, retyped = _upsert_airlines(checker.airlines)
+    result.airlines = len(checker.airlines or ())
+    touched: set[int] = set()  # bookings a re-import changed whose refunds may now read differently
+    imported_at = utcnow()
+    start = 0
+    while chunk:
+        order_numbers = _order_numbers_in(chunk)
+        again_in_file = [n for n in order_numbers if checker.seen_before(n, start)]
+        stored = _stored([n for n in order_numbers if n not in again_in_file])
+        stored.update(_stored(again_in_file, up_to_id=last_id_before))
+        # Who holds each ticket: not asked of a booking's own tickets (it may keep them).
+        tickets = [
+            t
+            for number, t in _tickets_in(chunk)
+            if number not in stored or not stored[number].holds_ticket(t)
+        ]
+        existing = {number: booking.existing for number, booking in stored.items()}
+        checked = checker.bookings(chunk, start, existing, _ticket_owners(tickets))
+        if not checker.failed:
+            touched.update(_write(checked, stored, accounts, airlines, now, imported_at, result))
+        start += len(chunk)
+        if progress is not None:
+            progress(start)
+        chunk = list(islice(items, CHUNK))
+    if late():
+        raise ImportRejected([LATE_MEMBERS])
+    checker.finish()
     # A re-import may add passengers or segments, and an airline may change carrier type: what refunds make
     # of those bookings is worked out again (only bookings some refund touched can have changed).
-    touched = {b.id for b in current.values() if b.refund_state != BookingRefundState.NONE.value}
     if retyped:
         touched.update(
             db.session.scalars(
@@ -169,13 +319,238 @@ def import_bookings(raw: bytes | str, now: datetime | None = None) -> ImportResu
     return result
 
 
-def _upsert_airlines(parsed: ImportFile) -> tuple[dict[str, Airline], set[str]]:
+def _write(checked: list[BookingData], stored, accounts, airlines, now, imported_at, result) -> set[int]:
+    """Write one checked chunk; the ids of changed bookings some refund touched."""
+    new = [data for data in checked if data.order_number not in stored]
+    _insert_new_bookings(new, accounts, airlines, now, imported_at)
+    result.created.extend(data.order_number for data in new)
+    again = [data for data in checked if data.order_number in stored]
+    result.updated.extend(data.order_number for data in again)
+    differing = [
+        data for data in again if _differs(stored[data.order_number], data, accounts[data.account], airlines)
+    ]
+    touched = set()
+    if differing:
+        current = {
+            b.order_number: b
+            for b in db.session.scalars(
+                select(Booking)
+                .where(Booking.order_number.in_([data.order_number for data in differing]))
+                .options(
+                    selectinload(Booking.passengers),
+                    selectinload(Booking.segments),
+                    selectinload(Booking.ancillaries),
+                )
+            )
+        }
+        for data in differing:
+            booking = current[data.order_number]
+            result.schedule_changes.extend(_apply(booking, data, accounts[data.account], airlines, now))
+            if booking.refund_state != BookingRefundState.NONE.value:
+                touched.add(booking.id)
+        db.session.flush()
+    return touched
+
+
+# --- Writing many bookings at once --------------------------------------------------------------------
+#
+# The column values of a booking, its passengers and segments (in the order of _BOOKING_COLUMNS,
+# _PASSENGER_COLUMNS, _SEGMENT_COLUMNS) are worked out by one function each, used to insert a new
+# booking (Core executemany through the models' tables, so Amount and UTCDateTime bind as the ORM
+# would), to update a changed one (_apply), and to tell whether a re-imported one changed (_differs).
+
+
+def _booking_row(data: BookingData, account: Account, airlines: dict[str, Airline]) -> tuple:
+    return (
+        data.order_number,  # order_number
+        account.id,  # account_id
+        data.pnr,  # pnr
+        airlines[data.airline].id,  # airline_id
+        data.payment_channel,  # payment_channel
+        data.currency,  # currency
+        data.status,  # status
+        data.issued_at,  # issued_at
+        data.contact_email,  # contact_email
+        data.contact_phone,  # contact_phone
+        data.segments[0].departure.date(),  # first_departure_date
+    )
+
+
+def _passenger_row(p: PassengerData, position: int) -> tuple:
+    return (
+        p.ref,  # ref
+        position,  # position
+        p.type,  # ptype
+        p.title,  # title
+        p.first_name,  # first_name
+        p.last_name,  # last_name
+        p.ticket_number,  # ticket_number
+        p.base,  # base
+        p.taxes,  # taxes
+        p.refundable_taxes,  # refundable_taxes
+        p.refundable,  # refundable
+        p.cancellation_fee,  # cancellation_fee
+        p.changeable,  # changeable
+        p.change_fee,  # change_fee
+    )
+
+
+def _segment_row(s: SegmentData, position: int) -> tuple:
+    return (
+        s.ref,  # ref
+        position,  # position
+        s.flight_number,  # flight_number
+        s.origin,  # origin
+        s.destination,  # destination
+        s.departure,  # departure_at
+        _offset_minutes(s.departure),  # departure_offset
+        s.arrival,  # arrival_at
+        _offset_minutes(s.arrival),  # arrival_offset
+        s.cabin,  # cabin
+        s.status,  # status
+    )
+
+
+def _ancillary_values(a: AncillaryData) -> tuple:
+    return (a.passenger_ref, a.segment_ref, a.type, a.description, a.price)
+
+
+# Written by _apply on the ORM object (account and airline go through their relationships).
+_BOOKING_FIELDS = (
+    "pnr",
+    "payment_channel",
+    "currency",
+    "status",
+    "issued_at",
+    "contact_email",
+    "contact_phone",
+    "first_departure_date",
+)
+
+
+def _insert_new_bookings(
+    new: list[BookingData], accounts: dict[str, Account], airlines: dict[str, Airline], now, imported_at
+) -> None:
+    """Bookings not in the database yet, with passengers, segments, ancillaries and search keys: one
+    executemany a table (the databases batch them into multi-row statements), and the new ids read back
+    by order number (RETURNING with an executemany is a statement a row on SQLite)."""
+    if not new:
+        return
+    db.session.execute(
+        insert(Booking.__table__),
+        [
+            {
+                **dict(
+                    zip(_BOOKING_COLUMNS, _booking_row(data, accounts[data.account], airlines), strict=True)
+                ),
+                "action_required": False,
+                "refund_state": BookingRefundState.NONE.value,
+                "imported_at": imported_at,
+                "updated_at": now,
+            }
+            for data in new
+        ],
+    )
+    ids = _ids_of([data.order_number for data in new])
+    booking_ids = [ids[data.order_number] for data in new]
+    passenger_rows, segment_rows, key_rows = [], [], []
+    for booking_id, data in zip(booking_ids, new, strict=True):
+        passenger_rows.extend(
+            {"booking_id": booking_id, **dict(zip(_PASSENGER_COLUMNS, _passenger_row(p, i), strict=True))}
+            for i, p in enumerate(data.passengers)
+        )
+        segment_rows.extend(
+            {"booking_id": booking_id, **dict(zip(_SEGMENT_COLUMNS, _segment_row(s, i), strict=True))}
+            for i, s in enumerate(data.segments)
+        )
+        account_id = accounts[data.account].id
+        key_rows.extend((booking_id, account_id, key) for key in sorted(booking_search_keys(data)))
+    db.session.execute(insert(Passenger.__table__), passenger_rows)
+    db.session.execute(insert(Segment.__table__), segment_rows)
+    with_ancillaries = [
+        (booking_id, data) for booking_id, data in zip(booking_ids, new, strict=True) if data.ancillaries
+    ]
+    if with_ancillaries:
+        ids = [booking_id for booking_id, _ in with_ancillaries]
+        passenger_id = _child_ids(Passenger, ids)
+        segment_id = _child_ids(Segment, ids)
+        db.session.execute(
+            insert(Ancillary.__table__),
+            [
+                {
+                    "booking_id": booking_id,
+                    "passenger_id": passenger_id[booking_id, a.passenger_ref],
+                    "segment_id": segment_id[booking_id, a.segment_ref],
+                    "type": a.type,
+                    "description": a.description,
+                    "price": a.price,
+                }
+                for booking_id, data in with_ancillaries
+                for a in data.ancillaries
+            ],
+        )
+    _insert_plain(BookingSearchKey.__table__, ("booking_id", "account_id", "key"), key_rows)
+
+
+def _ids_of(order_numbers: list[str]) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    for start in range(0, len(order_numbers), LOOKUP):
+        ids.update(
+            db.session.execute(
+                select(Booking.order_number, Booking.id).where(
+                    Booking.order_number.in_(order_numbers[start : start + LOOKUP])
+                )
+            ).all()
+        )
+    return ids
+
+
+def _child_ids(model, booking_ids: list[int]) -> dict[tuple[int, str], int]:
+    """(booking id, ref) -> id of the passengers or segments of these bookings."""
+    ids = {}
+    for start in range(0, len(booking_ids), LOOKUP):
+        for booking_id, ref, child_id in db.session.execute(
+            select(model.booking_id, model.ref, model.id).where(
+                model.booking_id.in_(booking_ids[start : start + LOOKUP])
+            )
+        ):
+            ids[booking_id, ref] = child_id
+    return ids
+
+
+def _insert_plain(table, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Insert rows of plain values (integers and text, nothing a column type converts) with the driver's
+    own executemany: for the search keys, the most numerous rows, SQLAlchemy's per-row parameter work
+    costs more than the database's."""
+    connection = db.session.connection()
+    compiled = insert(table).compile(dialect=connection.dialect, column_keys=list(columns))
+    if compiled.positional:
+        order = [columns.index(name) for name in compiled.positiontup]
+        parameters = (
+            [tuple(row[i] for i in order) for row in rows] if order != list(range(len(columns))) else rows
+        )
+    else:
+        parameters = [dict(zip(columns, row, strict=True)) for row in rows]
+    connection.exec_driver_sql(str(compiled), parameters)
+
+
+def _differs(stored: _Stored, data: BookingData, account: Account, airlines: dict[str, Airline]) -> bool:
+    """Whether the file's content of a re-imported booking differs from what the database holds."""
+    return (
+        stored.values != _booking_row(data, account, airlines)
+        or stored.passengers != {p.ref: _passenger_row(p, i) for i, p in enumerate(data.passengers)}
+        or stored.segments != {s.ref: _segment_row(s, i) for i, s in enumerate(data.segments)}
+        or stored.ancillaries != [_ancillary_values(a) for a in data.ancillaries]
+    )
+
+
+def _upsert_airlines(file_airlines: tuple[AirlineData, ...]) -> tuple[dict[str, Airline], set[str]]:
     """The airlines of the file, created or updated; and the codes of those whose carrier type changed."""
     retyped: set[str] = set()
     airlines = {
         a.code: a for a in db.session.scalars(select(Airline).options(selectinload(Airline.baggage_options)))
     }
-    for data in parsed.airlines:
+    for data in file_airlines:
         airline = airlines.get(data.code)
         if airline is None:
             airline = Airline(code=data.code)
@@ -209,15 +584,10 @@ def _upsert_airlines(parsed: ImportFile) -> tuple[dict[str, Airline], set[str]]:
 
 def _apply(booking: Booking, data: BookingData, account: Account, airlines, now) -> list[ScheduleChange]:
     booking.account = account
-    booking.pnr = data.pnr
     booking.airline = airlines[data.airline]
-    booking.payment_channel = data.payment_channel
-    booking.currency = data.currency
-    booking.status = data.status
-    booking.issued_at = data.issued_at
-    booking.contact_email = data.contact_email
-    booking.contact_phone = data.contact_phone
-    booking.first_departure_date = data.segments[0].departure.date()
+    values = dict(zip(_BOOKING_COLUMNS, _booking_row(data, account, airlines), strict=True))
+    for name in _BOOKING_FIELDS:
+        setattr(booking, name, values[name])
     booking.updated_at = now
 
     passengers = {p.ref: p for p in booking.passengers}
@@ -227,19 +597,8 @@ def _apply(booking: Booking, data: BookingData, account: Account, airlines, now)
             passenger = Passenger(ref=p.ref)
             booking.passengers.append(passenger)
             passengers[p.ref] = passenger
-        passenger.position = position
-        passenger.ptype = p.type
-        passenger.title = p.title
-        passenger.first_name = p.first_name
-        passenger.last_name = p.last_name
-        passenger.ticket_number = p.ticket_number
-        passenger.base = p.base
-        passenger.taxes = p.taxes
-        passenger.refundable_taxes = p.refundable_taxes
-        passenger.refundable = p.refundable
-        passenger.cancellation_fee = p.cancellation_fee
-        passenger.changeable = p.changeable
-        passenger.change_fee = p.change_fee
+        for name, value in zip(_PASSENGER_COLUMNS, _passenger_row(p, position), strict=True):
+            setattr(passenger, name, value)
 
     changes: list[ScheduleChange] = []
     segments = {s.ref: s for s in booking.segments}
@@ -254,16 +613,8 @@ def _apply(booking: Booking, data: BookingData, account: Account, airlines, now)
             if change is not None:
                 booking.schedule_changes.append(change)
                 changes.append(change)
-        segment.position = position
-        segment.flight_number = s.flight_number
-        segment.origin = s.origin
-        segment.destination = s.destination
-        segment.departure_at = s.departure
-        segment.departure_offset = _offset_minutes(s.departure)
-        segment.arrival_at = s.arrival
-        segment.arrival_offset = _offset_minutes(s.arrival)
-        segment.cabin = s.cabin
-        segment.status = s.status
+        for name, value in zip(_SEGMENT_COLUMNS, _segment_row(s, position), strict=True):
+            setattr(segment, name, value)
     if changes:
         booking.action_required = True
         flights = ", ".join(sorted({c.segment.flight_number for c in changes}))

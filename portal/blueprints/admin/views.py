@@ -13,6 +13,7 @@ from portal.blueprints.admin.forms import (
 )
 from portal.clock import utcnow
 from portal.domain.audit import AUDIT_KIND_LABELS
+from portal.domain.booking_import import remaining_bytes
 from portal.domain.spreadsheet import csv_document
 from portal.forms import ActionForm, account_choices, choices
 from portal.htmx import page_number, render
@@ -28,13 +29,12 @@ from portal.services.auth import (
     update_user,
 )
 from portal.services.bookings import import_bookings
+from portal.services.import_jobs import progress_of, queue_import, recent_imports
 from portal.services.mfa import enrolled_user_ids
 from portal.services.passwords import links_by_email, send_reset_link, set_temporary_password
 from portal.uow import attempt, button
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-MAX_IMPORT_BYTES = 10 * 1024 * 1024
 
 
 def _account_choices():
@@ -229,25 +229,52 @@ def edit_account(account_id):
     return render("admin/account.html", account=account, form=form), status
 
 
+@bp.url_value_preprocessor
+def _large_imports(endpoint, values):
+    # Runs before the app's CSRF check reads the form: Import takes files far over the app's upload limit.
+    if endpoint == "admin.import_file":
+        request.max_content_length = current_app.config["IMPORT_MAX_BYTES"]
+
+
 @bp.route("/import", methods=["GET", "POST"])
 @admin_required
 def import_file():
+    """Small files are imported while the page waits; from IMPORT_IN_BACKGROUND_BYTES on, the file is
+    handed to the job runner and the page shows the import's progress (it asks again every few seconds)."""
     form = ImportForm()
     errors: list[str] = []
     result = None
     if form.validate_on_submit():
-        raw = form.file.data.read(MAX_IMPORT_BYTES + 1)
-        if len(raw) > MAX_IMPORT_BYTES:
-            errors = ["file: larger than 10 MB; split it into several files"]
-        elif not raw:
+        upload = form.file.data
+        size = remaining_bytes(upload.stream)
+        if size == 0:
             errors = ["file: is empty"]
+        elif size >= current_app.config["IMPORT_IN_BACKGROUND_BYTES"]:
+            with attempt() as outcome:
+                queue_import(upload.stream, upload.filename, by=current_user)
+            if not outcome.failed:
+                flash("The file is being imported in the background; its progress shows below.", "success")
+                return redirect(url_for("admin.import_file"), code=303)
+            errors = [outcome.message]
         else:
             with attempt() as outcome:
-                result = import_bookings(raw)
+                result = import_bookings(upload.stream.read())
             if outcome.failed:
                 errors = outcome.error.errors
     status = 422 if (errors or form.errors) else 200
-    return render("admin/import.html", form=form, errors=errors, result=result), status
+    imports = recent_imports()
+    progress = {job.id: progress_of(job) for job in imports if job.is_running}
+    page = render(
+        "admin/import.html",
+        block="imports",
+        form=form,
+        errors=errors,
+        result=result,
+        imports=imports,
+        progress=progress,
+        polling=any(job.is_active for job in imports),
+    )
+    return page, status
 
 
 # --- Audit trail --------------------------------------------------------------------------------
