@@ -45,6 +45,11 @@ def page_number() -> int:
     return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
 
 
+def sort_order(options):
+    """The list's order from ?sort=&dir= (services.paging.SortOptions); the default for anything else."""
+    return options.pick(request.args.get("sort"), request.args.get("dir"))
+
+
 def redirect_after_post(target: str):
     """After a successful POST: 303 to `target`, or for htmx a full navigation there (HX-Redirect)."""
     if request.headers.get("HX-Request"):
