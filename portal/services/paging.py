@@ -131,7 +131,9 @@ class SortOptions:
         """A sortable column's header: its aria-sort (None when the list is not sorted by it) and the
         direction its link asks for (the other one when sorted by it, else the key's own start)."""
         if current.key == key:
-            return ("descending" if current.descending else "ascending"), ("asc" if current.descending else "desc")
+            return ("descending" if current.descending else "ascending"), (
+                "asc" if current.descending else "desc"
+            )
         return None, ("desc" if key in self.starts_descending else "asc")
 
     def order_by(self, sort: Sort) -> list:
