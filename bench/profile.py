@@ -25,7 +25,6 @@ import os
 import pstats
 import statistics
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 from flask import template_rendered  # noqa: F401  (the signal exists; rendering is timed by wrapping)
@@ -188,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         med = [statistics.median(col) * 1000 for col in list(zip(*rows, strict=True))[:5]]
         queries = rows[-1][5]
         print(
-            f"{name:<36} {med[0]:>9.1f} {med[1]:>7.1f} {med[2]:>10.1f} {med[3]:>7.1f} {med[4]:>7.1f} {queries:>8}"
+            f"{name:<36} {med[0]:>9.1f} {med[1]:>7.1f} {med[2]:>10.1f} {med[3]:>7.1f} {med[4]:>7.1f}"
+            f" {queries:>8}"
         )
         if args.cprofile and args.cprofile == name:
             profiler = cProfile.Profile()
