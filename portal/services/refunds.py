@@ -63,7 +63,7 @@ from portal.services.baggage import RefundedCoupons, fail_orders_in_refunds
 from portal.services.coupons import Coupon, booking_coupons, refresh_refund_states
 from portal.services.ledger import post_entry
 from portal.services.notifications import account_agents, notify
-from portal.services.paging import Page, clamp, count
+from portal.services.paging import Page, Sort, SortOptions, clamp, count
 from portal.services.schedule_changes import resolve_by_refund
 from portal.services.scope import Scope
 from portal.services.transitions import claim
@@ -702,8 +702,20 @@ def _with_row_data(stmt):
     )
 
 
-def queued_refunds(filters: QueueFilters, page: int, per_page: int) -> Page:
-    """One page of every account's refunds: overdue ones still waiting first, then the oldest."""
+# The refund queue: overdue refunds still waiting first, then the oldest (the default), or by a column.
+REFUND_QUEUE_SORTS = SortOptions(
+    columns={
+        "priority": (case((_overdue(), 0), else_=1), Refund.created_at, Refund.id),
+        "received": (Refund.created_at, Refund.id),
+        "code": (Refund.code,),
+    },
+    default=Sort("priority", descending=False),
+)
+
+
+def queued_refunds(filters: QueueFilters, page: int, per_page: int, sort: Sort | None = None) -> Page:
+    """One page of every account's refunds: overdue ones still waiting first, then the oldest; or in the
+    order `sort` names (REFUND_QUEUE_SORTS)."""
     stmt = select(Refund)
     if filters.status == "open":
         stmt = stmt.where(Refund.status.not_in([s.value for s in FINAL_STATUSES]))
@@ -718,7 +730,7 @@ def queued_refunds(filters: QueueFilters, page: int, per_page: int) -> Page:
     total, _ = count(stmt)
     page = clamp(page, total, per_page)
     rows = db.session.scalars(
-        _with_row_data(stmt.order_by(case((_overdue(), 0), else_=1), Refund.created_at, Refund.id))
+        _with_row_data(stmt.order_by(*REFUND_QUEUE_SORTS.order_by(sort or REFUND_QUEUE_SORTS.default)))
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()

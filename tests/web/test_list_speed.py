@@ -8,7 +8,7 @@ import pytest
 
 from portal.clock import utcnow
 from portal.extensions import db
-from tests.conftest import POSTGRES, passenger_doc
+from tests.conftest import POSTGRES, passenger_doc, raise_service_request
 
 
 def order_numbers(response) -> list[str]:
@@ -110,3 +110,70 @@ def test_sqlite_connections_use_the_write_ahead_log_and_wait_for_locks(client):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+
+
+# --- sortable columns of the other lists -----------------------------------------------------------
+
+
+def positions(response, codes: list[str]) -> list[str]:
+    """`codes` in the order the page's cells show them."""
+    page = response.get_data(as_text=True)
+    return sorted(codes, key=lambda code: page.index(f">{code}<"))
+
+
+@pytest.fixture
+def three_bookings(clock, make, world):
+    """Three DEMO bookings (besides the world's), one passenger each."""
+    return [
+        make.booking(
+            order_number=f"SX{i:08d}", passengers=[passenger_doc("P1", "SORT", "ME", f"618-5{i:09d}")]
+        )
+        for i in range(3)
+    ]
+
+
+def test_my_requests_and_the_request_queue_sort_by_their_headers(
+    client, auth, world, db, clock, three_bookings
+):
+    numbers = []
+    for booking in three_bookings:
+        numbers.append(raise_service_request(db, booking, world.agent, "other").number)
+        clock.advance(hours=1)
+    auth.login(world.agent)
+    assert positions(client.get("/requests/"), numbers) == numbers[::-1]  # latest activity first
+    raised = client.get("/requests/", query_string={"sort": "raised", "dir": "asc"})
+    assert positions(raised, numbers) == numbers
+    assert 'aria-sort="ascending"><a class="sort" href="/requests/?sort=raised&amp;dir=desc"' in raised.text
+    by_number = client.get("/requests/", query_string={"sort": "number", "dir": "desc"})
+    assert positions(by_number, numbers) == sorted(numbers, reverse=True)
+    assert client.get("/requests/", query_string={"sort": "status", "dir": "up"}).status_code == 200
+    auth.logout()
+    auth.login(world.ops)
+    queue = client.get("/operations/requests/")
+    assert positions(queue, numbers) == numbers  # oldest first
+    newest = client.get("/operations/requests/", query_string={"sort": "raised", "dir": "desc"})
+    assert positions(newest, numbers) == numbers[::-1]
+
+
+def test_the_refund_queue_and_finance_refunds_sort_by_their_headers(
+    client, auth, world, make, clock, three_bookings
+):
+    codes = []
+    for booking in three_bookings:
+        codes.append(make.refund(booking, world.agent, path="cancel_refund").code)
+        clock.advance(hours=1)
+    auth.logout()
+    auth.login(world.ops)
+    assert positions(client.get("/operations/refunds"), codes) == codes  # oldest first
+    newest = client.get("/operations/refunds", query_string={"sort": "received", "dir": "desc"})
+    assert positions(newest, codes) == codes[::-1]
+    assert 'aria-sort="descending"' in newest.text
+    assert client.get("/operations/refunds", query_string={"sort": "amount; --"}).status_code == 200
+    auth.logout()
+    auth.login(world.agent)
+    assert positions(client.get("/finance/refunds"), codes) == codes[::-1]  # newest first
+    oldest = client.get("/finance/refunds", query_string={"sort": "code", "dir": "asc"})
+    assert positions(oldest, codes) == codes
+    assert (
+        'aria-sort="ascending"><a class="sort" href="/finance/refunds?sort=code&amp;dir=desc"' in oldest.text
+    )
