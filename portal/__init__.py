@@ -103,14 +103,13 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
     @app.context_processor
     def portal_globals():
-        from portal.services.finance import balance_list
-        from portal.services.notifications import unread_count
+        from portal.services.finance import header_figures
 
         header = {"operator_name": app.config["OPERATOR_NAME"], "header_balances": [], "header_unread": 0}
         if current_user.is_authenticated and not is_partial():
-            header["header_unread"] = unread_count(current_user.id)
-            if current_user.is_agent:
-                header["header_balances"] = balance_list(current_user.account)
+            # One query for the bell and the balance (agents only see a balance).
+            account = current_user.account if current_user.is_agent else None
+            header["header_unread"], header["header_balances"] = header_figures(current_user.id, account)
         return header
 
     if app.config["SCHEDULER"] == "inprocess" and not app.testing:

@@ -427,10 +427,9 @@ class BookingRow:
         return SHOWN_BOOKING_STATUS_LABELS[self.shown_status]
 
 
-def _booking_rows(conditions: list, sort: Sort, offset: int, limit: int) -> list[BookingRow]:
-    """The list's rows in three queries whatever their number: the bookings (airline and account by
-    correlated lookups, which leave the plan to the booking's own indexes), then their segments and
-    their passengers as plain tuples."""
+def _booking_lines(conditions: list, sort: Sort, offset: int, limit: int) -> list:
+    """The list's bookings as plain rows (airline and account by correlated lookups, which leave the plan
+    to the booking's own indexes)."""
     airline = select(Airline.code, Airline.carrier_type).where(Airline.id == Booking.airline_id)
     found = db.session.execute(
         select(
@@ -451,6 +450,12 @@ def _booking_rows(conditions: list, sort: Sort, offset: int, limit: int) -> list
         .limit(limit)
         .offset(offset)
     ).all()
+    return found
+
+
+def _booking_rows(found: list) -> list[BookingRow]:
+    """My Bookings' rows of `found` (_booking_lines) in two more queries whatever their number: their
+    segments and their passengers as plain tuples."""
     if not found:
         return []
     ids = [row[0] for row in found]
@@ -510,11 +515,12 @@ def search_bookings(
     else:
         counted = select(Booking.id).where(*conditions)
     return probed_page(
-        lambda offset, limit: _booking_rows(conditions, sort, offset, limit),
+        lambda offset, limit: _booking_lines(conditions, sort, offset, limit),
         counted,
         page,
         per_page,
         cap=LIST_COUNT_CAP,
+        complete=_booking_rows,
     )
 
 

@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy import func, or_, select, true, tuple_
 from sqlalchemy.orm import selectinload
 
 from portal.clock import utcnow
@@ -36,7 +36,7 @@ from portal.models import (
     RefundPassenger,
     User,
 )
-from portal.services import audit
+from portal.services import audit, notifications
 from portal.services.followups import follow_up_state
 from portal.services.ledger import post_entry
 from portal.services.paging import Page, Sort, SortOptions, clamp, count
@@ -252,9 +252,32 @@ def balances(account_id: int) -> dict[str, Decimal]:
 def balance_list(account: Account) -> list[Money]:
     """The balances an account is shown (the page header, the API): one per currency of its ledger, or
     zero in its own currency when nothing was ever posted."""
-    return [Money(amount, currency) for currency, amount in balances(account.id).items()] or [
-        Money.zero(account.currency)
-    ]
+    return _shown_balances(account, balances(account.id).items())
+
+
+def _shown_balances(account: Account, sums) -> list[Money]:
+    return [Money(amount, currency) for currency, amount in sums] or [Money.zero(account.currency)]
+
+
+def header_figures(user_id: int, account: Account | None) -> tuple[int, list[Money]]:
+    """The page header's unread count and, for an account's user (`account`), its balances
+    (balance_list), in one query: the unread count joined to the ledger's sums per currency."""
+    unread = notifications.unread_query(user_id).subquery()
+    if account is None:
+        return db.session.scalar(select(unread.c[0])), []
+    sums = (
+        select(LedgerEntry.currency, func.sum(LedgerEntry.amount).label("total"))
+        .where(LedgerEntry.account_id == account.id)
+        .group_by(LedgerEntry.currency)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(unread.c[0], sums.c.currency, sums.c.total)
+        .select_from(unread)
+        .outerjoin(sums, true())
+        .order_by(sums.c.currency)
+    ).all()
+    return rows[0][0], _shown_balances(account, [(c, t) for _, c, t in rows if c is not None])
 
 
 @dataclass

@@ -65,12 +65,17 @@ def notify(users: Iterable[User], kind: str, text: str, link: str | None = None,
     return count
 
 
-def unread_count(user_id: int) -> int:
-    return db.session.scalar(
+def unread_query(user_id: int):
+    """The select of how many of the user's notifications are unread (the bell's number)."""
+    return (
         select(func.count())
         .select_from(Notification)
         .where(Notification.user_id == user_id, Notification.read_at.is_(None))
     )
+
+
+def unread_count(user_id: int) -> int:
+    return db.session.scalar(unread_query(user_id))
 
 
 def recent(user_id: int, limit: int = 50) -> list[Notification]:

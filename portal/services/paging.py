@@ -73,9 +73,15 @@ class Slice:
 
 
 def probed_page(
-    rows: Callable[[int, int], list], count_stmt: Select, page: int, per_page: int, cap: int = LIST_COUNT_CAP
+    rows: Callable[[int, int], list],
+    count_stmt: Select,
+    page: int,
+    per_page: int,
+    cap: int = LIST_COUNT_CAP,
+    complete: Callable[[list], list] | None = None,
 ) -> Page:
-    """One page read with a probe of one row past it, `rows(offset, limit)` giving the rows.
+    """One page read with a probe of one row past it, `rows(offset, limit)` giving the rows and
+    `complete(rows)` (when given) what the page shows of them, for the page's own rows only.
 
     A list whose end is on this page needs no count at all (the rows tell how many there are); a longer
     one is counted only up to `cap` ("1,000+"). A page past the end shows the last page.
@@ -89,6 +95,8 @@ def probed_page(
         items = rows(offset, per_page + 1)
     following = len(items) > per_page
     items = items[:per_page]
+    if complete is not None:
+        items = complete(items)
     if not following:
         return Page(items=items, total=offset + len(items), page=page, per_page=per_page, probed_next=False)
     counted, more = count(count_stmt, cap=cap)
