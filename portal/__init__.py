@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFError
 from portal import config, inputs, uow
 from portal.errors import problem
 from portal.extensions import csrf, db, login_manager, migrate
-from portal.htmx import add_vary, is_partial
+from portal.htmx import add_vary, is_partial, main_nav
 from portal.inputs import ControlCharacters
 from portal.security import is_api_request, require_own_password, set_security_headers
 
@@ -99,6 +99,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from portal.domain.passwords import MIN_PASSWORD_LENGTH
 
     app.jinja_env.globals["min_password_length"] = MIN_PASSWORD_LENGTH
+    app.jinja_env.globals["main_nav"] = main_nav
     app.jinja_env.globals["overdue_by"] = lambda received, now: describe_duration(overdue_for(received, now))
 
     @app.context_processor

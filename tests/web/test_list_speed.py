@@ -177,3 +177,17 @@ def test_the_refund_queue_and_finance_refunds_sort_by_their_headers(
     assert (
         'aria-sort="ascending"><a class="sort" href="/finance/refunds?sort=code&amp;dir=desc"' in oldest.text
     )
+
+
+def test_the_reused_navigation_marks_the_current_page_and_follows_the_role(client, auth, world):
+    auth.login(world.agent)
+    bookings = client.get("/bookings/").text
+    assert 'href="/bookings/" aria-current="page">My Bookings' in bookings
+    requests_page = client.get("/requests/").text
+    assert 'href="/requests/" aria-current="page">My Requests' in requests_page
+    assert 'href="/bookings/" >My Bookings' in requests_page
+    assert "Refund queue" not in bookings
+    auth.logout()
+    auth.login(world.ops)
+    staff = client.get("/bookings/").text
+    assert "Refund queue" in staff and 'href="/bookings/" aria-current="page">My Bookings' in staff
