@@ -191,3 +191,26 @@ def test_the_reused_navigation_marks_the_current_page_and_follows_the_role(clien
     auth.login(world.ops)
     staff = client.get("/bookings/").text
     assert "Refund queue" in staff and 'href="/bookings/" aria-current="page">My Bookings' in staff
+
+
+def test_the_refund_queue_puts_overdue_refunds_first_across_pages(
+    client, auth, world, make, db, clock, three_bookings, monkeypatch
+):
+    fourth = make.booking(
+        order_number="SX00000009", passengers=[passenger_doc("P1", "SORT", "ME", "618-5999999999")]
+    )
+    refunds = []
+    for booking in [*three_bookings, fourth]:
+        refunds.append(make.refund(booking, world.agent, path="cancel_refund"))
+        clock.advance(hours=1)
+    for refund in refunds[2:]:  # the two newest are flagged overdue (and still waiting)
+        refund.overdue_at = clock.advance(minutes=1)
+    db.session.commit()
+    codes = [r.code for r in refunds]
+    monkeypatch.setitem(client.application.config, "PER_PAGE", 3)
+    auth.login(world.ops)
+    first = client.get("/operations/refunds")
+    second = client.get("/operations/refunds", query_string={"page": 2})
+    assert positions(first, [codes[2], codes[3], codes[0]]) == [codes[2], codes[3], codes[0]]
+    assert f">{codes[1]}<" in second.text and f">{codes[0]}<" not in second.text
+    assert "Showing 1–3 of 4 refunds" in first.text or "Showing 1–3 of 4" in first.text
