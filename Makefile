@@ -40,10 +40,12 @@ test-postgres: install
 test: lint test-sqlite test-postgres
 
 # make bench [BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test] [BENCH_ARGS=...]
+#            [BENCH_SIZES=10000,100000,1000000]   (the pages at each size, and how far they move)
 BENCH_DB := $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL),)
+BENCH_SIZES ?= 10000,100000
 
 bench: install
-	$(PY) -m bench.run $(BENCH_DB) $(BENCH_ARGS)
+	$(PY) -m bench.run $(BENCH_DB) --sizes $(BENCH_SIZES) $(BENCH_ARGS)
 	$(PY) -m bench.finance $(BENCH_DB)
 	$(PY) -m bench.jobs $(BENCH_DB)
 	$(PY) -m bench.imports $(BENCH_DB)

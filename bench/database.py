@@ -77,9 +77,9 @@ class SQLiteTarget(Target):
 class PostgresTarget(Target):
     """A database of the benchmark's own on the server the given URL points at."""
 
-    def __init__(self, server_url: URL, keep: bool):
+    def __init__(self, server_url: URL, keep: bool, suffix: str = ""):
         self.keep = keep
-        self.name = KEPT_PG_NAME if keep else f"portal_bench_{secrets.token_hex(4)}"
+        self.name = KEPT_PG_NAME + suffix if keep else f"portal_bench_{secrets.token_hex(4)}"
         self.admin_url = server_url
         self.created = False
         self._monitor = None
@@ -150,10 +150,11 @@ class PostgresTarget(Target):
             engine.dispose()
 
 
-def target_for(database_url: str | None, keep: bool, results_dir: Path) -> Target:
-    """The benchmark database for --database-url (None: the default SQLite file)."""
+def target_for(database_url: str | None, keep: bool, results_dir: Path, suffix: str = "") -> Target:
+    """The benchmark database for --database-url (None: the default SQLite file). `suffix` names one of
+    several sizes (--sizes): its own SQLite file, or its own kept PostgreSQL database."""
     if not database_url:
-        return SQLiteTarget(results_dir / "bench.sqlite3", may_delete=True)
+        return SQLiteTarget(results_dir / f"bench{suffix}.sqlite3", may_delete=True)
     url = make_url(database_url)
     backend = url.get_backend_name()
     if backend == "sqlite":
@@ -163,5 +164,5 @@ def target_for(database_url: str | None, keep: bool, results_dir: Path) -> Targe
         return SQLiteTarget(path, may_delete=results_dir.resolve() in path.parents)
     if backend == "postgresql":
         # The URL names a server (and a database to connect to for CREATE/DROP DATABASE).
-        return PostgresTarget(url, keep)
+        return PostgresTarget(url, keep, suffix)
     raise SystemExit(f"--database-url: unsupported database {backend!r} (SQLite or PostgreSQL).")

@@ -11,7 +11,8 @@
    the same rows (refunds, quote lines, coupons, events, batch rows) for another set of bookings in the
    same run, and prints the ratio.
 3. Requests Finance → Refunds pages (agent: half the refunds; operations: all of them; search; filters;
-   the CSV export) and prints each one's query count and median time.
+   the CSV export) and the operations refund queue (default order, sorted by a column, a deep page), and
+   prints each one's query count and median time.
 """
 
 from __future__ import annotations
@@ -502,15 +503,23 @@ def main(argv=None) -> int:
             ("operations: All (every account)", ops, "/finance/refunds", None),
             ("operations: status=requested page 40", ops, "/finance/refunds?status=requested&page=40", None),
             ("agent: statement", client, "/finance/statement", None),
+            ("operations: refund queue (open, overdue first)", ops, "/operations/refunds", None),
+            (
+                "operations: refund queue by Received, newest",
+                ops,
+                "/operations/refunds?status=&sort=received&dir=desc",
+                None,
+            ),
+            ("operations: refund queue page 40", ops, "/operations/refunds?page=40", None),
         ]
         print()
-        print(f"{'page':42} {'queries':>8} {'median ms':>10}")
+        print(f"{'page':48} {'queries':>8} {'median ms':>10}")
         for label, who, url_path, headers in pages:
             median, counts, _ = measure(who, engine, url_path, args.repeat, headers)
-            print(f"{label:42} {'/'.join(map(str, counts)):>8} {median * 1000:10.1f}")
+            print(f"{label:48} {'/'.join(map(str, counts)):>8} {median * 1000:10.1f}")
         median, counts, size = measure(client, engine, "/finance/refunds/all/export.csv", 1)
         print(
-            f"{'agent: CSV export of every refund':42} {'/'.join(map(str, counts)):>8} {median * 1000:10.1f}"
+            f"{'agent: CSV export of every refund':48} {'/'.join(map(str, counts)):>8} {median * 1000:10.1f}"
             f"  ({size / 1e6:.1f} MB)"
         )
         with app.app_context():

@@ -43,8 +43,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     p.add_argument("--seed", type=int, default=20261123, help="random seed of the data set")
     p.add_argument("--output", type=Path, default=RESULTS / "latest.json", help="JSON results file")
+    p.add_argument(
+        "--sizes",
+        help="comma-separated booking counts (e.g. 10000,100000,1000000): measure each on a database of "
+        "its own and print how far each page's ratio to /healthz moves with size; --bookings is ignored",
+    )
     args = p.parse_args(argv)
-    if args.bookings < 1:
+    try:
+        args.sizes = [int(n) for n in args.sizes.split(",")] if args.sizes else [args.bookings]
+    except ValueError:
+        p.error("--sizes must be booking counts separated by commas")
+    args.bookings = args.sizes[-1]
+    if min(args.sizes) < 1:
         p.error("--bookings must be at least 1")
     if not 1 <= args.threads <= 16:
         p.error("--threads must be 1-16 (the load is bounded on purpose)")
@@ -132,6 +142,23 @@ def format_table(results, base_rps: float) -> str:
     return "\n".join(lines)
 
 
+def flatness_table(runs: dict[int, list]) -> str:
+    """Each endpoint's ratio to /healthz at every size, and how far it moves: (max - min) / max."""
+    sizes = list(runs)
+    header = f"{'endpoint':<36}" + "".join(f" {f'{n:,}':>10}" for n in sizes) + f" {'spread':>8}"
+    lines = [header, "-" * len(header)]
+    for i, first in enumerate(runs[sizes[0]]):
+        if i == 0:
+            continue  # healthz: 1.00 by definition
+        ratios = [runs[n][i].rps / runs[n][0].rps if runs[n][0].rps else 0.0 for n in sizes]
+        spread = (max(ratios) - min(ratios)) / max(ratios) if max(ratios) else 0.0
+        flag = "  <- grows with size" if spread >= 0.25 else ""
+        lines.append(
+            f"{first.endpoint:<36}" + "".join(f" {r:>9.2f}x" for r in ratios) + f" {spread:>8.0%}{flag}"
+        )
+    return "\n".join(lines)
+
+
 def result_document(args, target, database: str, report, results) -> dict:
     base = results[0].rps
     return {
@@ -176,37 +203,25 @@ def result_document(args, target, database: str, report, results) -> dict:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    os.chdir(ROOT)
-    RESULTS.mkdir(exist_ok=True)
-    # One secret for this run: the build's app and both gunicorn workers sign sessions alike, and no
-    # instance/secret_key is written.
-    secret_key = secrets.token_hex(32)
-    os.environ["PORTAL_SECRET_KEY"] = secret_key
-    os.environ["PORTAL_SCHEDULER"] = "off"
-    os.environ["PORTAL_API_RATE_LIMIT"] = str(10**9)  # the bench measures speed, not the per-key limit
-    if (ROOT / "instance" / "config.py").exists():
-        print("warning: instance/config.py exists; gunicorn's workers read it and it may override settings.")
-
+def _measure_size(args, bookings: int, suffix: str, password_for_run: str):
+    """Build (or reuse) a database of `bookings`, serve it and measure every endpoint: (results, report,
+    target, database description, server), or an exit code when the run failed."""
     from bench.build import AGENT_EMAIL, OPERATIONS_EMAIL, build
     from bench.database import target_for
     from bench.load import check, login, measure
     from bench.machine import CpuShare
     from bench.server import Gunicorn
 
-    # SIGTERM stops the run like Ctrl-C does: the finally block stops gunicorn and drops the database.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-
-    target = target_for(args.database_url, args.keep, RESULTS)
+    secret_key = os.environ["PORTAL_SECRET_KEY"]
+    target = target_for(args.database_url, args.keep, RESULTS, suffix)
     server = None
-    password = secrets.token_urlsafe(18)  # this run's password for the two bench users
+    password = password_for_run  # this run's password for the two bench users
     results = []
     try:
         database = target.description
         if target.dialect == "postgresql":
             database += f" (server {target.server_version()})"
-        report = build(target, args.bookings, keep=args.keep, password=password, seed=args.seed)
+        report = build(target, bookings, keep=args.keep, password=password, seed=args.seed)
         steps = ", ".join(f"{k} {v:.1f} s" for k, v in report.steps.items())
         print(
             f"Database: {database}\n"
@@ -251,6 +266,35 @@ def main(argv: list[str] | None = None) -> int:
         if server is not None:
             server.stop()
         target.finish()
+    return results, report, target, database, server
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    os.chdir(ROOT)
+    RESULTS.mkdir(exist_ok=True)
+    # One secret for this run: the build's app and both gunicorn workers sign sessions alike, and no
+    # instance/secret_key is written.
+    secret_key = secrets.token_hex(32)
+    os.environ["PORTAL_SECRET_KEY"] = secret_key
+    os.environ["PORTAL_SCHEDULER"] = "off"
+    os.environ["PORTAL_API_RATE_LIMIT"] = str(10**9)  # the bench measures speed, not the per-key limit
+    if (ROOT / "instance" / "config.py").exists():
+        print("warning: instance/config.py exists; gunicorn's workers read it and it may override settings.")
+
+    # SIGTERM stops the run like Ctrl-C does: the finally block stops gunicorn and drops the database.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+    runs: dict[int, list] = {}
+    for size in args.sizes:
+        suffix = "" if size == args.sizes[-1] else f"-{size}"
+        outcome = _measure_size(args, size, suffix, password_for_run=secrets.token_urlsafe(18))
+        if isinstance(outcome, int):
+            return outcome
+        results, report, target, database, server = outcome
+        runs[size] = results
+        if size != args.sizes[-1]:
+            print(f"\n{size:,} bookings:\n{format_table(results, results[0].rps)}\n", flush=True)
 
     print()
     print(format_table(results, results[0].rps))
@@ -265,12 +309,21 @@ def main(argv: list[str] | None = None) -> int:
             "absolute numbers are depressed and noisy there. Compare ratios, or run on a quiet machine."
         )
 
+    if len(runs) > 1:
+        print("\nThe same pages at every size (ratio to /healthz; spread = (max - min) / max, goal < 25%):")
+        print(flatness_table(runs))
+
     document = result_document(args, target, database, report, results)
+    if len(runs) > 1:
+        document["sizes"] = {
+            str(n): {r.endpoint: round(r.rps / rs[0].rps, 3) if rs[0].rps else None for r in rs}
+            for n, rs in runs.items()
+        }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(document, indent=2) + "\n")
     print(f"Written: {args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output}")
 
-    errors = sum(r.errors for r in results)
+    errors = sum(r.errors for rs in runs.values() for r in rs)
     if errors:
         bar = "!" * 78
         print(

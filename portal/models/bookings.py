@@ -42,6 +42,20 @@ def local_time(utc: datetime, offset_minutes: int) -> datetime:
     return utc.astimezone(timezone(timedelta(minutes=offset_minutes)))
 
 
+def route_of(legs: list[tuple[str, str]]) -> str:
+    """SIN–BKK–SIN style route from (origin, destination) of each segment in travel order; a gap
+    (the next flight leaves from elsewhere) shows as ' / '."""
+    if not legs:
+        return ""
+    points = [legs[0][0]]
+    for origin, destination in legs:
+        if origin != points[-1]:
+            points.append("/")
+            points.append(origin)
+        points.append(destination)
+    return "–".join(points).replace("–/–", " / ")
+
+
 class Airline(db.Model):
     __tablename__ = "airline"
     __table_args__ = (CheckConstraint("carrier_type in ('LCC', 'FSC')", name="carrier_type_known"),)
@@ -199,15 +213,7 @@ class Booking(db.Model):
 
     def route(self) -> str:
         """SIN–BKK–SIN style route from the segments in travel order."""
-        if not self.segments:
-            return ""
-        points = [self.segments[0].origin]
-        for seg in self.segments:
-            if seg.origin != points[-1]:
-                points.append("/")
-                points.append(seg.origin)
-            points.append(seg.destination)
-        return "–".join(points).replace("–/–", " / ")
+        return route_of([(seg.origin, seg.destination) for seg in self.segments])
 
     def departs_within(self, now: datetime) -> Segment | None:
         """The first confirmed segment departing within the next 24 hours (domain.deadlines), if any."""

@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from portal.clock import utcnow
 from portal.domain.accounts import normalise_email, parse_email_list, valid_email
@@ -57,7 +58,8 @@ def load_user(session_id: str) -> User | None:
     user_id, _, token = session_id.partition(":")
     if not user_id.isdigit() or not token:
         return None
-    user = db.session.get(User, int(user_id))
+    # The account comes along in the same query: every page's header shows it.
+    user = db.session.get(User, int(user_id), options=[joinedload(User.account)])
     if user is None or not secrets.compare_digest(user.session_token, token):
         return None
     return user

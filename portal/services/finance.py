@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy import func, or_, select, true, tuple_
 from sqlalchemy.orm import selectinload
 
 from portal.clock import utcnow
@@ -39,10 +39,10 @@ from portal.models import (
     RefundPassenger,
     User,
 )
-from portal.services import audit
+from portal.services import audit, notifications
 from portal.services.followups import follow_up_state
 from portal.services.ledger import post_entry
-from portal.services.paging import Page, Slice, clamp, count
+from portal.services.paging import Page, Slice, Sort, SortOptions, clamp, count
 from portal.services.scope import Scope
 from portal.services.search import bookings_matching, search_key
 
@@ -122,8 +122,22 @@ def count_refunds(filters: RefundFilters, scope: Scope, zone: str) -> int:
     return db.session.scalar(select(func.count(Refund.id)).where(*refund_conditions(filters, scope, zone)))
 
 
-def list_refunds(filters: RefundFilters, scope: Scope, page: int, per_page: int, zone: str) -> Page:
-    """One page of refunds, newest first, in a fixed number of queries (count, rows, 4 eager loads)."""
+# Finance → Refunds: newest first by default (refund codes are given in the order refunds are made).
+FINANCE_REFUND_SORTS = SortOptions(
+    columns={
+        "code": (Refund.created_at, Refund.id),
+        "submitted": (Refund.submitted_at, Refund.id),
+    },
+    default=Sort("code", descending=True),
+    starts_descending=frozenset({"code", "submitted"}),
+)
+
+
+def list_refunds(
+    filters: RefundFilters, scope: Scope, page: int, per_page: int, zone: str, sort: Sort | None = None
+) -> Page:
+    """One page of refunds, newest first (or as `sort` says, FINANCE_REFUND_SORTS), in a fixed number of
+    queries (count, rows, 4 eager loads)."""
     conditions = refund_conditions(filters, scope, zone)
     total, _ = count(select(Refund.id).where(*conditions))
     page = clamp(page, total, per_page)
@@ -131,7 +145,7 @@ def list_refunds(filters: RefundFilters, scope: Scope, page: int, per_page: int,
         _row_options(
             select(Refund)
             .where(*conditions)
-            .order_by(Refund.created_at.desc(), Refund.id.desc())
+            .order_by(*FINANCE_REFUND_SORTS.order_by(sort or FINANCE_REFUND_SORTS.default))
             .limit(per_page)
             .offset((page - 1) * per_page)
         )
@@ -290,9 +304,32 @@ def balances(account_id: int) -> dict[str, Decimal]:
 def balance_list(account: Account) -> list[Money]:
     """The balances an account is shown (the page header, the API): one per currency of its ledger, or
     zero in its own currency when nothing was ever posted."""
-    return [Money(amount, currency) for currency, amount in balances(account.id).items()] or [
-        Money.zero(account.currency)
-    ]
+    return _shown_balances(account, balances(account.id).items())
+
+
+def _shown_balances(account: Account, sums) -> list[Money]:
+    return [Money(amount, currency) for currency, amount in sums] or [Money.zero(account.currency)]
+
+
+def header_figures(user_id: int, account: Account | None) -> tuple[int, list[Money]]:
+    """The page header's unread count and, for an account's user (`account`), its balances
+    (balance_list), in one query: the unread count joined to the ledger's sums per currency."""
+    unread = notifications.unread_query(user_id).subquery()
+    if account is None:
+        return db.session.scalar(select(unread.c[0])), []
+    sums = (
+        select(LedgerEntry.currency, func.sum(LedgerEntry.amount).label("total"))
+        .where(LedgerEntry.account_id == account.id)
+        .group_by(LedgerEntry.currency)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(unread.c[0], sums.c.currency, sums.c.total)
+        .select_from(unread)
+        .outerjoin(sums, true())
+        .order_by(sums.c.currency)
+    ).all()
+    return rows[0][0], _shown_balances(account, [(c, t) for _, c, t in rows if c is not None])
 
 
 @dataclass

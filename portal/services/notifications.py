@@ -83,13 +83,16 @@ def _group():
     return func.coalesce(Notification.topic, literal("#") + cast(Notification.id, String))
 
 
-def unread_count(user_id: int) -> int:
-    """How many groups of notices (a refund's, a request's, or one notice) have something unread."""
-    return db.session.scalar(
-        select(func.count(func.distinct(_group()))).where(
-            Notification.user_id == user_id, Notification.read_at.is_(None)
-        )
+def unread_query(user_id: int):
+    """The select of how many groups of notices (a refund's, a request's, or one notice) have something
+    unread: the bell's number (the header asks it together with the balance)."""
+    return select(func.count(func.distinct(_group()))).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None)
     )
+
+
+def unread_count(user_id: int) -> int:
+    return db.session.scalar(unread_query(user_id))
 
 
 @dataclass

@@ -61,7 +61,7 @@ from portal.models import (
 from portal.services.coupons import live_refund_codes
 from portal.services.documents import UploadRejected, save_document
 from portal.services.notifications import account_agents, notify, staff_users
-from portal.services.paging import Page, Slice, clamp, count
+from portal.services.paging import Page, Slice, Sort, SortOptions, clamp, count
 from portal.services.refunds import (
     RefundError,
     compute_quote,
@@ -739,23 +739,42 @@ def count_requests(filters: RequestFilters, scope: Scope) -> int:
     )
 
 
+_REQUEST_SORT_COLUMNS = {
+    "activity": (ServiceRequest.last_activity_at, ServiceRequest.id),
+    "raised": (ServiceRequest.created_at, ServiceRequest.id),
+    "number": (ServiceRequest.number,),
+}
+# My Requests: latest activity first; the operations queue: the oldest request first.
+REQUEST_SORTS = SortOptions(
+    _REQUEST_SORT_COLUMNS,
+    default=Sort("activity", descending=True),
+    starts_descending=frozenset({"activity"}),
+)
+REQUEST_QUEUE_SORTS = SortOptions(
+    _REQUEST_SORT_COLUMNS, default=Sort("raised", descending=False), starts_descending=frozenset({"activity"})
+)
+
+
 def search_requests(
-    filters: RequestFilters, scope: Scope, page: int, per_page: int, *, oldest_first: bool = False
+    filters: RequestFilters,
+    scope: Scope,
+    page: int,
+    per_page: int,
+    *,
+    oldest_first: bool = False,
+    sort: Sort | None = None,
 ) -> Page:
     """One page of the requests in the scope, in a fixed number of queries. My Requests shows the latest
-    activity first; the operations queue the oldest request first."""
+    activity first; the operations queue (oldest_first) the oldest request first; `sort` another order
+    of REQUEST_SORTS' columns."""
     conditions = _conditions(filters, scope)
     total, _ = count(select(ServiceRequest.id).where(*conditions))
     page = clamp(page, total, per_page)
-    order = (
-        (ServiceRequest.created_at.asc(), ServiceRequest.id.asc())
-        if oldest_first
-        else (ServiceRequest.last_activity_at.desc(), ServiceRequest.id.desc())
-    )
+    options = REQUEST_QUEUE_SORTS if oldest_first else REQUEST_SORTS
     items = db.session.scalars(
         select(ServiceRequest)
         .where(*conditions)
-        .order_by(*order)
+        .order_by(*options.order_by(sort or options.default))
         .limit(per_page)
         .offset((page - 1) * per_page)
         .options(

@@ -190,7 +190,7 @@ def test_counts_stop_at_a_cap_on_huge_lists(client, auth, make, world, monkeypat
         make.booking(
             order_number=f"CAP0000{n:03d}", passengers=[passenger_doc("P1", "CAP", "TEST", f"618-28{n:08d}")]
         )
-    monkeypatch.setattr(bookings_service, "COUNT_CAP", 3)
+    monkeypatch.setattr(bookings_service, "LIST_COUNT_CAP", 3)
     monkeypatch.setitem(client.application.config, "PER_PAGE", 2)
     auth.login(world.agent)
     page = client.get("/bookings/").get_data(as_text=True)

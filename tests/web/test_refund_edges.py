@@ -280,7 +280,8 @@ def test_the_queue_column_says_who_received_the_refund_and_when(client, auth, wo
     make.refund(world.booking, world.agent, now=received)
     auth.login(world.ops)
     queue = client.get("/operations/refunds").get_data(as_text=True)
-    assert '<th scope="col">Received by Atlas</th>' in queue
+    # The column's header (a sort link since issue 15).
+    assert re.search(r'<th scope="col"[^>]*><a class="sort"[^>]*>Received by Atlas<', queue)
     assert "<td>02 Mar 2026 09:00</td>" in queue
 
 

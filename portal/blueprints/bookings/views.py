@@ -4,9 +4,10 @@ from flask_login import current_user, login_required
 from portal.blueprints.bookings.forms import BookingSearchForm
 from portal.clock import utcnow
 from portal.forms import account_choices
-from portal.htmx import page_number, render
+from portal.htmx import page_number, render, sort_order
 from portal.security import booking_or_404, current_scope
 from portal.services.bookings import (
+    BOOKING_SORTS,
     BookingFilters,
     action_required_count,
     search_bookings,
@@ -42,13 +43,16 @@ def my_bookings():
         account_id=int(account_filter) if account_filter and account_filter.isdigit() else None,
     )
     scope = current_scope()
-    page = search_bookings(filters, scope, page_number(), current_app.config["PER_PAGE"])
+    sort = sort_order(BOOKING_SORTS)
+    page = search_bookings(filters, scope, page_number(), current_app.config["PER_PAGE"], sort)
     return render(
         "bookings/my_bookings.html",
         block="results",
         form=form,
         valid=valid,
         page=page,
+        sort=sort,
+        sorts=BOOKING_SORTS,
         filters=filters,
         action_required=action_required_count(scope),
         now=utcnow(),

@@ -19,12 +19,13 @@ from portal.domain.batch import MAX_BYTES, FileRefused, template_csv, template_x
 from portal.domain.ledger import default_period, period_bounds
 from portal.domain.spreadsheet import csv_document, xlsx_document
 from portal.forms import account_choices
-from portal.htmx import page_number, render
+from portal.htmx import page_number, render, sort_order
 from portal.models.accounts import AGENCY_ROLES
 from portal.security import admin_required, current_scope, found, roles_required
 from portal.services.accounts import get_account
 from portal.services.batch import load_batch, process_upload, recent_batches
 from portal.services.finance import (
+    FINANCE_REFUND_SORTS,
     TABS,
     RefundFilters,
     export_rows,
@@ -83,7 +84,8 @@ def _refunds_page(tab: str, upload_form=None, upload_error=None, status=200):
         abort(404)
     form, filters = _filters(tab)
     zone = current_app.config["TIMEZONE"]
-    page = list_refunds(filters, current_scope(), page_number(), current_app.config["PER_PAGE"], zone)
+    sort = sort_order(FINANCE_REFUND_SORTS)
+    page = list_refunds(filters, current_scope(), page_number(), current_app.config["PER_PAGE"], zone, sort)
     batches = recent_batches(current_scope()) if tab == "agent" else []
     # The filter form swaps only the results; tab links swap the whole panel.
     block = "results" if request.headers.get("HX-Target") == "results" else "panel"
@@ -95,6 +97,8 @@ def _refunds_page(tab: str, upload_form=None, upload_error=None, status=200):
         form=form,
         filters=filters,
         page=page,
+        sort=sort,
+        sorts=FINANCE_REFUND_SORTS,
         now=utcnow(),
         zone=zone,
         passenger_names=passenger_names,

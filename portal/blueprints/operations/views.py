@@ -7,10 +7,16 @@ from portal.blueprints.operations.forms import RefundActionForm, RefundQueueFilt
 from portal.clock import utcnow
 from portal.domain.refunds import RefundAction
 from portal.forms import account_choices
-from portal.htmx import is_partial, page_number, render
+from portal.htmx import is_partial, page_number, render, sort_order
 from portal.links import back_or
 from portal.security import found, staff_required
-from portal.services.refunds import QueueFilters, apply_action, queue_refund, queued_refunds
+from portal.services.refunds import (
+    REFUND_QUEUE_SORTS,
+    QueueFilters,
+    apply_action,
+    queue_refund,
+    queued_refunds,
+)
 from portal.uow import attempt
 
 bp = Blueprint("operations", __name__, url_prefix="/operations")
@@ -31,10 +37,13 @@ def refund_queue():
         account_id=int(account) if account and account.isdigit() else None,
         overdue_only=form.deadline.data == "overdue",
     )
-    page = queued_refunds(filters, page_number(), current_app.config["PER_PAGE"])
+    sort = sort_order(REFUND_QUEUE_SORTS)
+    page = queued_refunds(filters, page_number(), current_app.config["PER_PAGE"], sort)
     return render(
         "operations/refund_queue.html",
         block="results",
+        sort=sort,
+        sorts=REFUND_QUEUE_SORTS,
         filters=form,
         page=page,
         form=RefundActionForm(),

@@ -12,10 +12,17 @@ from portal.blueprints.requests.views import (
 )
 from portal.domain.requests import STATUS_ACTION_LABELS, RequestAction
 from portal.forms import ActionForm
-from portal.htmx import is_partial, page_number, render
+from portal.htmx import is_partial, page_number, render, sort_order
 from portal.links import back_or
 from portal.security import staff_required
-from portal.services.requests import change_status, post_quote, quoted_passengers, search_requests, take
+from portal.services.requests import (
+    REQUEST_QUEUE_SORTS,
+    change_status,
+    post_quote,
+    quoted_passengers,
+    search_requests,
+    take,
+)
 from portal.services.scope import Scope
 from portal.uow import attempt
 
@@ -31,11 +38,24 @@ def request_queue():
     if "status" not in request.args:
         form.status.data = "open"
     filters = filters_from(form, staff=True)
+    sort = sort_order(REQUEST_QUEUE_SORTS)
     page = search_requests(
-        filters, Scope.everything(), page_number(), current_app.config["PER_PAGE"], oldest_first=True
+        filters,
+        Scope.everything(),
+        page_number(),
+        current_app.config["PER_PAGE"],
+        oldest_first=True,
+        sort=sort,
     )
     return render(
-        "requests/queue.html", block="results", form=form, filters=filters, page=page, action=ActionForm()
+        "requests/queue.html",
+        block="results",
+        form=form,
+        filters=filters,
+        page=page,
+        action=ActionForm(),
+        sort=sort,
+        sorts=REQUEST_QUEUE_SORTS,
     )
 
 

@@ -21,13 +21,14 @@ from portal.domain.requests import (
     submit_refusal,
 )
 from portal.forms import ActionForm, account_choices, choices
-from portal.htmx import is_partial, page_number, redirect_after_post, render
+from portal.htmx import is_partial, page_number, redirect_after_post, render, sort_order
 from portal.models import Booking, ServiceRequest
 from portal.security import booking_or_404, current_scope, found
 from portal.services.bookings import load_booking
 from portal.services.catalogues import category_tree, offered_category
 from portal.services.documents import UploadRejected
 from portal.services.requests import (
+    REQUEST_SORTS,
     RequestFilters,
     accept_quote,
     change_status,
@@ -172,8 +173,17 @@ def my_requests():
     form = filter_form(staff)
     filters = filters_from(form, staff)
     scope = current_scope()
-    page = search_requests(filters, scope, page_number(), current_app.config["PER_PAGE"])
-    return render("requests/my_requests.html", block="results", form=form, filters=filters, page=page)
+    sort = sort_order(REQUEST_SORTS)
+    page = search_requests(filters, scope, page_number(), current_app.config["PER_PAGE"], sort=sort)
+    return render(
+        "requests/my_requests.html",
+        block="results",
+        form=form,
+        filters=filters,
+        page=page,
+        sort=sort,
+        sorts=REQUEST_SORTS,
+    )
 
 
 @bp.route("/requests/new", methods=["GET", "POST"])
