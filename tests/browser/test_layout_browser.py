@@ -1,0 +1,68 @@
+"""Tables and navigation as they lay out in a real browser: dates and amounts on one line at 1366 px."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import passenger_doc
+
+expect = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright").expect
+
+AGENT = "agent@demo.example"
+OPS = "ops@host.example"
+DESKTOP = {"width": 1366, "height": 768}
+
+# The number of lines the first text of a cell is laid out on (a date, or an amount before its note).
+LINES_OF_FIRST_TEXT = """cell => {
+  const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+  let node = walker.nextNode();
+  while (node && !node.textContent.trim()) node = walker.nextNode();
+  const range = document.createRange();
+  range.selectNodeContents(node);
+  return Array.from(range.getClientRects()).filter(rect => rect.width > 0).length;
+}"""
+
+
+def cell(page, table: str, header: str):
+    """The first row's cell under the column headed `header` in `table`."""
+    headers = page.locator(f"{table} thead th")
+    expect(headers.first).to_be_visible()
+    texts = [text.strip() for text in headers.all_inner_texts()]
+    column = next(i for i, text in enumerate(texts) if text.startswith(header))
+    return page.locator(f"{table} tbody tr").first.locator("td").nth(column)
+
+
+def assert_one_line(page, table: str, *headers: str) -> None:
+    for header in headers:
+        target = cell(page, table, header)
+        expect(target).to_be_visible()
+        assert target.evaluate(LINES_OF_FIRST_TEXT) == 1, f"{header}: {target.inner_text()!r} wraps"
+
+
+@pytest.fixture
+def long_names(make, world):
+    """A booking and a refund whose passengers' names are long, as real ones are, so columns compete."""
+
+    surname = "VANDERWESTHUIZEN-MONTGOMERY"
+    booking = make.booking(
+        order_number="AT10000002",
+        account="DEMO",
+        passengers=[
+            passenger_doc("P1", surname, "ALEXANDRA KATHERINE ELIZABETH", "618-2400000801"),
+            passenger_doc("P2", surname, "MAXIMILIAN FREDERICK", "618-2400000802"),
+        ],
+    )
+    return make.refund(booking, world.agent, passengers=["P1", "P2"])
+
+
+def test_dates_and_amounts_stay_on_one_line_at_1366(new_context, login, world, make, long_names):
+    agent = new_context(viewport=DESKTOP).new_page()
+    login(agent, AGENT)
+    assert_one_line(agent, "table.list", "Departure", "Issued")
+    agent.goto("/finance/refunds")
+    assert_one_line(agent, "table.finance-refunds", "Submitted", "Estimated amount")
+
+    ops = new_context(viewport=DESKTOP).new_page()
+    login(ops, OPS, to_bookings=False)
+    ops.goto("/operations/refunds")
+    assert_one_line(ops, "table.queue", "Received by", "Amount")
