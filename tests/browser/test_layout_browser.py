@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import passenger_doc
+from tests.conftest import booking_doc, passenger_doc
 
 expect = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright").expect
 
@@ -66,3 +66,18 @@ def test_dates_and_amounts_stay_on_one_line_at_1366(new_context, login, world, m
     login(ops, OPS, to_bookings=False)
     ops.goto("/operations/refunds")
     assert_one_line(ops, "table.queue", "Received by", "Amount")
+
+
+def test_a_long_list_keeps_its_header_row_in_sight(new_context, login, make, world):
+    make.import_bookings(*(booking_doc(order_number=f"AT2{n:07d}", account="DEMO") for n in range(24)))
+    agent = new_context(viewport=DESKTOP).new_page()
+    login(agent, AGENT)
+    rows = agent.locator("table.list tbody tr")
+    expect(rows).to_have_count(25)
+    wrapper = agent.locator(".table-wrap").first
+    # Scroll the list down by 400 px, whichever box scrolls: the window or the table's own box.
+    wrapper.evaluate("w => { w.scrollIntoView(); w.scrollTop += 400; window.scrollBy(0, 400); }")
+    header = agent.locator("table.list thead th").first
+    top_of_view = max(0, wrapper.bounding_box()["y"])
+    assert abs(header.bounding_box()["y"] - top_of_view) < 1
+    assert rows.first.bounding_box()["y"] < top_of_view  # the list did scroll under its header
