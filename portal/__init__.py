@@ -11,6 +11,7 @@ from portal.errors import problem
 from portal.extensions import csrf, db, login_manager, migrate
 from portal.htmx import add_vary, is_partial
 from portal.inputs import ControlCharacters
+from portal.links import main_nav
 from portal.security import is_api_request, require_own_password, set_security_headers
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
@@ -110,9 +111,15 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         from portal.services.finance import balance_list
         from portal.services.notifications import unread_count
 
-        header = {"operator_name": app.config["OPERATOR_NAME"], "header_balances": [], "header_unread": 0}
+        header = {
+            "operator_name": app.config["OPERATOR_NAME"],
+            "header_balances": [],
+            "header_unread": 0,
+            "main_nav": [],
+        }
         if current_user.is_authenticated and not is_partial():
             header["header_unread"] = unread_count(current_user.id)
+            header["main_nav"] = main_nav(current_user, request.endpoint)
             if current_user.is_agent:
                 header["header_balances"] = balance_list(current_user.account)
         return header

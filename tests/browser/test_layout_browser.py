@@ -81,3 +81,27 @@ def test_a_long_list_keeps_its_header_row_in_sight(new_context, login, make, wor
     top_of_view = max(0, wrapper.bounding_box()["y"])
     assert abs(header.bounding_box()["y"] - top_of_view) < 1
     assert rows.first.bounding_box()["y"] < top_of_view  # the list did scroll under its header
+
+
+def test_staff_navigation_reads_without_my_and_fits_one_line_at_1366(new_context, login, world):
+    admin = new_context(viewport=DESKTOP).new_page()
+    login(admin, "admin@host.example", to_bookings=False)
+    nav = admin.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link", name="Bookings", exact=True)).to_be_visible()
+    expect(nav.get_by_role("link", name="Requests", exact=True)).to_be_visible()
+    expect(nav.get_by_text("My ")).to_have_count(0)
+    links = nav.get_by_role("link")
+    tops = {round(link.bounding_box()["y"]) for link in links.all() if link.is_visible()}
+    tops.add(round(nav.get_by_text("Admin", exact=True).bounding_box()["y"]))
+    assert len(tops) == 1, f"the main navigation wraps onto {len(tops)} lines"
+
+    # The Admin menu opens without JavaScript's help and leads to its pages.
+    nav.get_by_text("Admin", exact=True).click()
+    nav.get_by_role("link", name="Audit trail").click()
+    expect(admin.get_by_role("heading", name="Audit trail", level=1)).to_be_visible()
+
+    agent = new_context(viewport=DESKTOP).new_page()
+    login(agent, AGENT, to_bookings=False)
+    agent_nav = agent.get_by_role("navigation", name="Main")
+    expect(agent_nav.get_by_role("link", name="My Bookings")).to_be_visible()
+    expect(agent_nav.get_by_role("link", name="My Requests")).to_be_visible()
