@@ -9,8 +9,9 @@ from flask_wtf.csrf import CSRFError
 from portal import config, inputs, uow
 from portal.errors import problem
 from portal.extensions import csrf, db, login_manager, migrate
-from portal.htmx import add_vary, is_partial, main_nav
+from portal.htmx import add_vary, is_partial
 from portal.inputs import ControlCharacters
+from portal.links import main_nav
 from portal.security import is_api_request, require_own_password, set_security_headers
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
@@ -103,18 +104,23 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from portal.domain.passwords import MIN_PASSWORD_LENGTH
 
     app.jinja_env.globals["min_password_length"] = MIN_PASSWORD_LENGTH
-    app.jinja_env.globals["main_nav"] = main_nav
     app.jinja_env.globals["overdue_by"] = lambda received, now: describe_duration(overdue_for(received, now))
 
     @app.context_processor
     def portal_globals():
         from portal.services.finance import header_figures
 
-        header = {"operator_name": app.config["OPERATOR_NAME"], "header_balances": [], "header_unread": 0}
+        header = {
+            "operator_name": app.config["OPERATOR_NAME"],
+            "header_balances": [],
+            "header_unread": 0,
+            "main_nav": [],
+        }
         if current_user.is_authenticated and not is_partial():
             # One query for the bell and the balance (agents only see a balance).
             account = current_user.account if current_user.is_agent else None
             header["header_unread"], header["header_balances"] = header_figures(current_user.id, account)
+            header["main_nav"] = main_nav(current_user, request.endpoint)
         return header
 
     if app.config["SCHEDULER"] == "inprocess" and not app.testing:

@@ -1,12 +1,6 @@
 """One way to render: the whole page on a direct visit, only the swapped block for an HTMX request."""
 
 from flask import current_app, make_response, redirect, render_template, request
-from flask_login import current_user
-from markupsafe import Markup
-
-# The main navigation as rendered, per what it depends on: the role flags, the page and the script root.
-_NAV_CACHE: dict[tuple, Markup] = {}
-_NAV_CACHE_SIZE = 2000
 
 
 def is_partial() -> bool:
@@ -63,24 +57,3 @@ def redirect_after_post(target: str):
         response.headers["HX-Redirect"] = target
         return response
     return redirect(target, code=303)
-
-
-def main_nav() -> Markup:
-    """The header's navigation, rendered once per (role, page) and then reused: its links and which of
-    them is the current page depend on nothing else, so it cannot go stale (about a millisecond a page)."""
-    user = current_user
-    key = (
-        current_app.name,
-        request.script_root,
-        request.endpoint,
-        user.is_staff,
-        user.is_agency_admin,
-        user.is_admin,
-    )
-    html = _NAV_CACHE.get(key)
-    if html is None:
-        template = current_app.jinja_env.get_template("_mainnav.html")
-        html = Markup(template.render(current_user=user, request=request))  # noqa: S704 (autoescaped template)
-        if len(_NAV_CACHE) < _NAV_CACHE_SIZE:
-            _NAV_CACHE[key] = html
-    return html

@@ -1,5 +1,6 @@
 """Links for notifications and e-mails, built with or without a request (jobs run outside one)."""
 
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context, request, url_for
@@ -43,3 +44,90 @@ def absolute_url(path: str) -> str:
     if not base and has_request_context():
         base = request.host_url.rstrip("/")
     return f"{base or 'http://localhost'}{path}"
+
+
+# --- the main navigation ------------------------------------------------------------------------------------
+# One home for what the header offers whom: the template draws these groups and compares no roles. Agents
+# read "My ..." (their own account's lists); operations and admins see every account, so their labels drop
+# the "My". A group with `menu` set opens from a <details> menu (no JavaScript needed), which keeps the staff
+# header on one line at 1366 px.
+
+
+@dataclass(frozen=True)
+class NavLink:
+    label: str
+    endpoint: str
+    current: bool
+
+
+@dataclass(frozen=True)
+class NavGroup:
+    head: str
+    links: tuple[NavLink, ...]
+    menu: bool = False
+
+    @property
+    def current(self) -> bool:
+        return any(link.current for link in self.links)
+
+
+def main_nav(user, endpoint: str | None) -> list[NavGroup]:
+    """The header's groups of links for `user` on the page `endpoint` (which link is aria-current)."""
+    endpoint = endpoint or ""
+
+    def link(label: str, target: str, *also: str, prefix: str | None = None) -> NavLink:
+        current = endpoint in (target, *also) or bool(prefix and endpoint.startswith(prefix))
+        return NavLink(label, target, current)
+
+    mine = "" if user.is_staff else "My "
+    groups = [
+        NavGroup("Bookings", (link(f"{mine}Bookings", "bookings.my_bookings", prefix="bookings."),)),
+        NavGroup(
+            "Finance",
+            (
+                link("Refunds", "finance.refunds", "finance.batch_details"),
+                link("Statement", "finance.statement_page"),
+            ),
+        ),
+        NavGroup(
+            "Requests",
+            (
+                link(
+                    f"{mine}Requests",
+                    "requests.my_requests",
+                    "requests.new_request",
+                    "requests.request_detail",
+                ),
+            ),
+        ),
+    ]
+    if user.is_staff:
+        groups.append(
+            NavGroup(
+                "Operations",
+                (
+                    link("Refund queue", "operations.refund_queue"),
+                    link("Request queue", "request_ops.request_queue"),
+                    link("Baggage orders", "baggage.baggage_queue_page"),
+                    link("Schedule changes", "changes.schedule_changes"),
+                ),
+            )
+        )
+    if user.is_agency_admin:
+        groups.append(NavGroup("Agency", (link("Agency users", "agency.users"),)))
+    if user.is_admin:
+        groups.append(
+            NavGroup(
+                "Admin",
+                (
+                    link("Users", "admin.users"),
+                    link("Accounts", "admin.accounts"),
+                    link("Import bookings", "admin.import_file"),
+                    link("Audit trail", "admin.audit_trail"),
+                    link("Request categories", "request_admin.request_categories"),
+                    link("Refund reasons", "request_admin.refund_reasons"),
+                ),
+                menu=True,
+            )
+        )
+    return groups

@@ -8,6 +8,7 @@ while the tables are cleared.
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -114,8 +115,15 @@ def log_in(
     if succeeds:
         page.wait_for_url(lambda url: urlsplit(url).path != "/login", wait_until="load")
         if to_bookings and urlsplit(page.url).path == "/home":
-            page.get_by_role("navigation", name="Main").get_by_role("link", name="My Bookings").click()
+            # Agents read "My Bookings"; operations and admins, who see every account, read "Bookings".
+            main = page.get_by_role("navigation", name="Main")
+            main.get_by_role("link", name=re.compile(r"^(My )?Bookings$")).click()
             page.wait_for_url(lambda url: urlsplit(url).path == "/bookings/", wait_until="load")
+
+
+def open_admin_menu(page) -> None:
+    """Open the header's Admin menu (a <details>), where the admin pages' links are."""
+    page.get_by_role("navigation", name="Main").get_by_text("Admin", exact=True).click()
 
 
 @pytest.fixture

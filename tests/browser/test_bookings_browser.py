@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from portal.clock import utcnow
+from tests.browser.conftest import open_admin_menu
 from tests.conftest import PASSWORD, passenger_doc
 
 expect = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright").expect
@@ -386,6 +387,7 @@ def test_logout_returns_to_login_and_bookings_need_login_again(page, world, logi
 
 
 def open_users(page):
+    open_admin_menu(page)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Users").click()
     expect(page.get_by_role("heading", name="Users", level=1)).to_be_visible()
 

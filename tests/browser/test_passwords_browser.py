@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from tests.browser.conftest import open_admin_menu
+
 expect = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright").expect
 
 ADMIN = "admin@host.example"
@@ -15,6 +17,7 @@ OWN = "lantern orbit cactus"
 
 def test_a_new_agent_chooses_their_own_password_at_first_login(page, new_context, world, login):
     login(page, ADMIN)
+    open_admin_menu(page)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Users").click()
     page.get_by_label("Email").fill("first.login@demo.example")
     page.get_by_label("Name", exact=True).fill("First Login")

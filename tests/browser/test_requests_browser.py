@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from tests.browser.conftest import open_admin_menu
 from tests.conftest import portal_today
 
 expect = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright").expect
@@ -95,6 +96,7 @@ def test_new_request_with_an_order_number(page, world, login):
 
 def test_admin_renames_a_category_and_the_agent_sees_the_new_name(page, new_context, world, login):
     login(page, ADMIN)
+    open_admin_menu(page)
     nav(page, "Request categories")
     row = page.get_by_role("row").filter(has_text="Name Correction")
     row.get_by_role("link", name="Rename").click()
