@@ -36,7 +36,11 @@ def order_numbers(page):
 
 @contextmanager
 def same_document(page):
-    """The steps inside change the page in place (htmx), without loading a new document."""
+    """The steps inside change the page in place (htmx), without loading a new document.
+
+    First the document has loaded, so htmx and portal.js are listening (a click that navigates returns
+    once the new page commits, before its deferred scripts run: a filter changed then sent nothing)."""
+    page.wait_for_load_state("load")
     page.evaluate("window.__sameDocument = true")
     yield
     assert page.evaluate("window.__sameDocument === true"), "the whole page was reloaded"
