@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from portal.clock import utcnow
 from portal.domain.audit import AUDIT_KIND_LABELS, AuditKind
 from portal.extensions import db
-from portal.models import AuditEvent, User
+from portal.models import Account, AuditEvent, User
 from portal.services.paging import COUNT_CAP, Page, clamp, count
 from portal.services.search import starts_with
 
@@ -129,3 +129,15 @@ def export_rows(filters: AuditFilters, zone: str, chunk: int = 2000) -> Iterator
         if len(rows) < chunk:
             return
         after = (rows[-1].at, rows[-1].id)
+
+
+def record_account_changes(account: Account, changes: list[str], *, by: User | None) -> None:
+    """One ACCOUNT_CHANGED entry listing what changed on a client account (nothing when nothing did)."""
+    if changes:
+        record(
+            AuditKind.ACCOUNT_CHANGED,
+            actor=by,
+            subject=None,
+            account_id=account.id,
+            detail=f"{account.code}: " + "; ".join(changes),
+        )

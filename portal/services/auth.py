@@ -210,14 +210,7 @@ def update_account(
     if notices != account.notice_emails:
         changes.append(f"notices to {', '.join(notices.split()) or '—'}")
         account.notice_emails = notices
-    if changes:
-        audit.record(
-            AuditKind.ACCOUNT_CHANGED,
-            actor=by,
-            subject=None,
-            account_id=account.id,
-            detail=f"{account.code}: " + "; ".join(changes),
-        )
+    audit.record_account_changes(account, changes, by=by)
     return changes
 
 

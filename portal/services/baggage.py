@@ -62,9 +62,9 @@ class FlightInRefund(BaggageError, Conflict):
 # --- What can be bought ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class OfferedOption:
-    option: BaggageOption
+class _MayBeRefused:
+    """What the Add Baggage form offers with its refusal, if any: selectable, and why not."""
+
     refusal: Refusal | None
 
     @property
@@ -77,20 +77,18 @@ class OfferedOption:
 
 
 @dataclass(frozen=True)
-class Choice:
+class OfferedOption(_MayBeRefused):
+    option: BaggageOption
+    refusal: Refusal | None
+
+
+@dataclass(frozen=True)
+class Choice(_MayBeRefused):
     """A passenger or a segment in the Add Baggage form, with why it cannot be chosen (if so)."""
 
     ref: str
     label: str
     refusal: Refusal | None
-
-    @property
-    def selectable(self) -> bool:
-        return self.refusal is None
-
-    @property
-    def reason(self) -> str | None:
-        return REFUSAL_MESSAGES[self.refusal] if self.refusal else None
 
     @property
     def short_reason(self) -> str | None:
@@ -170,7 +168,7 @@ def segment_choices(booking: Booking, now: datetime) -> list[Choice]:
 
 
 @dataclass(frozen=True)
-class CouponChoice:
+class CouponChoice(_MayBeRefused):
     """One passenger on one segment: whether baggage may be ordered for it (whatever the option), and the
     live order that holds it, if any."""
 
@@ -178,14 +176,6 @@ class CouponChoice:
     segment_ref: str
     refusal: Refusal | None
     order: BaggageOrder | None
-
-    @property
-    def selectable(self) -> bool:
-        return self.refusal is None
-
-    @property
-    def reason(self) -> str | None:
-        return REFUSAL_MESSAGES[self.refusal] if self.refusal else None
 
     @property
     def order_code(self) -> str | None:

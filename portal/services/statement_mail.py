@@ -16,7 +16,6 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.clock import utcnow
 from portal.domain.accounts import parse_email_list
-from portal.domain.audit import AuditKind
 from portal.domain.errors import DomainError, NotPermitted
 from portal.domain.ledger import period_bounds
 from portal.domain.spreadsheet import xlsx_document
@@ -70,14 +69,7 @@ def set_delivery(account: Account, *, recipients: str, schedule: str, by: User) 
     if not may_set_delivery(by, account):
         raise NotPermitted("Only an admin or the agency's own admin sets where statements go.")
     changes = apply_delivery(account, recipients=recipients, schedule=schedule)
-    if changes:
-        audit.record(
-            AuditKind.ACCOUNT_CHANGED,
-            actor=by,
-            subject=None,
-            account_id=account.id,
-            detail=f"{account.code}: " + "; ".join(changes),
-        )
+    audit.record_account_changes(account, changes, by=by)
     return changes
 
 
