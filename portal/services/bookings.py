@@ -422,15 +422,8 @@ def _ancillary_values(a: AncillaryData) -> tuple:
 
 
 # Written by _apply on the ORM object (account and airline go through their relationships).
-_BOOKING_FIELDS = (
-    "pnr",
-    "payment_channel",
-    "currency",
-    "status",
-    "issued_at",
-    "contact_email",
-    "contact_phone",
-    "first_departure_date",
+_BOOKING_FIELDS = tuple(
+    name for name in _BOOKING_COLUMNS if name not in ("order_number", "account_id", "airline_id")
 )
 
 
