@@ -13,6 +13,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from types import MappingProxyType
 
+from portal.domain.deadlines import is_overdue
 from portal.domain.errors import Conflict
 from portal.domain.money import CurrencyMismatch, Money
 
@@ -107,6 +108,12 @@ def allowed_actions(status: RefundStatus | str) -> tuple[RefundAction, ...]:
     """The actions open to a refund in this status, in the order the operations queue shows them."""
     status = RefundStatus(status)
     return tuple(action for action in RefundAction if (status, action) in TRANSITIONS)
+
+
+def shown_overdue(status: RefundStatus | str, received_at: datetime, now: datetime) -> bool:
+    """Shown overdue in the operations queue: still waiting to be submitted (requested) 4 hours after the
+    host received it (deadlines.is_overdue)."""
+    return RefundStatus(status) is RefundStatus.REQUESTED and is_overdue(received_at, now)
 
 
 # --- The ways a refund starts (SPEC 3.1, 3.2) --------------------------------------------------------------
@@ -712,11 +719,14 @@ def credit_note(
     *,
     path: RefundPath | str,
     payment_channel: str,
-    airline_amount: Money,
+    airline_amount: Money | None,
     service_fee: Money,
     involuntary: bool,
 ) -> str:
-    """What Credit balance will do, in a few words for the operations queue (from balance_credit)."""
+    """What Credit balance will do, in a few words for the operations queue (from balance_credit); ''
+    when it credits the airline's amount as it is, or before that amount is recorded."""
+    if airline_amount is None:
+        return ""
     credit = balance_credit(
         path=path,
         payment_channel=payment_channel,

@@ -9,7 +9,6 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.clock import utcnow
-from portal.domain.deadlines import is_overdue
 from portal.domain.money import Money
 from portal.domain.refunds import (
     AMOUNT_BASIS_LABELS,
@@ -30,6 +29,7 @@ from portal.domain.refunds import (
     is_operator_path,
     path_group_label,
     shown_amount,
+    shown_overdue,
 )
 from portal.extensions import db
 from portal.models.accounts import Account, User
@@ -179,7 +179,7 @@ class Refund(db.Model):
 
     def is_overdue(self, now: datetime) -> bool:
         """Shown overdue in the queue: still waiting to be submitted 4 hours after it was received."""
-        return RefundStatus(self.status) is RefundStatus.REQUESTED and is_overdue(self.created_at, now)
+        return shown_overdue(self.status, self.created_at, now)
 
     # --- Amounts, as Money ---
 
@@ -236,8 +236,6 @@ class Refund(db.Model):
     @property
     def credit_preview(self) -> str:
         """What Credit balance will do (paid to the card, or less the service fee); '' when plain."""
-        if self.airline_amount is None:
-            return ""
         return credit_note(
             path=self.path,
             payment_channel=self.booking.payment_channel,

@@ -10,11 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cached_property
 
 from flask import current_app
 from sqlalchemy import and_, bindparam, case, func, insert, literal_column, not_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from portal.clock import utcnow
 from portal.domain.deadlines import local_date
@@ -22,9 +23,11 @@ from portal.domain.errors import Conflict, DomainError
 from portal.domain.ledger import EntryKind
 from portal.domain.money import Money, TypedAmountError, decimals_phrase, parse_typed_amount
 from portal.domain.refunds import (
+    AMOUNT_BASIS_LABELS,
     FINAL_STATUSES,
     PATH_LABELS,
     STATUS_LABELS,
+    AmountBasis,
     CouponState,
     PassengerQuote,
     Quote,
@@ -33,9 +36,12 @@ from portal.domain.refunds import (
     RefundPath,
     RefundStatus,
     RefundTransitionError,
+    action_label,
+    allowed_actions,
     balance_credit,
     build_quote,
     cancel_refund_path,
+    credit_note,
     fare_facts,
     first_status,
     fulfillment_date_refusal,
@@ -44,10 +50,14 @@ from portal.domain.refunds import (
     nothing_left_reason,
     path_refusal,
     quote_refund,
+    shown_amount,
+    shown_overdue,
 )
 from portal.extensions import db
 from portal.links import path_for
 from portal.models import (
+    Account,
+    Airline,
     Booking,
     Document,
     Passenger,
@@ -59,6 +69,7 @@ from portal.models import (
     Segment,
     User,
 )
+from portal.models.bookings import PAYMENT_CHANNELS
 from portal.services.baggage import RefundedCoupons, fail_orders_in_refunds
 from portal.services.catalogues import active_reasons
 from portal.services.coupons import Coupon, booking_coupons, refresh_refund_states
@@ -755,15 +766,6 @@ def _overdue():
     return and_(Refund.overdue_at.is_not(None), Refund.status == RefundStatus.REQUESTED.value)
 
 
-def _with_row_data(stmt):
-    return stmt.options(
-        selectinload(Refund.booking).selectinload(Booking.airline),
-        selectinload(Refund.account),
-        selectinload(Refund.passengers),
-        selectinload(Refund.events).selectinload(RefundEvent.actor),
-    )
-
-
 # The refund queue: overdue refunds still waiting first, then the oldest (the default), or by a column.
 REFUND_QUEUE_SORTS = SortOptions(
     columns={
@@ -827,9 +829,120 @@ def _queue_ids(conditions: list, sort: Sort, offset: int, limit: int) -> list[in
     return list(db.session.scalars(stmt.limit(limit).offset(offset)))
 
 
-def _queue_rows(ids: list[int]) -> list[Refund]:
-    """The refunds of `ids` with what a queue row shows, in the order of `ids`."""
-    loaded = {r.id: r for r in db.session.scalars(_with_row_data(select(Refund).where(Refund.id.in_(ids))))}
+@dataclass(frozen=True)
+class QueueRow:
+    """One line of the operations refund queue, read as plain columns (no ORM objects): what the row
+    shows, with the same properties as a Refund's (they ask the same domain functions)."""
+
+    id: int
+    code: str
+    status: str
+    path: str
+    currency: str
+    involuntary: bool
+    created_at: datetime
+    estimated_amount: Decimal | None
+    airline_amount: Decimal | None
+    credited_amount: Decimal | None
+    service_fee: Decimal
+    account_code: str
+    order_number: str
+    payment_channel: str
+    airline_code: str
+    # The refund's latest event (every refund has its first): when, and by whom (None for a job).
+    last_event_at: datetime | None
+    last_actor_name: str | None
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[RefundStatus(self.status)]
+
+    @property
+    def path_label(self) -> str:
+        return PATH_LABELS[RefundPath(self.path)]
+
+    @property
+    def payment_channel_label(self) -> str:
+        return PAYMENT_CHANNELS[self.payment_channel]
+
+    @property
+    def actions(self) -> tuple[RefundAction, ...]:
+        """What operations may do next, in queue order: exactly the domain's allowed actions."""
+        return allowed_actions(self.status)
+
+    def action_label(self, action: RefundAction | str) -> str:
+        return action_label(action, payment_channel=self.payment_channel)
+
+    def is_overdue(self, now: datetime) -> bool:
+        return shown_overdue(self.status, self.created_at, now)
+
+    @cached_property
+    def _shown(self) -> tuple[Money | None, AmountBasis]:
+        return shown_amount(
+            self.status,
+            estimate=Money.of(self.estimated_amount, self.currency),
+            airline_amount=Money.of(self.airline_amount, self.currency),
+            credited_amount=Money.of(self.credited_amount, self.currency),
+        )
+
+    @property
+    def shown_amount(self) -> Money | None:
+        """The one amount a refund shows: the actual amount once known, else the estimate."""
+        return self._shown[0]
+
+    @property
+    def shown_amount_note(self) -> str:
+        return AMOUNT_BASIS_LABELS[self._shown[1]]
+
+    @property
+    def credit_preview(self) -> str:
+        """What Credit balance will do (paid to the card, or less the service fee); '' when plain."""
+        return credit_note(
+            path=self.path,
+            payment_channel=self.payment_channel,
+            airline_amount=Money.of(self.airline_amount, self.currency),
+            service_fee=Money(self.service_fee, self.currency),
+            involuntary=self.involuntary,
+        )
+
+
+def _queue_rows(ids: list[int]) -> list[QueueRow]:
+    """The queue's rows of `ids`, in the order of `ids`: one query whatever their number (booking,
+    airline and account joined, the latest event and its actor by the event's primary key)."""
+    if not ids:
+        return []
+    earlier = aliased(RefundEvent)
+    latest = (
+        select(func.max(earlier.id)).where(earlier.refund_id == Refund.id).correlate(Refund).scalar_subquery()
+    )
+    stmt = (
+        select(
+            Refund.id,
+            Refund.code,
+            Refund.status,
+            Refund.path,
+            Refund.currency,
+            Refund.involuntary,
+            Refund.created_at,
+            Refund.estimated_amount,
+            Refund.airline_amount,
+            Refund.credited_amount,
+            Refund.service_fee,
+            Account.code,
+            Booking.order_number,
+            Booking.payment_channel,
+            Airline.code,
+            RefundEvent.at,
+            User.name,
+        )
+        .join(Booking, Booking.id == Refund.booking_id)
+        .join(Airline, Airline.id == Booking.airline_id)
+        .join(Account, Account.id == Refund.account_id)
+        .outerjoin(RefundEvent, RefundEvent.id == latest)
+        .outerjoin(User, User.id == RefundEvent.actor_id)
+        .where(Refund.id.in_(ids))
+    )
+    loaded = {row[0]: QueueRow(*row) for row in db.session.execute(stmt)}
     return [loaded[i] for i in ids if i in loaded]
 
 
@@ -849,5 +962,11 @@ def queued_refunds(filters: QueueFilters, page: int, per_page: int, sort: Sort |
 
 
 def queue_refund(refund_id: int) -> Refund | None:
-    """One refund with everything its queue row shows (operations see every account)."""
-    return db.session.scalar(_with_row_data(select(Refund).where(Refund.id == refund_id)))
+    """One refund, for an action of the queue (operations see every account)."""
+    return db.session.get(Refund, refund_id)
+
+
+def queue_row(refund_id: int) -> QueueRow | None:
+    """One refund's queue row, as the queue shows it (after an action, to replace the row in place)."""
+    rows = _queue_rows([refund_id])
+    return rows[0] if rows else None

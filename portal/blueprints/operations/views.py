@@ -15,6 +15,7 @@ from portal.services.refunds import (
     QueueFilters,
     apply_action,
     queue_refund,
+    queue_row,
     queued_refunds,
 )
 from portal.uow import attempt
@@ -46,7 +47,6 @@ def refund_queue():
         sorts=REFUND_QUEUE_SORTS,
         filters=form,
         page=page,
-        form=RefundActionForm(),
         now=utcnow(),
     )
 
@@ -73,17 +73,15 @@ def refund_action(refund_id, action):
                 reason=form.reason.data,
             )
         error, status = outcome.message, outcome.status
-        if outcome.failed:
-            refund = queue_refund(refund_id)
     else:
         error = "; ".join(e for errors in form.errors.values() for e in errors) or "Check the form."
         status = 422
+    # The row as it stands now (as it was, when the attempt was rolled back), read as the queue reads it.
+    row = found(queue_row(refund_id))
     if is_partial():
-        return render(
-            "operations/_refund_row.html", r=refund, form=RefundActionForm(), error=error, now=utcnow()
-        ), status
+        return render("operations/_refund_rows.html", rows=[row], error=error, now=utcnow()), status
     if error:
-        flash(f"{refund.code}: {error}", "error")
+        flash(f"{row.code}: {error}", "error")
     else:
-        flash(f"{refund.code}: {refund.status_label}.", "success")
+        flash(f"{row.code}: {row.status_label}.", "success")
     return redirect(back_or(url_for("operations.refund_queue")), code=303)
