@@ -100,6 +100,7 @@ def pages(order_numbers: list[str]) -> list[tuple[str, str, str, dict]]:
         ("booking details (agent)", "agent", f"/bookings/{order_numbers[0]}", {}),
         ("booking GET over the API (agent)", "api", f"/api/v1/bookings/{order_numbers[0]}", {}),
         ("refund queue (operations)", "operations", "/operations/refunds", {}),
+        ("refund queue htmx partial", "operations", "/operations/refunds", {"HX-Request": "true"}),
         ("finance refunds (agent)", "agent", "/finance/refunds", {}),
         ("my requests (agent)", "agent", "/requests/", {}),
     ]

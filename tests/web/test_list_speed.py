@@ -214,3 +214,40 @@ def test_the_refund_queue_puts_overdue_refunds_first_across_pages(
     assert positions(first, [codes[2], codes[3], codes[0]]) == [codes[2], codes[3], codes[0]]
     assert f">{codes[1]}<" in second.text and f">{codes[0]}<" not in second.text
     assert "Showing 1–3 of 4 refunds" in first.text or "Showing 1–3 of 4" in first.text
+
+
+def _passengers(n: int, series: int, i: int) -> list[dict]:
+    return [
+        passenger_doc(f"P{p}", "QUEUE", f"PAX {chr(65 + p)}", f"618-{series}{i:04d}{p:05d}") for p in range(n)
+    ]
+
+
+def queue_codes(response) -> list[str]:
+    """The refund codes of the operations queue's rows, top to bottom."""
+    return re.findall(r'<td><span class="mono">(RF\d+)</span>', response.text)
+
+
+def test_the_refund_queues_sql_does_not_grow_with_its_rows(
+    client, auth, make, world, clock, count_queries, monkeypatch
+):
+    """Two rows or a full page of refunds in every status, with their events, passengers, bookings and
+    accounts: the same statements (the page's ids, its rows in one query, the count), and an action's
+    answer reads its one row the same way."""
+    monkeypatch.setitem(client.application.config, "PER_PAGE", 2)
+    for i in range(2):
+        make.refund(make.booking(order_number=f"RQ{i:06d}", passengers=_passengers(1, 6, i)), world.agent)
+        clock.advance(minutes=1)
+    auth.login(world.ops)
+    client.get("/operations/refunds", query_string={"status": ""})  # warm up
+    with count_queries() as two_rows:
+        assert len(queue_codes(client.get("/operations/refunds", query_string={"status": ""}))) == 2
+    monkeypatch.setitem(client.application.config, "PER_PAGE", 25)
+    statuses = ["requested", "submitted", "received", "refunded", "rejected"]
+    for i in range(23):
+        booking = make.booking(order_number=f"RM{i:06d}", passengers=_passengers(3, 7, i))
+        make.refund(booking, world.agent, status=statuses[i % 5], passengers=["P0", "P1", "P2"], by=world.ops)
+        clock.advance(minutes=1)
+    with count_queries() as full_page:
+        assert len(queue_codes(client.get("/operations/refunds", query_string={"status": ""}))) == 25
+    assert len(two_rows.statements) == len(full_page.statements), full_page.statements
+    assert full_page.count <= 6, full_page.statements

@@ -3,13 +3,14 @@
 The row loops over `refund.actions` (domain `allowed_actions`), so this catches any drift between the
 template and the transition table."""
 
-from datetime import date
+from datetime import date, timedelta
 from html.parser import HTMLParser
 
 import pytest
+from flask import url_for
 
-from portal.domain.refunds import RefundPath, RefundStatus, action_label, allowed_actions
-from portal.services.refunds import apply_action, create_refund, parse_coupon_keys
+from portal.domain.refunds import RefundAction, RefundPath, RefundStatus, action_label, allowed_actions
+from portal.services.refunds import apply_action, create_refund, parse_coupon_keys, queue_row
 
 # The steps that take a new operator refund to each status.
 STEPS = {
@@ -86,3 +87,57 @@ def test_the_row_offers_exactly_the_allowed_actions(client, auth, db, world, mak
     assert list(refund.actions) == list(allowed_actions(status))
     if not offered:
         assert "Done" in queue.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("status", list(RefundStatus), ids=str)
+@pytest.mark.parametrize("channel", ["deposit", "vcc"])
+def test_a_queue_row_shows_what_the_refund_itself_says(db, world, make, status, channel):
+    """The queue reads plain rows (QueueRow), not Refund objects: both ask the same domain functions, so
+    every shown property agrees for every status, with and without an airline amount, on either channel."""
+    booking = make.booking(order_number="AT30000002", account="DEMO", payment_channel=channel)
+    refund = create_refund(
+        booking, parse_coupon_keys(booking, ["P1.S1"]), path=RefundPath.INSTANT_QUOTE, user=world.agent
+    )
+    for action in STEPS[status]:
+        apply_action(refund, action, user=world.ops, **DATA[action])
+    db.session.commit()
+    row = queue_row(refund.id)
+    for name in (
+        "code",
+        "status",
+        "status_label",
+        "path_label",
+        "actions",
+        "shown_amount",
+        "shown_amount_note",
+        "credit_preview",
+        "involuntary",
+        "created_at",
+    ):
+        assert getattr(row, name) == getattr(refund, name), name
+    assert [row.action_label(a) for a in RefundAction] == [refund.action_label(a) for a in RefundAction]
+    assert row.payment_channel_label == refund.booking.payment_channel_label
+    assert (row.account_code, row.order_number) == (refund.account.code, refund.booking.order_number)
+    last = refund.events[-1]
+    assert (row.last_event_at, row.last_actor_name) == (last.at, last.actor.name if last.actor else None)
+    for hours in (0, 3.99, 4, 30):
+        moment = refund.created_at + timedelta(hours=hours)
+        assert row.is_overdue(moment) == refund.is_overdue(moment), hours
+
+
+def test_the_rows_links_are_the_ones_url_for_builds(client, auth, world, make, app):
+    """The row template builds its two links once per page and fills each row in: the same paths as
+    url_for's for every row."""
+    refunds = [make.refund(world.booking, world.agent, passengers=["P1"], coupons=["P1.S1"])]
+    refunds.append(
+        make.refund(world.booking, world.agent, coupons=["P1.S2"], status="received", by=world.ops)
+    )
+    auth.login(world.ops)
+    page = client.get("/operations/refunds").text
+    with app.test_request_context():
+        for refund in refunds:
+            info = url_for("bookings.refund_info", order_number=refund.booking.order_number)
+            assert f'href="{info}"' in page
+            for action in refund.actions:
+                url = url_for("operations.refund_action", refund_id=refund.id, action=action.value)
+                assert f'action="{url}" hx-post="{url}"' in page
