@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from itertools import islice
 from typing import BinaryIO
 
@@ -49,7 +50,7 @@ from portal.services.coupons import refresh_refund_states
 from portal.services.notifications import account_agents, notify
 from portal.services.paging import LIST_COUNT_CAP, Page, Slice, Sort, SortOptions, probed_page
 from portal.services.schedule_changes import tell_webhooks_of_changes
-from portal.services.scope import Scope
+from portal.services.scope import Scope, apply_bound
 from portal.services.search import BookingMatch, booking_match, search_key
 
 CHUNK = 1000  # bookings written a round
@@ -874,16 +875,20 @@ def search_bookings(
     )
 
 
-_ACTION_REQUIRED = select(func.count()).select_from(Booking).where(Booking.action_required.is_(True))
-_ACTION_REQUIRED_IN_ACCOUNT = _ACTION_REQUIRED.where(Booking.account_id == bindparam("account_id"))
+_ACTION_REQUIRED = {
+    everything: apply_bound(
+        select(func.count()).select_from(Booking).where(Booking.action_required.is_(True)),
+        Booking.account_id,
+        everything,
+    )
+    for everything in (False, True)
+}
 
 
 def action_required_count(scope: Scope) -> int:
     """How many bookings in the scope wait on the agency's answer to an airline change (the statements
     are built once: the badge is on every My Bookings page)."""
-    if scope.account_id is None:
-        return db.session.scalar(_ACTION_REQUIRED)
-    return db.session.scalar(_ACTION_REQUIRED_IN_ACCOUNT, {"account_id": scope.account_id})
+    return db.session.scalar(_ACTION_REQUIRED[scope.is_everything], scope.bind())
 
 
 def count_imported_since(since: datetime) -> int:
@@ -892,11 +897,13 @@ def count_imported_since(since: datetime) -> int:
     return db.session.scalar(select(func.count()).select_from(Booking).where(Booking.updated_at >= since))
 
 
-def booking_details_query(order_number: str):
-    """The select for Booking Details: everything the page shows, loaded in a fixed number of queries."""
-    return (
+@cache
+def _booking_details_statement(everything: bool):
+    """The select for Booking Details, built once: everything the page shows, loaded in a fixed number of
+    queries; the order number (and the account, for an account's scope) bound at each call."""
+    stmt = (
         select(Booking)
-        .where(Booking.order_number == order_number)
+        .where(Booking.order_number == bindparam("order_number"))
         .options(
             # Many-to-one: joined into the booking's own query, which keeps the page within its budget.
             joinedload(Booking.airline),
@@ -911,6 +918,7 @@ def booking_details_query(order_number: str):
             selectinload(Booking.baggage_orders),
         )
     )
+    return apply_bound(stmt, Booking.account_id, everything)
 
 
 def load_booking(order_number: str | None, scope: Scope) -> Booking | None:
@@ -921,7 +929,7 @@ def load_booking(order_number: str | None, scope: Scope) -> Booking | None:
     number = (order_number or "").strip().upper()
     if not number or len(number) > 20:
         return None
-    return db.session.scalar(scope.apply(booking_details_query(number), Booking.account_id))
+    return db.session.scalar(_booking_details_statement(scope.is_everything), scope.bind(order_number=number))
 
 
 def search_bookings_after(
