@@ -11,6 +11,7 @@ from typing import BinaryIO
 
 from sqlalchemy import bindparam, delete, func, insert, or_, select
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.clock import utcnow
 from portal.domain.booking_import import (
@@ -39,6 +40,7 @@ from portal.models import (
     Airline,
     Ancillary,
     BaggageOption,
+    BaggageOrder,
     Booking,
     BookingSearchKey,
     Passenger,
@@ -897,25 +899,32 @@ def count_imported_since(since: datetime) -> int:
     return db.session.scalar(select(func.count()).select_from(Booking).where(Booking.updated_at >= since))
 
 
+# Booking Details' rarer lists. Most bookings have none of them, so the booking's own query asks whether
+# each has any (an index probe each) and only a list with rows costs a query of its own.
+_DETAIL_LISTS = (
+    # (the booking's list, its model, the options its rows load with); each list is in id order.
+    ("ancillaries", Ancillary, ()),
+    ("schedule_changes", ScheduleChange, (selectinload(ScheduleChange.refund),)),
+    ("baggage_orders", BaggageOrder, ()),
+)
+
+
 @cache
 def _booking_details_statement(everything: bool):
-    """The select for Booking Details, built once: everything the page shows, loaded in a fixed number of
-    queries; the order number (and the account, for an account's scope) bound at each call."""
+    """The select for Booking Details, built once: the booking with what every booking has (airline,
+    account, passengers and segments, joined: a handful of rows) and whether it has each rarer list; the
+    order number (and the account, for an account's scope) bound at each call."""
+    present = [
+        select(model.id).where(model.booking_id == Booking.id).exists() for _, model, _ in _DETAIL_LISTS
+    ]
     stmt = (
-        select(Booking)
+        select(Booking, *present)
         .where(Booking.order_number == bindparam("order_number"))
         .options(
-            # Many-to-one: joined into the booking's own query, which keeps the page within its budget.
             joinedload(Booking.airline),
             joinedload(Booking.account),
-            # Passengers and segments joined too (passengers x segments rows, a handful): two queries
-            # fewer, a third of the load's time. The rarer lists stay separate, so their rows never
-            # multiply with these.
             joinedload(Booking.passengers),
             joinedload(Booking.segments),
-            selectinload(Booking.ancillaries),
-            selectinload(Booking.schedule_changes).selectinload(ScheduleChange.refund),
-            selectinload(Booking.baggage_orders),
         )
     )
     return apply_bound(stmt, Booking.account_id, everything)
@@ -924,12 +933,30 @@ def _booking_details_statement(everything: bool):
 def load_booking(order_number: str | None, scope: Scope) -> Booking | None:
     """The booking with this order number in the scope, with all Booking Details shows; else None.
 
-    An unknown order number and another account's booking are the same None.
+    An unknown order number and another account's booking are the same None. A fixed number of queries:
+    one, plus one for each of the rarer lists the booking has (ancillaries, schedule changes, baggage).
     """
     number = (order_number or "").strip().upper()
     if not number or len(number) > 20:
         return None
-    return db.session.scalar(_booking_details_statement(scope.is_everything), scope.bind(order_number=number))
+    found = (
+        db.session.execute(_booking_details_statement(scope.is_everything), scope.bind(order_number=number))
+        .unique()
+        .first()
+    )
+    if found is None:
+        return None
+    booking, *present = found
+    for (key, model, options), has_rows in zip(_DETAIL_LISTS, present, strict=True):
+        rows = (
+            db.session.scalars(
+                select(model).where(model.booking_id == booking.id).order_by(model.id).options(*options)
+            ).all()
+            if has_rows
+            else []
+        )
+        set_committed_value(booking, key, rows)
+    return booking
 
 
 def search_bookings_after(
