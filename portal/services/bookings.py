@@ -712,7 +712,7 @@ def _booking_conditions(filters: BookingFilters, account_id: int | None) -> tupl
     if term:
         match = booking_match(term, account_id)
         conditions.append(match.condition)
-        if match.booking_ids is not None and account_id is not None:
+        if match.rare and account_id is not None:
             # A rare term's bookings are read by id; "+ 0" keeps the planner (SQLite, without
             # statistics) from walking the account's whole index instead. The account still applies.
             conditions[0] = (Booking.account_id + 0) == account_id
@@ -807,6 +807,25 @@ def _booking_lines(conditions: list, sort: Sort, offset: int, limit: int) -> lis
     return found
 
 
+# The page's segments and passengers (built once; the page's booking ids bound at each call).
+_LIST_SEGMENTS = (
+    select(
+        Segment.booking_id,
+        Segment.origin,
+        Segment.destination,
+        Segment.departure_at,
+        Segment.departure_offset,
+    )
+    .where(Segment.booking_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Segment.booking_id, Segment.position)
+)
+_LIST_PASSENGERS = (
+    select(Passenger.booking_id, Passenger.last_name, Passenger.first_name)
+    .where(Passenger.booking_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Passenger.booking_id, Passenger.position)
+)
+
+
 def _booking_rows(found: list) -> list[BookingRow]:
     """My Bookings' rows of `found` (_booking_lines) in two more queries whatever their number: their
     segments and their passengers as plain tuples."""
@@ -815,23 +834,11 @@ def _booking_rows(found: list) -> list[BookingRow]:
     ids = [row[0] for row in found]
     legs: dict[int, list] = {i: [] for i in ids}
     for booking_id, origin, destination, departure_at, offset_minutes in db.session.execute(
-        select(
-            Segment.booking_id,
-            Segment.origin,
-            Segment.destination,
-            Segment.departure_at,
-            Segment.departure_offset,
-        )
-        .where(Segment.booking_id.in_(ids))
-        .order_by(Segment.booking_id, Segment.position)
+        _LIST_SEGMENTS, {"ids": ids}
     ):
         legs[booking_id].append((origin, destination, departure_at, offset_minutes))
     names: dict[int, list[str]] = {i: [] for i in ids}
-    for booking_id, last_name, first_name in db.session.execute(
-        select(Passenger.booking_id, Passenger.last_name, Passenger.first_name)
-        .where(Passenger.booking_id.in_(ids))
-        .order_by(Passenger.booking_id, Passenger.position)
-    ):
+    for booking_id, last_name, first_name in db.session.execute(_LIST_PASSENGERS, {"ids": ids}):
         names[booking_id].append(f"{last_name}/{first_name}")
     rows = []
     for booking_id, *columns in found:
