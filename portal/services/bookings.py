@@ -9,7 +9,7 @@ from functools import cache
 from itertools import islice
 from typing import BinaryIO
 
-from sqlalchemy import bindparam, delete, func, insert, or_, select
+from sqlalchemy import Select, bindparam, delete, func, insert, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -53,7 +53,7 @@ from portal.services.notifications import account_agents, notify
 from portal.services.paging import LIST_COUNT_CAP, Page, Slice, Sort, SortOptions, probed_page
 from portal.services.schedule_changes import tell_webhooks_of_changes
 from portal.services.scope import Scope, apply_bound
-from portal.services.search import BookingMatch, booking_match, search_key
+from portal.services.search import count_matching, is_rare, match_condition, search_key, term_params
 
 CHUNK = 1000  # bookings written a round
 LOOKUP = 500  # order or ticket numbers a look-up query asks about
@@ -702,39 +702,72 @@ class BookingFilters:
     account_id: int | None = None  # staff only
 
 
-def _booking_conditions(filters: BookingFilters, account_id: int | None) -> tuple[list, BookingMatch | None]:
-    """The list's conditions, and the search term's match when there is one (it knows how to count)."""
-    conditions = []
-    if account_id is not None:
-        conditions.append(Booking.account_id == account_id)
-    match = None
+@dataclass(frozen=True, slots=True)
+class _ListShape:
+    """Which of My Bookings' conditions a request uses (their values are bound, not built in): the key of
+    the list's statements, each built once."""
+
+    in_account: bool
+    term: str | None  # the search term's plan: "rare", "frequent" (search.is_rare) or None
+    departure_from: bool
+    departure_to: bool
+    payment_channel: bool
+    status: str | None  # "action_required", "cancelled", "ticketed", "other" or None
+
+
+def _list_query(filters: BookingFilters, account_id: int | None) -> tuple[_ListShape, dict]:
+    """The shape of the list's conditions for `filters`, and their values."""
+    params: dict = {} if account_id is None else {"account_id": account_id}
+    plan = None
     term = search_key(filters.q)
     if term:
-        match = booking_match(term, account_id)
-        conditions.append(match.condition)
-        if match.rare and account_id is not None:
-            # A rare term's bookings are read by id; "+ 0" keeps the planner (SQLite, without
-            # statistics) from walking the account's whole index instead. The account still applies.
-            conditions[0] = (Booking.account_id + 0) == account_id
-    if filters.departure_from:
-        conditions.append(Booking.first_departure_date >= filters.departure_from)
-    if filters.departure_to:
-        conditions.append(Booking.first_departure_date <= filters.departure_to)
-    if filters.payment_channel:
-        conditions.append(Booking.payment_channel == filters.payment_channel)
-    if filters.status == "action_required":
+        plan = "rare" if is_rare(term, account_id) else "frequent"
+        params.update(term_params(term, account_id))
+    for name in ("departure_from", "departure_to", "payment_channel"):
+        if getattr(filters, name):
+            params[name] = getattr(filters, name)
+    status = filters.status or None
+    if status and status not in ("action_required", "cancelled", "ticketed"):
+        params["status"], status = status, "other"
+    shape = _ListShape(
+        in_account=account_id is not None,
+        term=plan,
+        departure_from=bool(filters.departure_from),
+        departure_to=bool(filters.departure_to),
+        payment_channel=bool(filters.payment_channel),
+        status=status,
+    )
+    return shape, params
+
+
+@cache
+def _conditions(shape: _ListShape) -> tuple:
+    conditions = []
+    if shape.in_account:
+        # A rare term's bookings are read by id; "+ 0" keeps the planner (SQLite, without statistics)
+        # from walking the account's whole index instead. The account applies all the same.
+        account = Booking.account_id + 0 if shape.term == "rare" else Booking.account_id
+        conditions.append(account == bindparam("account_id"))
+    if shape.term:
+        conditions.append(match_condition(shape.term == "rare", shape.in_account))
+    if shape.departure_from:
+        conditions.append(Booking.first_departure_date >= bindparam("departure_from"))
+    if shape.departure_to:
+        conditions.append(Booking.first_departure_date <= bindparam("departure_to"))
+    if shape.payment_channel:
+        conditions.append(Booking.payment_channel == bindparam("payment_channel"))
+    cancelling = [state.value for state in CANCELLING_REFUND_STATES]
+    if shape.status == "action_required":
         conditions.append(Booking.action_required.is_(True))
-    elif filters.status == "cancelled":
+    elif shape.status == "cancelled":
         # A low-cost carrier's booking refunded whole is cancelled too (domain.refunds).
-        cancelling = [state.value for state in CANCELLING_REFUND_STATES]
         conditions.append(or_(Booking.status == "cancelled", Booking.refund_state.in_(cancelling)))
-    elif filters.status == "ticketed":
-        cancelling = [state.value for state in CANCELLING_REFUND_STATES]
+    elif shape.status == "ticketed":
         conditions.append(Booking.status == "ticketed")
         conditions.append(Booking.refund_state.not_in(cancelling))
-    elif filters.status:
-        conditions.append(Booking.status == filters.status)
-    return conditions, match
+    elif shape.status == "other":
+        conditions.append(Booking.status == bindparam("status"))
+    return tuple(conditions)
 
 
 # My Bookings' sortable columns (the URL's ?sort=&dir=); each ends with the id, so pages never overlap.
@@ -781,11 +814,12 @@ class BookingRow:
         return SHOWN_BOOKING_STATUS_LABELS[self.shown_status]
 
 
-def _booking_lines(conditions: list, sort: Sort, offset: int, limit: int) -> list:
+@cache
+def _lines_statement(shape: _ListShape, sort: Sort) -> Select:
     """The list's bookings as plain rows (airline and account by correlated lookups, which leave the plan
-    to the booking's own indexes)."""
+    to the booking's own indexes), built once per shape and order; values, limit and offset bound."""
     airline = select(Airline.code, Airline.carrier_type).where(Airline.id == Booking.airline_id)
-    found = db.session.execute(
+    return (
         select(
             Booking.id,
             Booking.order_number,
@@ -799,12 +833,18 @@ def _booking_lines(conditions: list, sort: Sort, offset: int, limit: int) -> lis
             Booking.action_required,
             Booking.issued_at,
         )
-        .where(*conditions)
+        .where(*_conditions(shape))
         .order_by(*BOOKING_SORTS.order_by(sort))
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return found
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+
+
+@cache
+def _count_statement(shape: _ListShape) -> Select:
+    return select(func.count()).select_from(
+        select(Booking.id).where(*_conditions(shape)).limit(bindparam("cap_past")).subquery()
+    )
 
 
 # The page's segments and passengers (built once; the page's booking ids bound at each call).
@@ -867,21 +907,21 @@ def search_bookings(
     LIST_COUNT_CAP ("1,000+"), which also keeps the search box cheap on every keystroke.
     """
     account_id = scope.narrowed(filters.account_id).account_id
-    conditions, match = _booking_conditions(filters, account_id)
-    if match is not None and filters == BookingFilters(q=filters.q, account_id=filters.account_id):
-        # A search and nothing else is counted by its match: a rare term's bookings are already known,
-        # a frequent one's are counted on the search keys' index alone.
-        counted = match.count
-    else:
-        counted = select(Booking.id).where(*conditions)
-    return probed_page(
-        lambda offset, limit: _booking_lines(conditions, sort, offset, limit),
-        counted,
-        page,
-        per_page,
-        cap=LIST_COUNT_CAP,
-        complete=_booking_rows,
-    )
+    shape, params = _list_query(filters, account_id)
+
+    def lines(offset: int, limit: int) -> list:
+        return db.session.execute(
+            _lines_statement(shape, sort), {**params, "limit": limit, "offset": offset}
+        ).all()
+
+    def counted(cap: int) -> tuple[int, bool]:
+        if shape.term and filters == BookingFilters(q=filters.q, account_id=filters.account_id):
+            # A search and nothing else is counted on the search keys' index alone.
+            return count_matching(search_key(filters.q), account_id, shape.term == "rare", cap)
+        total = db.session.scalar(_count_statement(shape), {**params, "cap_past": cap + 1})
+        return min(total, cap), total > cap
+
+    return probed_page(lines, counted, page, per_page, cap=LIST_COUNT_CAP, complete=_booking_rows)
 
 
 _ACTION_REQUIRED = {
@@ -971,7 +1011,8 @@ def search_bookings_after(
 ) -> Slice:
     """Up to `limit` bookings in the scope after the position `after` (issued time and id), newest issued
     first: the same filters and order as My Bookings, read by position rather than by page number."""
-    conditions, _ = _booking_conditions(filters, scope.narrowed(filters.account_id).account_id)
+    shape, params = _list_query(filters, scope.narrowed(filters.account_id).account_id)
+    conditions = list(_conditions(shape))
     if after is not None:
         issued, booking_id = after
         conditions.append(
@@ -987,7 +1028,8 @@ def search_bookings_after(
                 selectinload(Booking.airline),
                 selectinload(Booking.passengers),
                 selectinload(Booking.segments),
-            )
+            ),
+            params,
         )
     )
     more = len(items) > limit
