@@ -371,6 +371,9 @@ class ScheduleChange(db.Model):
         ),
         # The operations list of open changes (acknowledged_at IS NULL), oldest first.
         Index("ix_schedule_change_open", "acknowledged_at", "detected_at"),
+        # The same list with Status: Any (or an answered status), sorted by Found or by Was either way.
+        Index("ix_schedule_change_detected", "detected_at", "id"),
+        Index("ix_schedule_change_old_departure", "old_departure_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -40,7 +40,7 @@ from portal.models import BaggageOption, BaggageOrder, Booking, Passenger, Segme
 from portal.services.coupons import live_refund_codes
 from portal.services.ledger import post_entry
 from portal.services.notifications import account_agents, notify
-from portal.services.paging import Page
+from portal.services.paging import Page, Sort, SortOptions
 from portal.services.transitions import claim, claim_rows
 from portal.services.webhooks import emit, money
 
@@ -495,8 +495,21 @@ def count_orders(filters: QueueFilters) -> int:
     )
 
 
-def baggage_queue(filters: QueueFilters, page: int, per_page: int) -> Page:
-    """Every account's baggage orders, oldest first, in a fixed number of queries."""
+# The baggage queue's sortable columns (the URL's ?sort=&dir=). Requested reads the (status | account |
+# nothing, created_at, id) indexes in either direction; a code is "BG" and the zero-padded id, so the
+# primary key orders the codes.
+BAGGAGE_QUEUE_SORTS = SortOptions(
+    columns={
+        "requested": (BaggageOrder.created_at, BaggageOrder.id),
+        "code": (BaggageOrder.id,),
+    },
+    default=Sort("requested", descending=False),
+)
+
+
+def baggage_queue(filters: QueueFilters, page: int, per_page: int, sort: Sort | None = None) -> Page:
+    """Every account's baggage orders in the order `sort` names (BAGGAGE_QUEUE_SORTS; oldest first by
+    default), in a fixed number of queries."""
     conditions = _queue_conditions(filters)
     total = count_orders(filters)
     page = max(1, min(page, max(1, -(-total // per_page))))
@@ -504,7 +517,7 @@ def baggage_queue(filters: QueueFilters, page: int, per_page: int) -> Page:
         _with_row_data(
             select(BaggageOrder)
             .where(*conditions)
-            .order_by(BaggageOrder.created_at.asc(), BaggageOrder.id.asc())
+            .order_by(*BAGGAGE_QUEUE_SORTS.order_by(sort or BAGGAGE_QUEUE_SORTS.default))
             .limit(per_page)
             .offset((page - 1) * per_page)
         )

@@ -17,7 +17,7 @@ from portal.domain.errors import Conflict, DomainError
 from portal.extensions import db
 from portal.models import Booking, Refund, ScheduleChange, Segment, User
 from portal.services.coupons import booking_coupons, live_refund_codes
-from portal.services.paging import Page, Slice
+from portal.services.paging import Page, Slice, Sort, SortOptions
 from portal.services.scope import Scope
 from portal.services.transitions import claim, claim_rows
 from portal.services.webhooks import emit, instant
@@ -163,14 +163,27 @@ def count_changes(filters: ChangeFilters) -> int:
     return db.session.scalar(select(func.count()).select_from(_changes_in(filters).subquery()))
 
 
-def schedule_change_list(filters: ChangeFilters, page: int, per_page: int) -> Page:
-    """Schedule changes across accounts, oldest first, in a fixed number of queries."""
+# The operations list's sortable columns (the URL's ?sort=&dir=): when a change was found, and the flight's
+# departure as booked ("Was", shown on every row, also a cancelled flight's). Open changes are few and read
+# by ix_schedule_change_open; every change (Status: Any) by an index of the sort's own columns.
+SCHEDULE_CHANGE_SORTS = SortOptions(
+    columns={
+        "found": (ScheduleChange.detected_at, ScheduleChange.id),
+        "departure": (ScheduleChange.old_departure_at, ScheduleChange.id),
+    },
+    default=Sort("found", descending=False),
+)
+
+
+def schedule_change_list(filters: ChangeFilters, page: int, per_page: int, sort: Sort | None = None) -> Page:
+    """Schedule changes across accounts in the order `sort` names (SCHEDULE_CHANGE_SORTS; oldest found
+    first by default), in a fixed number of queries."""
     base = _changes_in(filters)
     total = count_changes(filters)
     page = max(1, min(page, max(1, -(-total // per_page))))
     rows = db.session.scalars(
         _with_row_data(
-            base.order_by(ScheduleChange.detected_at.asc(), ScheduleChange.id.asc())
+            base.order_by(*SCHEDULE_CHANGE_SORTS.order_by(sort or SCHEDULE_CHANGE_SORTS.default))
             .limit(per_page)
             .offset((page - 1) * per_page)
         )
