@@ -33,10 +33,13 @@ def next_link(response) -> str:
     return unescape(re.search(r'href="([^"]+)"[^>]*rel="next"', response.get_data(as_text=True)).group(1))
 
 
+def kept_fields_text(page: str, form: str) -> dict[str, str]:
+    return dict(re.findall(rf'<input type="hidden" name="(\w+)" value="([^"]*)" form="{form}">', page))
+
+
 def kept_fields(response, form: str) -> dict[str, str]:
     """The hidden fields the results give the filter form `form` (its id)."""
-    page = response.get_data(as_text=True)
-    return dict(re.findall(rf'<input type="hidden" name="(\w+)" value="([^"]*)" form="{form}">', page))
+    return kept_fields_text(response.get_data(as_text=True), form)
 
 
 # --- the baggage queue ----------------------------------------------------------------------------------
@@ -273,3 +276,27 @@ def test_every_order_of_the_queues_reads_an_index(
                     plan = _plan(db, client, url, query)
                     sorted_after = any("TEMP B-TREE FOR ORDER BY" in step for step in plan)
                     assert sorted_after == (state == "open" and key == "departure"), (query, plan)
+
+
+# --- every sortable list's filter form keeps the order ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role", "url", "sort", "form"),
+    [
+        ("agent", "/bookings/", "departure", "booking-filters"),
+        ("agent", "/requests/", "raised", "request-filters"),
+        ("agent", "/finance/refunds", "submitted", "refund-filters"),
+        ("ops", "/operations/requests/", "activity", "request-queue-filters"),
+        ("ops", "/operations/refunds", "code", "refund-queue-filters"),
+        ("ops", "/operations/baggage", "code", "baggage-filters"),
+        ("ops", "/operations/schedule-changes", "departure", "change-filters"),
+    ],
+)
+def test_every_sortable_lists_filter_form_keeps_a_chosen_order(client, auth, world, role, url, sort, form):
+    auth.login(getattr(world, role))
+    plain = client.get(url).get_data(as_text=True)
+    assert f'<form class="filters" id="{form}"' in plain and kept_fields_text(plain, form) == {}
+    for direction in ("asc", "desc"):
+        sorted_page = client.get(url, query_string={"sort": sort, "dir": direction}, headers=HX)
+        assert kept_fields(sorted_page, form) == {"sort": sort, "dir": direction}
