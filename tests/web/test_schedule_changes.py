@@ -288,3 +288,12 @@ def test_an_accepted_change_gives_no_free_refund(client, auth, world, make, db):
     refund = db.session.scalar(select(Refund))
     assert refund is None or not refund.involuntary
     assert response.status_code in (303, 409, 422)
+
+
+def test_the_empty_list_says_what_to_do_for_the_filter_chosen(client, auth, world, changed):
+    auth.login(world.ops)
+    other = client.get(f"/operations/schedule-changes?account={world.other.id}").get_data(as_text=True)
+    assert "No schedule changes match. Every change was answered; set Status to Any" in other
+    refunded = client.get("/operations/schedule-changes?state=refund").get_data(as_text=True)
+    assert "No schedule changes match. Try another status, or All accounts." in refunded
+    assert "Every change was answered" not in refunded
