@@ -216,6 +216,49 @@ def test_a_bad_schedule_change_sort_is_the_default_never_a_500(client, auth, wor
     assert sorted(shown(response, ORDER)) == sorted(moved)
 
 
+# --- both queues count no further than the lists' cap ------------------------------------------------
+
+
+@pytest.fixture
+def cap_of_one(client, monkeypatch):
+    """The lists' count cap and the page length both at 1, so three rows run past the cap."""
+    from portal.services import baggage, schedule_changes
+
+    monkeypatch.setattr(baggage, "LIST_COUNT_CAP", 1)
+    monkeypatch.setattr(schedule_changes, "LIST_COUNT_CAP", 1)
+    monkeypatch.setitem(client.application.config, "PER_PAGE", 1)
+
+
+@pytest.mark.parametrize(
+    ("url", "fixture", "pattern", "noun", "sort", "order"),
+    [
+        ("/operations/baggage", "bags", CODE, "baggage order", "requested", (0, 2, 1)),
+        ("/operations/schedule-changes", "moved", ORDER, "schedule change", "found", (2, 1, 0)),
+    ],
+    ids=["baggage", "changes"],
+)
+def test_the_queues_counts_stop_at_a_cap_on_huge_lists(
+    client, auth, world, request, url, fixture, pattern, noun, sort, order, cap_of_one
+):
+    """As the refund queue and My Bookings: "Showing 1–25 of 1,000+". A page with rows after it counts
+    no further than the cap yet offers Next (its probe saw the next row); the page that ends the list
+    knows the exact total from its own rows. The sort is kept throughout."""
+    rows = request.getfixturevalue(fixture)
+    auth.login(world.ops)
+    query = {"sort": sort, "dir": "desc"}
+    first = client.get(url, query_string=query, headers=HX)
+    assert f"Showing 1–1 of 2+ {noun}s" in first.text and "Page 1 of 2+" in first.text
+    second = client.get(next_link(first), headers=HX)
+    assert f"Showing 2–2 of 3+ {noun}s" in second.text
+    last = client.get(next_link(second), headers=HX)
+    assert f"Showing 3–3 of 3 {noun}s" in last.text and 'rel="next"' not in last.text
+    read = shown(first, pattern) + shown(second, pattern) + shown(last, pattern)
+    assert read == [rows[i] for i in order]  # newest first, across the pages
+    # A page past the end is never an error: a page of the list, its rows shown.
+    beyond = client.get(url, query_string={**query, "page": 9}, headers=HX)
+    assert beyond.status_code == 200 and len(shown(beyond, pattern)) == 1
+
+
 # --- every order reads an index ------------------------------------------------------------------------
 
 
