@@ -407,6 +407,21 @@ class ScheduleChange(db.Model):
         return self.acknowledged_at is None
 
     @property
+    def is_cancellation(self) -> bool:
+        """The airline cancelled the flight (nothing new to show), rather than moving it to new times."""
+        return self.kind == "cancelled"
+
+    @property
+    def kind_label(self) -> str:
+        """What the airline did, as every page and the history say it."""
+        return "Cancelled by the airline" if self.is_cancellation else "New times"
+
+    @property
+    def took_free_refund(self) -> bool:
+        """Answered with a free refund of the flight, rather than by accepting the new schedule."""
+        return self.resolution == "refund"
+
+    @property
     def state(self) -> str:
         """open until answered; then how: accepted, or refund (a free refund took the flight)."""
         return "open" if self.acknowledged_at is None else (self.resolution or "accepted")

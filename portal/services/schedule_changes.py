@@ -261,7 +261,7 @@ def schedule_change_events(booking: Booking) -> list[tuple[datetime, str]]:
     """The booking's schedule changes and their answers as (time, text) history lines."""
     events = []
     for c in booking.schedule_changes:
-        if c.kind == "cancelled":
+        if c.is_cancellation:
             text = f"Schedule change: the airline cancelled {_flight(c.segment)}."
         else:
             text = (
@@ -271,7 +271,7 @@ def schedule_change_events(booking: Booking) -> list[tuple[datetime, str]]:
         events.append((c.detected_at, text))
         if c.acknowledged_at is not None:
             who = f" by {c.acknowledged_by.name}" if c.acknowledged_by else ""
-            if c.resolution == "refund" and c.refund is not None:
+            if c.took_free_refund and c.refund is not None:
                 answer = f"Free refund {c.refund.code} started for the change to {_flight(c.segment)}{who}."
             else:
                 answer = f"Change to {_flight(c.segment)} accepted{who}."
