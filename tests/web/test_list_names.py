@@ -3,7 +3,9 @@ Bookings" and "My Requests" (the seed's labels); operations and admins, who see 
 "Bookings" and "Requests" in the header, the page's title and heading, the crumbs and the guide. One home
 decides it (links.list_name); templates ask."""
 
+import ast
 import re
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +75,68 @@ def test_the_name_comes_from_one_place():
     assert list_name(Agent(), "bookings") == "My Bookings" and list_name(Staff(), "bookings") == "Bookings"
     assert list_name(Agent(), "requests") == "My Requests" and list_name(Staff(), "requests") == "Requests"
     assert list_name(object(), "bookings") == "My Bookings"  # nobody logged in: the agents' wording
+
+
+PORTAL = Path(__file__).resolve().parents[2] / "portal"
+OWN_NAMES = re.compile(r"My (Bookings|Requests)")
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    """The ids of the docstring nodes of `tree`'s module, classes and functions."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                found.add(id(body[0].value))
+    return found
+
+
+def _written_in_code() -> set[tuple[str, str]]:
+    """(module, function) of every string in the code (docstrings and comments aside) that names a list
+    "My Bookings" or "My Requests" itself."""
+    found = set()
+    for path in PORTAL.rglob("*.py"):
+        if "migrations" in path.parts:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docs = _docstrings(tree)
+        for scope in ast.walk(tree):
+            name = scope.name if isinstance(scope, ast.FunctionDef) else "<module>"
+            children = scope.body if isinstance(scope, ast.FunctionDef | ast.Module) else []
+            for child in children:
+                if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                    continue  # walked as a scope of its own
+                for node in ast.walk(child):
+                    if (
+                        isinstance(node, ast.Constant)
+                        and isinstance(node.value, str)
+                        and id(node) not in docs
+                        and OWN_NAMES.search(node.value)
+                    ):
+                        found.add((str(path.relative_to(PORTAL.parent)), name))
+    return found
+
+
+def test_no_page_names_the_lists_itself():
+    """Every "My Bookings" / "My Requests" a page shows comes from links.list_name (staff read "Bookings" and
+    "Requests"); the only other place that writes one is Home's hint for an agency's people, which staff
+    never see (their Home is operations' queues)."""
+    in_templates = []
+    for path in sorted((PORTAL / "templates").rglob("*.html")):
+        text = re.sub(r"\{#.*?#\}", "", path.read_text(encoding="utf-8"), flags=re.S)
+        in_templates += [f"{path.relative_to(PORTAL)}: {m.group(0)}" for m in OWN_NAMES.finditer(text)]
+    assert in_templates == []
+    assert _written_in_code() == {
+        ("portal/links.py", "<module>"),  # LIST_NAMES, the one home
+        ("portal/services/dashboard.py", "_agency_section"),  # agents only
+    }
+
+
+def test_staff_home_never_says_my(client, auth, world):
+    for role in ("ops", "admin"):
+        auth.login(getattr(world, role))
+        home = client.get("/home")
+        assert home.status_code == 200 and "Baggage to confirm" in home.text  # operations' queues
+        assert not OWN_NAMES.search(home.text), role
+        auth.logout()
