@@ -2,7 +2,7 @@
 order, a seek instead of reading all the booking's keys (issue 14)
 
 Revision ID: c4e8a2f6b1d9
-Revises: f3b9d2c41e07
+Revises: c5e1a7d3f9b2
 Create Date: 2026-11-30 23:10:00.000000
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'c4e8a2f6b1d9'
-down_revision = 'f3b9d2c41e07'
+down_revision = 'c5e1a7d3f9b2'
 branch_labels = None
 depends_on = None
 
