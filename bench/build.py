@@ -133,7 +133,9 @@ def build(target: Target, bookings: int, *, keep: bool, password: str, seed: int
             unrefunded = ~select(Refund.id).where(Refund.booking_id == Booking.id).exists()
             refundable = (
                 select(Passenger.id)
-                .where(Passenger.booking_id == Booking.id, Passenger.refundable.is_(True))
+                .where(
+                    Passenger.booking_id == Booking.id, Passenger.ref == "P1", Passenger.refundable.is_(True)
+                )
                 .exists()
             )
             report.refund_orders = list(
@@ -141,6 +143,7 @@ def build(target: Target, bookings: int, *, keep: bool, password: str, seed: int
                     select(Booking.order_number)
                     .where(
                         Booking.account_id == account_id,
+                        Booking.status == "ticketed",  # a cancelled booking is refused (422)
                         Booking.first_departure_date > utcnow().date() + timedelta(days=2),
                         unrefunded,
                         refundable,

@@ -11,7 +11,7 @@ from portal.errors import problem
 from portal.extensions import csrf, db, login_manager, migrate
 from portal.htmx import add_vary, is_partial
 from portal.inputs import ControlCharacters
-from portal.links import main_nav
+from portal.links import list_name, main_nav, requests_home
 from portal.security import is_api_request, require_own_password, set_security_headers
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
@@ -104,6 +104,9 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from portal.domain.passwords import MIN_PASSWORD_LENGTH
 
     app.jinja_env.globals["min_password_length"] = MIN_PASSWORD_LENGTH
+    # "My Bookings" for agents, "Bookings" for staff: templates ask, they never look at the role.
+    app.jinja_env.globals["list_name"] = lambda which: list_name(current_user, which)
+    app.jinja_env.globals["requests_home"] = lambda: requests_home(current_user)
     app.jinja_env.globals["overdue_by"] = lambda received, now: describe_duration(overdue_for(received, now))
 
     @app.context_processor

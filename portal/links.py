@@ -49,8 +49,26 @@ def absolute_url(path: str) -> str:
 # --- the main navigation ------------------------------------------------------------------------------------
 # One home for what the header offers whom: the template draws these groups and compares no roles. Agents
 # read "My ..." (their own account's lists); operations and admins see every account, so their labels drop
-# the "My". A group with `menu` set opens from a <details> menu (no JavaScript needed), which keeps the staff
-# header on one line at 1366 px.
+# the "My" (list_name, which the lists' own pages ask too). A group with `menu` set opens from a <details>
+# menu (no JavaScript needed), which keeps the staff header on one line at 1366 px.
+
+
+# The name of a list, in the header and on its own page (title, heading, crumbs, the guide): agents read
+# their own account's ("My Bookings", the seed's label); staff, who see every account's, read "Bookings".
+LIST_NAMES = {"bookings": ("My Bookings", "Bookings"), "requests": ("My Requests", "Requests")}
+
+
+def list_name(user, which: str) -> str:
+    """What `user` calls the list `which` ("bookings" or "requests")."""
+    own, everyone = LIST_NAMES[which]
+    return everyone if getattr(user, "is_staff", False) else own
+
+
+def requests_home(user) -> tuple[str, str]:
+    """Where a request's page leads back to (label, endpoint): staff work requests from the queue."""
+    if getattr(user, "is_staff", False):
+        return "Request queue", "request_ops.request_queue"
+    return list_name(user, "requests"), "requests.my_requests"
 
 
 @dataclass(frozen=True)
@@ -79,9 +97,10 @@ def main_nav(user, endpoint: str | None) -> list[NavGroup]:
         current = endpoint in (target, *also) or bool(prefix and endpoint.startswith(prefix))
         return NavLink(label, target, current)
 
-    mine = "" if user.is_staff else "My "
     groups = [
-        NavGroup("Bookings", (link(f"{mine}Bookings", "bookings.my_bookings", prefix="bookings."),)),
+        NavGroup(
+            "Bookings", (link(list_name(user, "bookings"), "bookings.my_bookings", prefix="bookings."),)
+        ),
         NavGroup(
             "Finance",
             (
@@ -93,7 +112,7 @@ def main_nav(user, endpoint: str | None) -> list[NavGroup]:
             "Requests",
             (
                 link(
-                    f"{mine}Requests",
+                    list_name(user, "requests"),
                     "requests.my_requests",
                     "requests.new_request",
                     "requests.request_detail",

@@ -42,6 +42,11 @@ class BaggageOrder(db.Model):
         # The operations queue: status filter, oldest first; per account for the account filter.
         Index("ix_baggage_order_status_created", "status", "created_at", "id"),
         Index("ix_baggage_order_account_created", "account_id", "created_at", "id"),
+        # The queue's other orders, either way: Requested with Status: Any; the code (BG + the id) with
+        # a status or an account (with neither, the primary key).
+        Index("ix_baggage_order_created", "created_at", "id"),
+        Index("ix_baggage_order_status_id", "status", "id"),
+        Index("ix_baggage_order_account_id", "account_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -371,6 +371,9 @@ class ScheduleChange(db.Model):
         ),
         # The operations list of open changes (acknowledged_at IS NULL), oldest first.
         Index("ix_schedule_change_open", "acknowledged_at", "detected_at"),
+        # The same list with Status: Any (or an answered status), sorted by Found or by Was either way.
+        Index("ix_schedule_change_detected", "detected_at", "id"),
+        Index("ix_schedule_change_old_departure", "old_departure_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -402,6 +405,21 @@ class ScheduleChange(db.Model):
     @property
     def is_open(self) -> bool:
         return self.acknowledged_at is None
+
+    @property
+    def is_cancellation(self) -> bool:
+        """The airline cancelled the flight (nothing new to show), rather than moving it to new times."""
+        return self.kind == "cancelled"
+
+    @property
+    def kind_label(self) -> str:
+        """What the airline did, as every page and the history say it."""
+        return "Cancelled by the airline" if self.is_cancellation else "New times"
+
+    @property
+    def took_free_refund(self) -> bool:
+        """Answered with a free refund of the flight, rather than by accepting the new schedule."""
+        return self.resolution == "refund"
 
     @property
     def state(self) -> str:
@@ -437,9 +455,11 @@ class BookingSearchKey(db.Model):
         # booking_id is in the index too, so a search is answered from the index alone.
         Index("ix_booking_search_key_account_key", "account_id", "key", "booking_id"),
         Index("ix_booking_search_key_key", "key", "booking_id"),
+        # A frequent term is probed per booking in the list's order: one seek on (booking, key range).
+        Index("ix_booking_search_key_booking_key", "booking_id", "key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    booking_id: Mapped[int] = mapped_column(ForeignKey("booking.id", ondelete="CASCADE"), index=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("booking.id", ondelete="CASCADE"))
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
     key: Mapped[str] = mapped_column(SearchKey)

@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from portal.clock import utcnow
@@ -53,13 +53,17 @@ class LoginPaused(AuthError):
         self.retry_in_minutes = minutes
 
 
+# Built once (every request runs it); the id is bound at each call.
+_USER_WITH_ACCOUNT = select(User).where(User.id == bindparam("user_id")).options(joinedload(User.account))
+
+
 def load_user(session_id: str) -> User | None:
     """Flask-Login loader: the session carries id and session token; a rotated token ends it."""
     user_id, _, token = session_id.partition(":")
     if not user_id.isdigit() or not token:
         return None
     # The account comes along in the same query: every page's header shows it.
-    user = db.session.get(User, int(user_id), options=[joinedload(User.account)])
+    user = db.session.scalar(_USER_WITH_ACCOUNT, {"user_id": int(user_id)})
     if user is None or not secrets.compare_digest(user.session_token, token):
         return None
     return user

@@ -40,7 +40,7 @@ from portal.models import BaggageOption, BaggageOrder, Booking, Passenger, Segme
 from portal.services.coupons import live_refund_codes
 from portal.services.ledger import post_entry
 from portal.services.notifications import account_agents, notify
-from portal.services.paging import Page
+from portal.services.paging import LIST_COUNT_CAP, Page, Sort, SortOptions, probed_page
 from portal.services.transitions import claim, claim_rows
 from portal.services.webhooks import emit, money
 
@@ -489,27 +489,37 @@ def _queue_conditions(filters: QueueFilters) -> list:
 
 
 def count_orders(filters: QueueFilters) -> int:
-    """How many orders the baggage queue lists with these filters: one query."""
+    """How many orders match these filters, exactly: Home's tile of the waiting ones (few by nature;
+    the queue itself counts no further than LIST_COUNT_CAP). One query."""
     return db.session.scalar(
         select(func.count()).select_from(BaggageOrder).where(*_queue_conditions(filters))
     )
 
 
-def baggage_queue(filters: QueueFilters, page: int, per_page: int) -> Page:
-    """Every account's baggage orders, oldest first, in a fixed number of queries."""
+# The baggage queue's sortable columns (the URL's ?sort=&dir=). Requested reads the (status | account |
+# nothing, created_at, id) indexes in either direction; a code is "BG" and the zero-padded id, so the
+# primary key orders the codes.
+BAGGAGE_QUEUE_SORTS = SortOptions(
+    columns={
+        "requested": (BaggageOrder.created_at, BaggageOrder.id),
+        "code": (BaggageOrder.id,),
+    },
+    default=Sort("requested", descending=False),
+)
+
+
+def baggage_queue(filters: QueueFilters, page: int, per_page: int, sort: Sort | None = None) -> Page:
+    """Every account's baggage orders in the order `sort` names (BAGGAGE_QUEUE_SORTS; oldest first by
+    default), in a fixed number of queries. Counted no further than LIST_COUNT_CAP ("1,000+"), as the
+    refund queue: with Status: Any the orders of every account pile up."""
     conditions = _queue_conditions(filters)
-    total = count_orders(filters)
-    page = max(1, min(page, max(1, -(-total // per_page))))
-    rows = db.session.scalars(
-        _with_row_data(
-            select(BaggageOrder)
-            .where(*conditions)
-            .order_by(BaggageOrder.created_at.asc(), BaggageOrder.id.asc())
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        )
-    ).all()
-    return Page(items=list(rows), total=total, page=page, per_page=per_page)
+    order = BAGGAGE_QUEUE_SORTS.order_by(sort or BAGGAGE_QUEUE_SORTS.default)
+
+    def rows(offset: int, limit: int) -> list[BaggageOrder]:
+        stmt = select(BaggageOrder).where(*conditions).order_by(*order).limit(limit).offset(offset)
+        return list(db.session.scalars(_with_row_data(stmt)))
+
+    return probed_page(rows, select(BaggageOrder.id).where(*conditions), page, per_page, cap=LIST_COUNT_CAP)
 
 
 def baggage_events(booking: Booking) -> list[tuple[datetime, str]]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from itertools import islice
 from typing import BinaryIO
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import Select, bindparam, delete, func, insert, or_, select
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.clock import utcnow
 from portal.domain.booking_import import (
@@ -38,6 +40,7 @@ from portal.models import (
     Airline,
     Ancillary,
     BaggageOption,
+    BaggageOrder,
     Booking,
     BookingSearchKey,
     Passenger,
@@ -49,8 +52,8 @@ from portal.services.coupons import refresh_refund_states
 from portal.services.notifications import account_agents, notify
 from portal.services.paging import LIST_COUNT_CAP, Page, Slice, Sort, SortOptions, probed_page
 from portal.services.schedule_changes import tell_webhooks_of_changes
-from portal.services.scope import Scope
-from portal.services.search import bookings_matching, search_key
+from portal.services.scope import Scope, apply_bound
+from portal.services.search import count_matching, is_rare, match_condition, search_key, term_params
 
 CHUNK = 1000  # bookings written a round
 LOOKUP = 500  # order or ticket numbers a look-up query asks about
@@ -699,32 +702,72 @@ class BookingFilters:
     account_id: int | None = None  # staff only
 
 
-def _booking_conditions(filters: BookingFilters, account_id: int | None) -> list:
-    conditions = []
-    if account_id is not None:
-        conditions.append(Booking.account_id == account_id)
+@dataclass(frozen=True, slots=True)
+class _ListShape:
+    """Which of My Bookings' conditions a request uses (their values are bound, not built in): the key of
+    the list's statements, each built once."""
+
+    in_account: bool
+    term: str | None  # the search term's plan: "rare", "frequent" (search.is_rare) or None
+    departure_from: bool
+    departure_to: bool
+    payment_channel: bool
+    status: str | None  # "action_required", "cancelled", "ticketed", "other" or None
+
+
+def _list_query(filters: BookingFilters, account_id: int | None) -> tuple[_ListShape, dict]:
+    """The shape of the list's conditions for `filters`, and their values."""
+    params: dict = {} if account_id is None else {"account_id": account_id}
+    plan = None
     term = search_key(filters.q)
     if term:
-        conditions.append(Booking.id.in_(bookings_matching(term, account_id)))
-    if filters.departure_from:
-        conditions.append(Booking.first_departure_date >= filters.departure_from)
-    if filters.departure_to:
-        conditions.append(Booking.first_departure_date <= filters.departure_to)
-    if filters.payment_channel:
-        conditions.append(Booking.payment_channel == filters.payment_channel)
-    if filters.status == "action_required":
+        plan = "rare" if is_rare(term, account_id) else "frequent"
+        params.update(term_params(term, account_id))
+    for name in ("departure_from", "departure_to", "payment_channel"):
+        if getattr(filters, name):
+            params[name] = getattr(filters, name)
+    status = filters.status or None
+    if status and status not in ("action_required", "cancelled", "ticketed"):
+        params["status"], status = status, "other"
+    shape = _ListShape(
+        in_account=account_id is not None,
+        term=plan,
+        departure_from=bool(filters.departure_from),
+        departure_to=bool(filters.departure_to),
+        payment_channel=bool(filters.payment_channel),
+        status=status,
+    )
+    return shape, params
+
+
+@cache
+def _conditions(shape: _ListShape) -> tuple:
+    conditions = []
+    if shape.in_account:
+        # A rare term's bookings are read by id; "+ 0" keeps the planner (SQLite, without statistics)
+        # from walking the account's whole index instead. The account applies all the same.
+        account = Booking.account_id + 0 if shape.term == "rare" else Booking.account_id
+        conditions.append(account == bindparam("account_id"))
+    if shape.term:
+        conditions.append(match_condition(shape.term == "rare", shape.in_account))
+    if shape.departure_from:
+        conditions.append(Booking.first_departure_date >= bindparam("departure_from"))
+    if shape.departure_to:
+        conditions.append(Booking.first_departure_date <= bindparam("departure_to"))
+    if shape.payment_channel:
+        conditions.append(Booking.payment_channel == bindparam("payment_channel"))
+    cancelling = [state.value for state in CANCELLING_REFUND_STATES]
+    if shape.status == "action_required":
         conditions.append(Booking.action_required.is_(True))
-    elif filters.status == "cancelled":
+    elif shape.status == "cancelled":
         # A low-cost carrier's booking refunded whole is cancelled too (domain.refunds).
-        cancelling = [state.value for state in CANCELLING_REFUND_STATES]
         conditions.append(or_(Booking.status == "cancelled", Booking.refund_state.in_(cancelling)))
-    elif filters.status == "ticketed":
-        cancelling = [state.value for state in CANCELLING_REFUND_STATES]
+    elif shape.status == "ticketed":
         conditions.append(Booking.status == "ticketed")
         conditions.append(Booking.refund_state.not_in(cancelling))
-    elif filters.status:
-        conditions.append(Booking.status == filters.status)
-    return conditions
+    elif shape.status == "other":
+        conditions.append(Booking.status == bindparam("status"))
+    return tuple(conditions)
 
 
 # My Bookings' sortable columns (the URL's ?sort=&dir=); each ends with the id, so pages never overlap.
@@ -771,11 +814,12 @@ class BookingRow:
         return SHOWN_BOOKING_STATUS_LABELS[self.shown_status]
 
 
-def _booking_lines(conditions: list, sort: Sort, offset: int, limit: int) -> list:
+@cache
+def _lines_statement(shape: _ListShape, sort: Sort) -> Select:
     """The list's bookings as plain rows (airline and account by correlated lookups, which leave the plan
-    to the booking's own indexes)."""
+    to the booking's own indexes), built once per shape and order; values, limit and offset bound."""
     airline = select(Airline.code, Airline.carrier_type).where(Airline.id == Booking.airline_id)
-    found = db.session.execute(
+    return (
         select(
             Booking.id,
             Booking.order_number,
@@ -789,12 +833,37 @@ def _booking_lines(conditions: list, sort: Sort, offset: int, limit: int) -> lis
             Booking.action_required,
             Booking.issued_at,
         )
-        .where(*conditions)
+        .where(*_conditions(shape))
         .order_by(*BOOKING_SORTS.order_by(sort))
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return found
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+
+
+@cache
+def _count_statement(shape: _ListShape) -> Select:
+    return select(func.count()).select_from(
+        select(Booking.id).where(*_conditions(shape)).limit(bindparam("cap_past")).subquery()
+    )
+
+
+# The page's segments and passengers (built once; the page's booking ids bound at each call).
+_LIST_SEGMENTS = (
+    select(
+        Segment.booking_id,
+        Segment.origin,
+        Segment.destination,
+        Segment.departure_at,
+        Segment.departure_offset,
+    )
+    .where(Segment.booking_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Segment.booking_id, Segment.position)
+)
+_LIST_PASSENGERS = (
+    select(Passenger.booking_id, Passenger.last_name, Passenger.first_name)
+    .where(Passenger.booking_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Passenger.booking_id, Passenger.position)
+)
 
 
 def _booking_rows(found: list) -> list[BookingRow]:
@@ -805,23 +874,11 @@ def _booking_rows(found: list) -> list[BookingRow]:
     ids = [row[0] for row in found]
     legs: dict[int, list] = {i: [] for i in ids}
     for booking_id, origin, destination, departure_at, offset_minutes in db.session.execute(
-        select(
-            Segment.booking_id,
-            Segment.origin,
-            Segment.destination,
-            Segment.departure_at,
-            Segment.departure_offset,
-        )
-        .where(Segment.booking_id.in_(ids))
-        .order_by(Segment.booking_id, Segment.position)
+        _LIST_SEGMENTS, {"ids": ids}
     ):
         legs[booking_id].append((origin, destination, departure_at, offset_minutes))
     names: dict[int, list[str]] = {i: [] for i in ids}
-    for booking_id, last_name, first_name in db.session.execute(
-        select(Passenger.booking_id, Passenger.last_name, Passenger.first_name)
-        .where(Passenger.booking_id.in_(ids))
-        .order_by(Passenger.booking_id, Passenger.position)
-    ):
+    for booking_id, last_name, first_name in db.session.execute(_LIST_PASSENGERS, {"ids": ids}):
         names[booking_id].append(f"{last_name}/{first_name}")
     rows = []
     for booking_id, *columns in found:
@@ -850,28 +907,37 @@ def search_bookings(
     LIST_COUNT_CAP ("1,000+"), which also keeps the search box cheap on every keystroke.
     """
     account_id = scope.narrowed(filters.account_id).account_id
-    conditions = _booking_conditions(filters, account_id)
-    term = search_key(filters.q)
-    if term and filters == BookingFilters(q=filters.q, account_id=filters.account_id):
-        # A search and nothing else is counted on the search keys' index alone: the matching bookings
-        # are the distinct booking ids of the keys in the range (a fraction of a millisecond).
-        counted = bookings_matching(term, account_id).distinct()
-    else:
-        counted = select(Booking.id).where(*conditions)
-    return probed_page(
-        lambda offset, limit: _booking_lines(conditions, sort, offset, limit),
-        counted,
-        page,
-        per_page,
-        cap=LIST_COUNT_CAP,
-        complete=_booking_rows,
+    shape, params = _list_query(filters, account_id)
+
+    def lines(offset: int, limit: int) -> list:
+        return db.session.execute(
+            _lines_statement(shape, sort), {**params, "limit": limit, "offset": offset}
+        ).all()
+
+    def counted(cap: int) -> tuple[int, bool]:
+        if shape.term and filters == BookingFilters(q=filters.q, account_id=filters.account_id):
+            # A search and nothing else is counted on the search keys' index alone.
+            return count_matching(search_key(filters.q), account_id, shape.term == "rare", cap)
+        total = db.session.scalar(_count_statement(shape), {**params, "cap_past": cap + 1})
+        return min(total, cap), total > cap
+
+    return probed_page(lines, counted, page, per_page, cap=LIST_COUNT_CAP, complete=_booking_rows)
+
+
+_ACTION_REQUIRED = {
+    everything: apply_bound(
+        select(func.count()).select_from(Booking).where(Booking.action_required.is_(True)),
+        Booking.account_id,
+        everything,
     )
+    for everything in (False, True)
+}
 
 
 def action_required_count(scope: Scope) -> int:
-    """How many bookings in the scope wait on the agency's answer to an airline change."""
-    stmt = select(func.count()).select_from(Booking).where(Booking.action_required.is_(True))
-    return db.session.scalar(scope.apply(stmt, Booking.account_id))
+    """How many bookings in the scope wait on the agency's answer to an airline change (the statements
+    are built once: the badge is on every My Bookings page)."""
+    return db.session.scalar(_ACTION_REQUIRED[scope.is_everything], scope.bind())
 
 
 def count_imported_since(since: datetime) -> int:
@@ -880,36 +946,64 @@ def count_imported_since(since: datetime) -> int:
     return db.session.scalar(select(func.count()).select_from(Booking).where(Booking.updated_at >= since))
 
 
-def booking_details_query(order_number: str):
-    """The select for Booking Details: everything the page shows, loaded in a fixed number of queries."""
-    return (
-        select(Booking)
-        .where(Booking.order_number == order_number)
+# Booking Details' rarer lists. Most bookings have none of them, so the booking's own query asks whether
+# each has any (an index probe each) and only a list with rows costs a query of its own.
+_DETAIL_LISTS = (
+    # (the booking's list, its model, the options its rows load with); each list is in id order.
+    ("ancillaries", Ancillary, ()),
+    ("schedule_changes", ScheduleChange, (selectinload(ScheduleChange.refund),)),
+    ("baggage_orders", BaggageOrder, ()),
+)
+
+
+@cache
+def _booking_details_statement(everything: bool):
+    """The select for Booking Details, built once: the booking with what every booking has (airline,
+    account, passengers and segments, joined: a handful of rows) and whether it has each rarer list; the
+    order number (and the account, for an account's scope) bound at each call."""
+    present = [
+        select(model.id).where(model.booking_id == Booking.id).exists() for _, model, _ in _DETAIL_LISTS
+    ]
+    stmt = (
+        select(Booking, *present)
+        .where(Booking.order_number == bindparam("order_number"))
         .options(
-            # Many-to-one: joined into the booking's own query, which keeps the page within its budget.
             joinedload(Booking.airline),
             joinedload(Booking.account),
-            # Passengers and segments joined too (passengers x segments rows, a handful): two queries
-            # fewer, a third of the load's time. The rarer lists stay separate, so their rows never
-            # multiply with these.
             joinedload(Booking.passengers),
             joinedload(Booking.segments),
-            selectinload(Booking.ancillaries),
-            selectinload(Booking.schedule_changes).selectinload(ScheduleChange.refund),
-            selectinload(Booking.baggage_orders),
         )
     )
+    return apply_bound(stmt, Booking.account_id, everything)
 
 
 def load_booking(order_number: str | None, scope: Scope) -> Booking | None:
     """The booking with this order number in the scope, with all Booking Details shows; else None.
 
-    An unknown order number and another account's booking are the same None.
+    An unknown order number and another account's booking are the same None. A fixed number of queries:
+    one, plus one for each of the rarer lists the booking has (ancillaries, schedule changes, baggage).
     """
     number = (order_number or "").strip().upper()
     if not number or len(number) > 20:
         return None
-    return db.session.scalar(scope.apply(booking_details_query(number), Booking.account_id))
+    found = (
+        db.session.execute(_booking_details_statement(scope.is_everything), scope.bind(order_number=number))
+        .unique()
+        .first()
+    )
+    if found is None:
+        return None
+    booking, *present = found
+    for (key, model, options), has_rows in zip(_DETAIL_LISTS, present, strict=True):
+        rows = (
+            db.session.scalars(
+                select(model).where(model.booking_id == booking.id).order_by(model.id).options(*options)
+            ).all()
+            if has_rows
+            else []
+        )
+        set_committed_value(booking, key, rows)
+    return booking
 
 
 def search_bookings_after(
@@ -917,7 +1011,8 @@ def search_bookings_after(
 ) -> Slice:
     """Up to `limit` bookings in the scope after the position `after` (issued time and id), newest issued
     first: the same filters and order as My Bookings, read by position rather than by page number."""
-    conditions = _booking_conditions(filters, scope.narrowed(filters.account_id).account_id)
+    shape, params = _list_query(filters, scope.narrowed(filters.account_id).account_id)
+    conditions = list(_conditions(shape))
     if after is not None:
         issued, booking_id = after
         conditions.append(
@@ -933,7 +1028,8 @@ def search_bookings_after(
                 selectinload(Booking.airline),
                 selectinload(Booking.passengers),
                 selectinload(Booking.segments),
-            )
+            ),
+            params,
         )
     )
     more = len(items) > limit

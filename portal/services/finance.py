@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select, true, tuple_
+from sqlalchemy import bindparam, func, or_, select, true, tuple_
 from sqlalchemy.orm import selectinload
 
 from portal.clock import utcnow
@@ -311,24 +312,33 @@ def _shown_balances(account: Account, sums) -> list[Money]:
     return [Money(amount, currency) for currency, amount in sums] or [Money.zero(account.currency)]
 
 
-def header_figures(user_id: int, account: Account | None) -> tuple[int, list[Money]]:
-    """The page header's unread count and, for an account's user (`account`), its balances
-    (balance_list), in one query: the unread count joined to the ledger's sums per currency."""
-    unread = notifications.unread_query(user_id).subquery()
-    if account is None:
-        return db.session.scalar(select(unread.c[0])), []
+@cache
+def _header_statement(with_balances: bool):
+    """The header's one query, built once: the unread count, joined (for an account's user) to the
+    ledger's sums per currency. Values are bound at each call."""
+    unread = notifications.unread_query(bindparam("user_id")).subquery()
+    if not with_balances:
+        return select(unread.c[0])
     sums = (
         select(LedgerEntry.currency, func.sum(LedgerEntry.amount).label("total"))
-        .where(LedgerEntry.account_id == account.id)
+        .where(LedgerEntry.account_id == bindparam("account_id"))
         .group_by(LedgerEntry.currency)
         .subquery()
     )
-    rows = db.session.execute(
+    return (
         select(unread.c[0], sums.c.currency, sums.c.total)
         .select_from(unread)
         .outerjoin(sums, true())
         .order_by(sums.c.currency)
-    ).all()
+    )
+
+
+def header_figures(user_id: int, account: Account | None) -> tuple[int, list[Money]]:
+    """The page header's unread count and, for an account's user (`account`), its balances
+    (balance_list), in one query: the unread count joined to the ledger's sums per currency."""
+    if account is None:
+        return db.session.scalar(_header_statement(False), {"user_id": user_id}), []
+    rows = db.session.execute(_header_statement(True), {"user_id": user_id, "account_id": account.id}).all()
     return rows[0][0], _shown_balances(account, [(c, t) for _, c, t in rows if c is not None])
 
 

@@ -32,6 +32,16 @@ class HistoryEntry:
     actor: User | None
     note: str | None
 
+    @property
+    def is_change(self) -> bool:
+        """A baggage order or schedule change line: text only, no reference to link."""
+        return self.kind == "change"
+
+    @property
+    def is_request(self) -> bool:
+        """A request's event (its reference links to the request; a refund's to Refund Info)."""
+        return self.kind == "request"
+
 
 def booking_history(booking: Booking) -> tuple[list[ServiceRequest], list[HistoryEntry]]:
     """The booking's requests (newest first) and every request and refund event in time order."""

@@ -74,7 +74,7 @@ class Slice:
 
 def probed_page(
     rows: Callable[[int, int], list],
-    count_stmt: Select,
+    count_stmt: Select | Callable[[int], tuple[int, bool]],
     page: int,
     per_page: int,
     cap: int = LIST_COUNT_CAP,
@@ -84,12 +84,14 @@ def probed_page(
     `complete(rows)` (when given) what the page shows of them, for the page's own rows only.
 
     A list whose end is on this page needs no count at all (the rows tell how many there are); a longer
-    one is counted only up to `cap` ("1,000+"). A page past the end shows the last page.
+    one is counted only up to `cap` ("1,000+"). A page past the end shows the last page. `count_stmt` is
+    the statement counted, or a function of the cap that counts (total, more than the cap).
     """
+    counter = count_stmt if callable(count_stmt) else lambda cap: count(count_stmt, cap=cap)
     offset = (page - 1) * per_page
     items = rows(offset, per_page + 1)
     if not items and page > 1:
-        total, _ = count(count_stmt, cap=cap)
+        total, _ = counter(cap)
         page = clamp(page, total, per_page)
         offset = (page - 1) * per_page
         items = rows(offset, per_page + 1)
@@ -99,7 +101,7 @@ def probed_page(
         items = complete(items)
     if not following:
         return Page(items=items, total=offset + len(items), page=page, per_page=per_page, probed_next=False)
-    counted, more = count(count_stmt, cap=cap)
+    counted, more = counter(cap)
     total = max(counted, offset + per_page + 1)
     return Page(
         items=items, total=total, page=page, per_page=per_page, more=more or total > counted, probed_next=True

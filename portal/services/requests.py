@@ -616,6 +616,16 @@ class ThreadEntry:
     attachments: list = field(default_factory=list)
     event: RequestEvent | None = None
 
+    @property
+    def is_event(self) -> bool:
+        """A status change or note of the request's own, shown as a line rather than a message."""
+        return self.kind == "event"
+
+    @property
+    def is_description(self) -> bool:
+        """The agent's description of the request, the thread's first message."""
+        return self.kind == "description"
+
 
 def thread(req: ServiceRequest, *, staff: bool) -> list[ThreadEntry]:
     """The thread in time order: the description, messages and events.

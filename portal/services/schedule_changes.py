@@ -17,7 +17,7 @@ from portal.domain.errors import Conflict, DomainError
 from portal.extensions import db
 from portal.models import Booking, Refund, ScheduleChange, Segment, User
 from portal.services.coupons import booking_coupons, live_refund_codes
-from portal.services.paging import Page, Slice
+from portal.services.paging import LIST_COUNT_CAP, Page, Slice, Sort, SortOptions, probed_page
 from portal.services.scope import Scope
 from portal.services.transitions import claim, claim_rows
 from portal.services.webhooks import emit, instant
@@ -159,23 +159,34 @@ def _with_row_data(stmt):
 
 
 def count_changes(filters: ChangeFilters) -> int:
-    """How many schedule changes the operations list shows with these filters: one query."""
+    """How many schedule changes match these filters, exactly: Home's tile of the open ones (few by
+    nature; the operations list counts no further than LIST_COUNT_CAP). One query."""
     return db.session.scalar(select(func.count()).select_from(_changes_in(filters).subquery()))
 
 
-def schedule_change_list(filters: ChangeFilters, page: int, per_page: int) -> Page:
-    """Schedule changes across accounts, oldest first, in a fixed number of queries."""
+# The operations list's sortable columns (the URL's ?sort=&dir=): when a change was found, and the flight's
+# departure as booked ("Was", shown on every row, also a cancelled flight's). Open changes are few and read
+# by ix_schedule_change_open; every change (Status: Any) by an index of the sort's own columns.
+SCHEDULE_CHANGE_SORTS = SortOptions(
+    columns={
+        "found": (ScheduleChange.detected_at, ScheduleChange.id),
+        "departure": (ScheduleChange.old_departure_at, ScheduleChange.id),
+    },
+    default=Sort("found", descending=False),
+)
+
+
+def schedule_change_list(filters: ChangeFilters, page: int, per_page: int, sort: Sort | None = None) -> Page:
+    """Schedule changes across accounts in the order `sort` names (SCHEDULE_CHANGE_SORTS; oldest found
+    first by default), in a fixed number of queries. Counted no further than LIST_COUNT_CAP ("1,000+"),
+    as the refund queue: every re-import can add changes, and Status: Any lists them all."""
     base = _changes_in(filters)
-    total = count_changes(filters)
-    page = max(1, min(page, max(1, -(-total // per_page))))
-    rows = db.session.scalars(
-        _with_row_data(
-            base.order_by(ScheduleChange.detected_at.asc(), ScheduleChange.id.asc())
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        )
-    ).all()
-    return Page(items=list(rows), total=total, page=page, per_page=per_page)
+    order = SCHEDULE_CHANGE_SORTS.order_by(sort or SCHEDULE_CHANGE_SORTS.default)
+
+    def rows(offset: int, limit: int) -> list[ScheduleChange]:
+        return list(db.session.scalars(_with_row_data(base.order_by(*order).limit(limit).offset(offset))))
+
+    return probed_page(rows, base.with_only_columns(ScheduleChange.id), page, per_page, cap=LIST_COUNT_CAP)
 
 
 def changes_after(state: str, scope: Scope, after: tuple[datetime, int] | None, limit: int) -> Slice:
@@ -250,7 +261,7 @@ def schedule_change_events(booking: Booking) -> list[tuple[datetime, str]]:
     """The booking's schedule changes and their answers as (time, text) history lines."""
     events = []
     for c in booking.schedule_changes:
-        if c.kind == "cancelled":
+        if c.is_cancellation:
             text = f"Schedule change: the airline cancelled {_flight(c.segment)}."
         else:
             text = (
@@ -260,7 +271,7 @@ def schedule_change_events(booking: Booking) -> list[tuple[datetime, str]]:
         events.append((c.detected_at, text))
         if c.acknowledged_at is not None:
             who = f" by {c.acknowledged_by.name}" if c.acknowledged_by else ""
-            if c.resolution == "refund" and c.refund is not None:
+            if c.took_free_refund and c.refund is not None:
                 answer = f"Free refund {c.refund.code} started for the change to {_flight(c.segment)}{who}."
             else:
                 answer = f"Change to {_flight(c.segment)} accepted{who}."

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select
+from sqlalchemy import Select, bindparam
+
+# The bound parameter a statement built once (`apply_bound`) takes its account from (`Scope.bind`).
+SCOPE_ACCOUNT = "scope_account_id"
+
+
+def apply_bound(stmt: Select, account_column, everything: bool) -> Select:
+    """`stmt` limited to the account bound at each execution (`Scope.bind`), unless it serves a scope of
+    every account: for statements built once and run on every request (values bound, not built in)."""
+    return stmt if everything else stmt.where(account_column == bindparam(SCOPE_ACCOUNT))
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +39,10 @@ class Scope:
     @property
     def is_everything(self) -> bool:
         return self.account_id is None
+
+    def bind(self, **params) -> dict:
+        """The parameters of a statement built with `apply_bound(..., self.is_everything)`."""
+        return params if self.account_id is None else {**params, SCOPE_ACCOUNT: self.account_id}
 
     def apply(self, stmt: Select, account_column) -> Select:
         """`stmt` limited to this scope's account (unchanged for every account)."""

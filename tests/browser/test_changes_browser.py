@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.browser.test_bookings_browser import open_booking, same_document
-from tests.conftest import booking_doc, passenger_doc, rescheduled
+from tests.conftest import booking_doc, order_baggage, passenger_doc, rescheduled
 
 expect = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright").expect
 
@@ -162,3 +162,24 @@ def test_operations_see_open_schedule_changes(page, world, make, login):
     with same_document(page):
         page.get_by_label("Account").select_option(label="OTHER")
         expect(page.get_by_text("No schedule changes match.")).to_be_visible()
+
+
+def test_operations_sort_the_baggage_queue_and_a_filter_keeps_the_order(page, world, db, login):
+    first = order_baggage(db, world.booking, world.agent)
+    second = order_baggage(db, world.other_booking, world.other_agent)
+    login(page, OPS)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Baggage orders").click()
+    rows = page.locator("#results tbody tr")
+    expect(rows.first).to_contain_text(first.code)  # oldest requested first
+    with same_document(page):
+        page.get_by_role("link", name="Requested", exact=True).click()
+        expect(page.get_by_role("columnheader", name="Requested")).to_have_attribute(
+            "aria-sort", "descending"
+        )
+        expect(rows.first).to_contain_text(second.code)
+        expect(page).to_have_url(re.compile(r"sort=requested&dir=desc"))
+        # Choosing a filter keeps the order: the URL and the rows.
+        page.get_by_label("Status").select_option(label="Any")
+        expect(page).to_have_url(re.compile(r"status=any.*sort=requested&dir=desc"))
+        expect(rows.first).to_contain_text(second.code)
+        expect(rows).to_have_count(2)

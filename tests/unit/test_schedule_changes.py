@@ -228,3 +228,24 @@ def test_change_events_read_in_order(db, make, doc, world_users):
     assert texts[0].startswith("Schedule change: SQ978 SIN→BKK now departs")
     assert any(t.startswith("Baggage BG") and "requested: Extra 10 kg" in t for t in texts)
     assert texts[-1] == "Change to SQ978 SIN→BKK accepted by Dana Agent."
+
+
+@pytest.mark.parametrize(
+    ("kind", "resolution", "cancellation", "label", "free_refund"),
+    [
+        ("time_changed", None, False, "New times", False),
+        ("time_changed", "accepted", False, "New times", False),
+        ("time_changed", "refund", False, "New times", True),
+        ("cancelled", None, True, "Cancelled by the airline", False),
+        ("cancelled", "accepted", True, "Cancelled by the airline", False),
+        ("cancelled", "refund", True, "Cancelled by the airline", True),
+    ],
+)
+def test_a_change_says_what_the_airline_did_and_how_it_was_answered(
+    kind, resolution, cancellation, label, free_refund
+):
+    """The one home of these rules: the pages, the import's summary and the history ask the model."""
+    change = ScheduleChange(kind=kind, resolution=resolution)
+    assert change.is_cancellation is cancellation
+    assert change.kind_label == label
+    assert change.took_free_refund is free_refund

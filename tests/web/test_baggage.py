@@ -338,3 +338,13 @@ def test_booking_details_query_count_is_fixed_with_baggage_orders(
     with count_queries() as two:
         client.get("/bookings/AT10000001")
     assert two.count <= none.count + 1, two.statements
+
+
+def test_the_empty_queue_says_what_to_do_for_the_filter_chosen(client, auth, world, db):
+    order_baggage(db, world.booking, world.agent)
+    auth.login(world.ops)
+    mine_only = client.get(f"/operations/baggage?account={world.other.id}").get_data(as_text=True)
+    assert "No baggage orders match. Nothing waits to be confirmed; set Status to Any" in mine_only
+    failed = client.get("/operations/baggage?status=failed").get_data(as_text=True)
+    assert "No baggage orders match. Try another status, or All accounts." in failed
+    assert "Nothing waits" not in failed

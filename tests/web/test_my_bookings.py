@@ -170,16 +170,23 @@ def test_query_count_does_not_grow_with_data(client, auth, make, world, count_qu
     client.get("/bookings/")  # warm up
     with count_queries() as few:
         client.get("/bookings/")
+    searched_few = None
     for n in range(12):
         passengers = [
             passenger_doc(f"P{i}", "MANY", f"PAX {chr(65 + i)}", f"618-26{n:04d}{i:04d}") for i in range(4)
         ]
         make.booking(order_number=f"QC{n:08d}", passengers=passengers)
+        if n == 0:
+            with count_queries() as searched_few:
+                client.get("/bookings/", query_string={"q": "MANY", "payment_channel": "deposit"})
     with count_queries() as many:
         client.get("/bookings/")
     with count_queries() as searched:
         client.get("/bookings/", query_string={"q": "MANY", "payment_channel": "deposit"})
-    assert few.count == many.count == searched.count, many.statements
+    assert few.count == many.count, many.statements
+    assert searched_few.count == searched.count, searched.statements
+    # A search reads its term's keys first (which plan, and a rare term's bookings): one query more.
+    assert searched.count <= many.count + 1, searched.statements
     assert many.count <= 12  # user, account, bell, balance, badge, count, page, 4 related lists
 
 

@@ -444,6 +444,9 @@ def test_request_history_lists_requests_and_refund_events(client, auth, world, d
     auth.login(world.agent)
     body = client.get("/bookings/AT10000001/request-history", headers=HX).get_data(as_text=True)
     assert req.number in body and refund.code in body and "Quote posted" in body
+    # A request's events link to the request, a refund's to Refund Info.
+    assert f'<a href="/requests/{req.number}">{req.number}</a>' in body
+    assert f'<a href="/bookings/AT10000001/refund-info#refund-{refund.code}">{refund.code}</a>' in body
     assert body.index("Request raised") < body.index("Quote posted") < body.index("Refund started")
 
 

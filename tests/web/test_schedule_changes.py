@@ -42,6 +42,12 @@ def changed(make, world):
     return doc
 
 
+def row(page: str, order_number: str) -> str:
+    """The table row of the booking `order_number` in `page`."""
+    start = page.rindex("<tr>", 0, page.index(f">{order_number}</a>"))
+    return page[start : page.index("</tr>", start)]
+
+
 def change_ids(page: str) -> list[str]:
     return re.findall(r'name="change" value="(\d+)"', page)
 
@@ -154,6 +160,14 @@ def test_free_refund_opens_the_operator_refund_step_involuntary_with_no_fees(
     assert (
         "Accept change" not in details and f'Free refund</span> <span class="mono">{refund.code}' in details
     )
+    history = client.get("/bookings/SC10000001/request-history").get_data(as_text=True)
+    # The change's lines are text; the refund's events link to Refund Info.
+    assert re.search(rf"<li><time>[^<]*</time> — Free refund {refund.code} started for the change", history)
+    assert f'#refund-{refund.code}">{refund.code}</a>' in history
+    auth.logout()
+    auth.login(world.ops)
+    answered = client.get("/operations/schedule-changes", query_string={"state": "refund"}).text
+    assert f'Free refund</span> <span class="mono">{refund.code}' in row(answered, "SC10000001")
 
 
 def test_free_refund_with_nothing_left_to_refund_explains(client, auth, world, changed, db):
@@ -181,6 +195,11 @@ def test_operations_see_open_changes_across_accounts(client, auth, world, make, 
     page = client.get("/operations/schedule-changes").get_data(as_text=True)
     assert "SC10000001" in page and "OT20000002" in page and "Cancelled by the airline" in page
     assert "Showing 1–2 of 2 schedule changes" in page
+    # Each row says what the airline did to its own flight: new times, or a cancellation (no new times).
+    moved, cancelled = row(page, "SC10000001"), row(page, "OT20000002")
+    assert "New times" in moved and "Cancelled" not in moved and "arr." in moved.split("</td>")[6]
+    assert "Cancelled by the airline" in cancelled and "New times" not in cancelled
+    assert "<td>Cancelled</td>" in cancelled
     only_other = client.get(f"/operations/schedule-changes?account={world.other.id}", headers=HX)
     part = only_other.get_data(as_text=True)
     assert "<header" not in part and "OT20000002" in part and "SC10000001" not in part
@@ -288,3 +307,12 @@ def test_an_accepted_change_gives_no_free_refund(client, auth, world, make, db):
     refund = db.session.scalar(select(Refund))
     assert refund is None or not refund.involuntary
     assert response.status_code in (303, 409, 422)
+
+
+def test_the_empty_list_says_what_to_do_for_the_filter_chosen(client, auth, world, changed):
+    auth.login(world.ops)
+    other = client.get(f"/operations/schedule-changes?account={world.other.id}").get_data(as_text=True)
+    assert "No schedule changes match. Every change was answered; set Status to Any" in other
+    refunded = client.get("/operations/schedule-changes?state=refund").get_data(as_text=True)
+    assert "No schedule changes match. Try another status, or All accounts." in refunded
+    assert "Every change was answered" not in refunded

@@ -2,7 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Optional
 
-from portal.domain.baggage import STATUS_LABELS
+from portal.domain.baggage import STATUS_LABELS, BaggageStatus
 from portal.forms import choices
 
 
@@ -31,6 +31,12 @@ class BaggageQueueFilters(FlaskForm):
         validators=[Optional()],
     )
     account = SelectField("Account", choices=choices([("", "All accounts")]), validators=[Optional()])
+
+    @property
+    def waiting_only(self) -> bool:
+        """Only the orders that wait on operations (Status: Requested, the default): what an empty list
+        then means differs from an empty answer to another filter."""
+        return self.status.data == BaggageStatus.REQUESTED.value
 
 
 class BaggageActionForm(FlaskForm):

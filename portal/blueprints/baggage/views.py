@@ -8,10 +8,12 @@ from portal.blueprints.baggage.forms import AddBaggageForm, BaggageActionForm, B
 from portal.clock import utcnow
 from portal.domain.baggage import BaggageAction
 from portal.forms import account_choices
-from portal.htmx import is_partial, page_number, redirect_after_post, render
+from portal.htmx import is_partial, page_number, redirect_after_post, render, sort_order
+from portal.links import back_or
 from portal.models import Booking
 from portal.security import booking_or_404, staff_required
 from portal.services.baggage import (
+    BAGGAGE_QUEUE_SORTS,
     QueueFilters,
     apply_baggage_action,
     baggage_queue,
@@ -108,12 +110,22 @@ def baggage_queue_page():
     filters.validate()
     status = filters.status.data if filters.status.data in {"requested", "confirmed", "failed"} else None
     account = filters.account.data
+    sort = sort_order(BAGGAGE_QUEUE_SORTS)
     page = baggage_queue(
         QueueFilters(status=status, account_id=int(account) if account and account.isdigit() else None),
         page_number(),
         current_app.config["PER_PAGE"],
+        sort,
     )
-    return render("baggage/queue.html", block="results", filters=filters, page=page, form=BaggageActionForm())
+    return render(
+        "baggage/queue.html",
+        block="results",
+        filters=filters,
+        page=page,
+        sort=sort,
+        sorts=BAGGAGE_QUEUE_SORTS,
+        form=BaggageActionForm(),
+    )
 
 
 @bp.post("/operations/baggage/<int:order_id>/<action>")
@@ -143,4 +155,5 @@ def baggage_action(order_id, action):
         flash(f"{order.code}: {error}", "error")
     else:
         flash(f"{order.code}: {order.status_label}.", "success")
-    return redirect(url_for("baggage.baggage_queue_page"), code=303)
+    # Back to the queue as it was (filters, sort, page), like the refund queue's actions.
+    return redirect(back_or(url_for("baggage.baggage_queue_page")), code=303)

@@ -13,3 +13,8 @@ class ScheduleChangeFilters(FlaskForm):
 
     state = SelectField("Status", choices=choices(STATES), validators=[Optional()])
     account = SelectField("Account", choices=choices([("", "All accounts")]), validators=[Optional()])
+
+    @property
+    def open_only(self) -> bool:
+        """Only the changes no one has answered (Status: Open, the default)."""
+        return self.state.data == "open"

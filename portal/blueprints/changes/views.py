@@ -6,9 +6,10 @@ from flask_login import current_user, login_required
 from portal.blueprints.changes.forms import ScheduleChangeFilters
 from portal.clock import utcnow
 from portal.forms import account_choices
-from portal.htmx import is_partial, page_number, render
+from portal.htmx import is_partial, page_number, render, sort_order
 from portal.security import booking_or_404, staff_required
 from portal.services.schedule_changes import (
+    SCHEDULE_CHANGE_SORTS,
     ChangeFilters,
     accept_changes,
     free_refund_coupons,
@@ -72,9 +73,18 @@ def schedule_changes():
     filters.validate()
     state = filters.state.data if filters.state.data in {"open", "accepted", "refund"} else ""
     account = filters.account.data
+    sort = sort_order(SCHEDULE_CHANGE_SORTS)
     page = schedule_change_list(
         ChangeFilters(state=state, account_id=int(account) if account and account.isdigit() else None),
         page_number(),
         current_app.config["PER_PAGE"],
+        sort,
     )
-    return render("schedule/schedule_changes.html", block="results", filters=filters, page=page)
+    return render(
+        "schedule/schedule_changes.html",
+        block="results",
+        filters=filters,
+        page=page,
+        sort=sort,
+        sorts=SCHEDULE_CHANGE_SORTS,
+    )
