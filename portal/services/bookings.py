@@ -63,11 +63,38 @@ def _offset_minutes(moment: datetime) -> int:
     return int(moment.utcoffset().total_seconds() // 60)
 
 
+@dataclass(frozen=True, slots=True)
+class FoundChange:
+    """A schedule change an import recorded, as the summary names it: plain values, not the ORM object
+    (a re-import of a whole book may find tens of thousands; their objects and the bookings they hold
+    would stay in memory to the end)."""
+
+    order_number: str
+    segment_ref: str
+    flight_number: str
+    kind: str
+    kind_label: str
+    old_departure_local: datetime
+    new_departure_local: datetime
+
+    @classmethod
+    def of(cls, change: ScheduleChange, order_number: str) -> FoundChange:
+        return cls(
+            order_number=order_number,
+            segment_ref=change.segment.ref,
+            flight_number=change.segment.flight_number,
+            kind=change.kind,
+            kind_label=change.kind_label,
+            old_departure_local=change.old_departure_local,
+            new_departure_local=change.new_departure_local,
+        )
+
+
 @dataclass
 class ImportResult:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
-    schedule_changes: list[ScheduleChange] = field(default_factory=list)
+    schedule_changes: list[FoundChange] = field(default_factory=list)
     airlines: int = 0
 
     def summary(self) -> str:
@@ -354,7 +381,8 @@ def _write(checked: list[BookingData], stored, accounts, airlines, now, imported
         }
         for data in differing:
             booking = current[data.order_number]
-            result.schedule_changes.extend(_apply(booking, data, accounts[data.account], airlines, now))
+            changes = _apply(booking, data, accounts[data.account], airlines, now)
+            result.schedule_changes.extend(FoundChange.of(c, data.order_number) for c in changes)
             if booking.refund_state != BookingRefundState.NONE.value:
                 touched.add(booking.id)
         db.session.flush()
