@@ -393,8 +393,9 @@ def _write(checked: list[BookingData], stored, accounts, airlines, now, imported
 #
 # The column values of a booking, its passengers and segments (in the order of _BOOKING_COLUMNS,
 # _PASSENGER_COLUMNS, _SEGMENT_COLUMNS) are worked out by one function each, used to insert a new
-# booking (Core executemany through the models' tables, so Amount and UTCDateTime bind as the ORM
-# would), to update a changed one (_apply), and to tell whether a re-imported one changed (_differs).
+# booking (_RowWriter: COPY on PostgreSQL, executemany on SQLite, each value through its column's type so
+# Amount and UTCDateTime bind as the ORM would), to update a changed one (_apply), and to tell whether a
+# re-imported one changed (_differs).
 
 
 def _booking_row(data: BookingData, account: Account, airlines: dict[str, Airline]) -> tuple:
@@ -458,110 +459,171 @@ _BOOKING_FIELDS = tuple(
 )
 
 
+# Columns a new booking row gives after those of _BOOKING_COLUMNS (what the import sets that the file
+# does not say).
+_NEW_BOOKING_COLUMNS = (*_BOOKING_COLUMNS, "action_required", "refund_state", "imported_at", "updated_at")
+_NEW_PASSENGER_COLUMNS = ("booking_id", *_PASSENGER_COLUMNS)
+_NEW_SEGMENT_COLUMNS = ("booking_id", *_SEGMENT_COLUMNS)
+_NEW_ANCILLARY_COLUMNS = ("booking_id", "passenger_id", "segment_id", "type", "description", "price")
+_SEARCH_KEY_COLUMNS = ("booking_id", "account_id", "key")
+
+
 def _insert_new_bookings(
     new: list[BookingData], accounts: dict[str, Account], airlines: dict[str, Airline], now, imported_at
 ) -> None:
-    """Bookings not in the database yet, with passengers, segments, ancillaries and search keys: one
-    executemany a table (the databases batch them into multi-row statements), and the new ids read back
-    by order number (RETURNING with an executemany is a statement a row on SQLite)."""
+    """Bookings not in the database yet, with passengers, segments, ancillaries and search keys: the rows
+    are built here once, and _RowWriter sends them in bulk (COPY on PostgreSQL, the driver's executemany
+    on SQLite), a table at a time."""
     if not new:
         return
-    db.session.execute(
-        insert(Booking.__table__),
+    writer = _RowWriter(db.session.connection())
+    booking_ids = writer.insert(
+        Booking,
+        _NEW_BOOKING_COLUMNS,
         [
-            {
-                **dict(
-                    zip(_BOOKING_COLUMNS, _booking_row(data, accounts[data.account], airlines), strict=True)
-                ),
-                "action_required": False,
-                "refund_state": BookingRefundState.NONE.value,
-                "imported_at": imported_at,
-                "updated_at": now,
-            }
+            (
+                *_booking_row(data, accounts[data.account], airlines),
+                False,
+                BookingRefundState.NONE.value,
+                imported_at,
+                now,
+            )
             for data in new
         ],
+        ids_by=("order_number",),
     )
-    ids = _ids_of([data.order_number for data in new])
-    booking_ids = [ids[data.order_number] for data in new]
     passenger_rows, segment_rows, key_rows = [], [], []
     for booking_id, data in zip(booking_ids, new, strict=True):
-        passenger_rows.extend(
-            {"booking_id": booking_id, **dict(zip(_PASSENGER_COLUMNS, _passenger_row(p, i), strict=True))}
-            for i, p in enumerate(data.passengers)
-        )
-        segment_rows.extend(
-            {"booking_id": booking_id, **dict(zip(_SEGMENT_COLUMNS, _segment_row(s, i), strict=True))}
-            for i, s in enumerate(data.segments)
-        )
+        passenger_rows.extend((booking_id, *_passenger_row(p, i)) for i, p in enumerate(data.passengers))
+        segment_rows.extend((booking_id, *_segment_row(s, i)) for i, s in enumerate(data.segments))
         account_id = accounts[data.account].id
         key_rows.extend((booking_id, account_id, key) for key in sorted(booking_search_keys(data)))
-    db.session.execute(insert(Passenger.__table__), passenger_rows)
-    db.session.execute(insert(Segment.__table__), segment_rows)
-    with_ancillaries = [
-        (booking_id, data) for booking_id, data in zip(booking_ids, new, strict=True) if data.ancillaries
-    ]
-    if with_ancillaries:
-        ids = [booking_id for booking_id, _ in with_ancillaries]
-        passenger_id = _child_ids(Passenger, ids)
-        segment_id = _child_ids(Segment, ids)
-        db.session.execute(
-            insert(Ancillary.__table__),
+    # Ancillaries name their passenger and segment: only then are those ids asked for.
+    children = any(data.ancillaries for data in new)
+    passenger_ids = writer.insert(
+        Passenger, _NEW_PASSENGER_COLUMNS, passenger_rows, ids_by=("booking_id", "ref") if children else None
+    )
+    segment_ids = writer.insert(
+        Segment, _NEW_SEGMENT_COLUMNS, segment_rows, ids_by=("booking_id", "ref") if children else None
+    )
+    if children:
+        passenger_id = {row[:2]: i for row, i in zip(passenger_rows, passenger_ids, strict=True)}
+        segment_id = {row[:2]: i for row, i in zip(segment_rows, segment_ids, strict=True)}
+        writer.insert(
+            Ancillary,
+            _NEW_ANCILLARY_COLUMNS,
             [
-                {
-                    "booking_id": booking_id,
-                    "passenger_id": passenger_id[booking_id, a.passenger_ref],
-                    "segment_id": segment_id[booking_id, a.segment_ref],
-                    "type": a.type,
-                    "description": a.description,
-                    "price": a.price,
-                }
-                for booking_id, data in with_ancillaries
+                (
+                    booking_id,
+                    passenger_id[booking_id, a.passenger_ref],
+                    segment_id[booking_id, a.segment_ref],
+                    a.type,
+                    a.description,
+                    a.price,
+                )
+                for booking_id, data in zip(booking_ids, new, strict=True)
                 for a in data.ancillaries
             ],
         )
-    _insert_plain(BookingSearchKey.__table__, ("booking_id", "account_id", "key"), key_rows)
+    writer.insert(BookingSearchKey, _SEARCH_KEY_COLUMNS, key_rows)
 
 
-def _ids_of(order_numbers: list[str]) -> dict[str, int]:
-    ids: dict[str, int] = {}
-    for start in range(0, len(order_numbers), LOOKUP):
-        ids.update(
-            db.session.execute(
-                select(Booking.order_number, Booking.id).where(
-                    Booking.order_number.in_(order_numbers[start : start + LOOKUP])
-                )
-            ).all()
-        )
-    return ids
+class _RowWriter:
+    """Inserts many rows of one table, each value bound through its column's type exactly as the ORM
+    binds it (Amount as hundredths, UTCDateTime as naive UTC), inside the session's transaction.
 
+    PostgreSQL: COPY ... FROM STDIN on the session's own connection (one stream a table, no round trip a
+    batch of rows); ids, when asked for, are taken from the table's sequence first and sent with the rows.
+    SQLite: the driver's executemany (in process, no round trips to save); ids read back by a natural key.
+    """
 
-def _child_ids(model, booking_ids: list[int]) -> dict[tuple[int, str], int]:
-    """(booking id, ref) -> id of the passengers or segments of these bookings."""
-    ids = {}
-    for start in range(0, len(booking_ids), LOOKUP):
-        for booking_id, ref, child_id in db.session.execute(
-            select(model.booking_id, model.ref, model.id).where(
-                model.booking_id.in_(booking_ids[start : start + LOOKUP])
+    def __init__(self, connection) -> None:
+        self.connection = connection
+        self.dialect = connection.dialect
+        self.copies = self.dialect.name == "postgresql"
+
+    def insert(
+        self, model, columns: tuple[str, ...], rows: list[tuple], ids_by: tuple[str, ...] | None = None
+    ):
+        """Insert rows (values in the order of columns); their ids in row order when ids_by names the
+        columns that tell the rows apart (else None)."""
+        if not rows:
+            return []
+        table = model.__table__
+        _check_defaults(table, columns)
+        bound = self._bound(table, columns, rows)
+        if self.copies:
+            ids = self._next_ids(table, len(rows)) if ids_by else None
+            if ids is not None:
+                columns = ("id", *columns)
+                bound = [(i, *row) for i, row in zip(ids, bound, strict=True)]
+            self._copy(table, columns, bound)
+            return ids
+        self._executemany(table, columns, bound)
+        if ids_by is None:
+            return None
+        keys = [tuple(row[columns.index(name)] for name in ids_by) for row in rows]
+        found = _ids_by(model, ids_by, keys)
+        return [found[key] for key in keys]
+
+    def _bound(self, table, columns: tuple[str, ...], rows: list[tuple]) -> list[tuple]:
+        processors = [
+            table.c[name].type.dialect_impl(self.dialect).bind_processor(self.dialect) for name in columns
+        ]
+        if not any(processors):
+            return rows
+        return [
+            tuple(
+                value if process is None else process(value)
+                for process, value in zip(processors, row, strict=True)
             )
-        ):
-            ids[booking_id, ref] = child_id
-    return ids
+            for row in rows
+        ]
 
-
-def _insert_plain(table, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """Insert rows of plain values (integers and text, nothing a column type converts) with the driver's
-    own executemany: for the search keys, the most numerous rows, SQLAlchemy's per-row parameter work
-    costs more than the database's."""
-    connection = db.session.connection()
-    compiled = insert(table).compile(dialect=connection.dialect, column_keys=list(columns))
-    if compiled.positional:
-        order = [columns.index(name) for name in compiled.positiontup]
-        parameters = (
-            [tuple(row[i] for i in order) for row in rows] if order != list(range(len(columns))) else rows
+    def _next_ids(self, table, count: int) -> list[int]:
+        return list(
+            self.connection.exec_driver_sql(
+                "SELECT nextval(pg_get_serial_sequence(%(table)s, 'id')) FROM generate_series(1, %(count)s)",
+                {"table": table.name, "count": count},
+            ).scalars()
         )
-    else:
-        parameters = [dict(zip(columns, row, strict=True)) for row in rows]
-    connection.exec_driver_sql(str(compiled), parameters)
+
+    def _copy(self, table, columns: tuple[str, ...], rows: list[tuple]) -> None:
+        quote = self.dialect.identifier_preparer
+        names = ", ".join(quote.quote(name) for name in columns)
+        statement = f"COPY {quote.format_table(table)} ({names}) FROM STDIN"
+        # The DBAPI connection of the session's transaction: the rows commit or roll back with the rest.
+        with self.connection.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def _executemany(self, table, columns: tuple[str, ...], rows: list[tuple]) -> None:
+        compiled = insert(table).compile(dialect=self.dialect, column_keys=list(columns))
+        if not compiled.positional:
+            rows = [dict(zip(columns, row, strict=True)) for row in rows]
+        elif (order := [columns.index(name) for name in compiled.positiontup]) != list(range(len(columns))):
+            rows = [tuple(row[i] for i in order) for row in rows]
+        self.connection.exec_driver_sql(str(compiled), rows)
+
+
+def _check_defaults(table, columns: tuple[str, ...]) -> None:
+    """The rows go past SQLAlchemy's insert: a column with a default set in Python would be left empty."""
+    missing = [c.name for c in table.columns if c.default is not None and c.name not in columns]
+    if missing:
+        raise ValueError(f"{table.name}: give {', '.join(missing)} (its default is set in Python)")
+
+
+def _ids_by(model, names: tuple[str, ...], keys: list[tuple]) -> dict[tuple, int]:
+    """id of each row of model whose columns `names` hold one of keys (looked up by the first column)."""
+    columns = [getattr(model, name) for name in names]
+    firsts = sorted({key[0] for key in keys})
+    ids: dict[tuple, int] = {}
+    for start in range(0, len(firsts), LOOKUP):
+        for *key, row_id in db.session.execute(
+            select(*columns, model.id).where(columns[0].in_(firsts[start : start + LOOKUP]))
+        ):
+            ids[tuple(key)] = row_id
+    return ids
 
 
 def _differs(stored: _Stored, data: BookingData, account: Account, airlines: dict[str, Airline]) -> bool:
