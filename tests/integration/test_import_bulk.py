@@ -163,8 +163,9 @@ def test_a_bulk_written_booking_reads_back_as_the_orm_writes_it_on_either_databa
         "refund_state": ("none", "str"),
         "imported_at": (clock.now, "datetime"),
         "updated_at": (clock.now, "datetime"),
-        **({"import_digest": got["booking"]["import_digest"]} if "import_digest" in got["booking"] else {}),
+        "import_digest": (got["booking"]["import_digest"][0], "str"),
     }
+    assert len(got["booking"]["import_digest"][0]) == 32
     first, second = got["passengers"]
     assert first == {
         "ref": ("P1", "str"), "position": (0, "int"), "ptype": ("ADT", "str"), "title": ("MR", "str"),
@@ -217,6 +218,7 @@ def test_a_bulk_written_booking_equals_the_same_booking_written_through_the_orm(
 
     def comparable(got):
         got["booking"].pop("order_number")
+        got["booking"].pop("import_digest")  # of content with another order number
         for p in got["passengers"]:
             p.pop("ticket_number")
         got["keys"] = [k for k in got["keys"] if not k[0].startswith(("AT4", "618", "240"))]
