@@ -597,19 +597,23 @@ class _RowWriter:
         found = _ids_by(model, ids_by, keys)
         return [found[key] for key in keys]
 
-    def _bound(self, table, columns: tuple[str, ...], rows: list[tuple]) -> list[tuple]:
+    def _bound(self, table, columns: tuple[str, ...], rows: list[tuple]) -> list:
+        """The rows with each value as its column type binds it (only the columns whose type converts
+        anything are touched: strings and integers go as they are)."""
         processors = [
-            table.c[name].type.dialect_impl(self.dialect).bind_processor(self.dialect) for name in columns
+            (i, process)
+            for i, name in enumerate(columns)
+            if (process := table.c[name].type.dialect_impl(self.dialect).bind_processor(self.dialect))
         ]
-        if not any(processors):
+        if not processors:
             return rows
-        return [
-            tuple(
-                value if process is None else process(value)
-                for process, value in zip(processors, row, strict=True)
-            )
-            for row in rows
-        ]
+        bound = []
+        for row in rows:
+            values = list(row)
+            for i, process in processors:
+                values[i] = process(values[i])
+            bound.append(tuple(values))
+        return bound
 
     def _next_ids(self, table, count: int) -> list[int]:
         return list(
