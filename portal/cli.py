@@ -117,9 +117,8 @@ def import_bookings_command(file: Path):
     db.session.commit()
     click.echo(result.summary())
     for change in result.schedule_changes:
-        seg = change.segment
         click.echo(
-            f"  schedule change {change.booking.order_number} {seg.flight_number}: {change.kind}, "
+            f"  schedule change {change.order_number} {change.flight_number}: {change.kind}, "
             f"departure {change.old_departure_local.isoformat()} -> {change.new_departure_local.isoformat()}"
         )
 

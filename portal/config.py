@@ -44,6 +44,8 @@ def load(app) -> None:
         # page shows its progress) rather than the web worker while the page waits.
         IMPORT_MAX_BYTES=int(env.get("PORTAL_IMPORT_MAX_BYTES", str(2 * 1024**3))),
         IMPORT_IN_BACKGROUND_BYTES=int(env.get("PORTAL_IMPORT_IN_BACKGROUND_BYTES", str(2 * 1024**2))),
+        # A background import without progress for this long lost its runner: shown as interrupted.
+        IMPORT_STALE_MINUTES=int(env.get("PORTAL_IMPORT_STALE_MINUTES", "10")),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         # Behind HTTPS: a Secure cookie with the __Host- prefix (no Domain, Path=/, so no subdomain can

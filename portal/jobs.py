@@ -247,7 +247,10 @@ def email_statements(now: datetime | None = None) -> dict:
 def run_imports(now: datetime | None = None) -> dict:
     """Import the waiting files of Admin → Import, oldest first, one after another: each claimed and
     committed as running, then imported in a transaction of its own that also records it as done; a
-    refused file is rolled back and recorded with its errors."""
+    refused file is rolled back and recorded with its errors. First, imports whose runner was stopped
+    mid-import are recorded as interrupted (import_jobs.sweep_interrupted)."""
+    if import_jobs.sweep_interrupted(now):
+        db.session.commit()
     imported = refused = 0
     while (job := import_jobs.claim_next(now)) is not None:
         db.session.commit()

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.clock import utcnow
@@ -143,6 +143,11 @@ class Booking(db.Model):
     )
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A digest of the content the last import gave the booking (the IMPORTED_COLUMNS of the booking, its
+    # passengers and segments, and its ancillaries): a re-import that finds the same digest skips the
+    # booking without loading it. NULL when unknown (imported before the digest, or changed since outside
+    # the import: see _forget_import_digest), which makes the next re-import compare the booking in full.
+    import_digest: Mapped[str | None] = mapped_column(String(32))
 
     account: Mapped[Account] = relationship()
     airline: Mapped[Airline] = relationship()
@@ -226,6 +231,53 @@ class Booking(db.Model):
         """The flight the 24-hour notice on Booking Details is about: a ticketed booking's next flight
         departing within 24 hours, else None."""
         return self.departs_within(now) if self.is_ticketed else None
+
+
+# The columns an import writes from the file, per table, in the order services.bookings builds their
+# values: the one list its inserts, its updates, its comparison on re-import and its digest follow.
+BOOKING_IMPORTED_COLUMNS = (
+    "order_number",
+    "account_id",
+    "pnr",
+    "airline_id",
+    "payment_channel",
+    "currency",
+    "status",
+    "issued_at",
+    "contact_email",
+    "contact_phone",
+    "first_departure_date",
+)
+PASSENGER_IMPORTED_COLUMNS = (
+    "ref",
+    "position",
+    "ptype",
+    "title",
+    "first_name",
+    "last_name",
+    "ticket_number",
+    "base",
+    "taxes",
+    "refundable_taxes",
+    "refundable",
+    "cancellation_fee",
+    "changeable",
+    "change_fee",
+)
+SEGMENT_IMPORTED_COLUMNS = (
+    "ref",
+    "position",
+    "flight_number",
+    "origin",
+    "destination",
+    "departure_at",
+    "departure_offset",
+    "arrival_at",
+    "arrival_offset",
+    "cabin",
+    "status",
+)
+ANCILLARY_IMPORTED_COLUMNS = ("passenger_id", "segment_id", "type", "description", "price")
 
 
 class Passenger(db.Model):
@@ -463,3 +515,40 @@ class BookingSearchKey(db.Model):
     booking_id: Mapped[int] = mapped_column(ForeignKey("booking.id", ondelete="CASCADE"))
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
     key: Mapped[str] = mapped_column(SearchKey)
+
+
+# --- The import's digest follows every change through the ORM -------------------------------------------
+#
+# Whatever changes an imported column of a booking, its passengers, segments or ancillaries through the
+# ORM forgets the booking's import_digest, so the next re-import compares it in full (and writes the file's
+# content back, as it always has). The import sets the digest again after its own changes. A Core UPDATE of
+# these columns outside the import must set import_digest to NULL itself (none does today).
+
+
+def _forget_import_digest(booking: Booking | None) -> None:
+    if booking is not None and booking.import_digest is not None:
+        booking.import_digest = None
+
+
+def _on_set(owner_of):
+    def forget(target, value, old, initiator):
+        if value is not old and value != old:
+            _forget_import_digest(owner_of(target))
+
+    return forget
+
+
+for _model, _names in (
+    (Booking, BOOKING_IMPORTED_COLUMNS),
+    (Passenger, PASSENGER_IMPORTED_COLUMNS),
+    (Segment, SEGMENT_IMPORTED_COLUMNS),
+    (Ancillary, ANCILLARY_IMPORTED_COLUMNS),
+):
+    _owner = (lambda booking: booking) if _model is Booking else (lambda child: child.booking)
+    for _name in _names:
+        event.listen(getattr(_model, _name), "set", _on_set(_owner))
+for _collection in (Booking.passengers, Booking.segments, Booking.ancillaries):
+    for _kind in ("append", "remove"):
+        event.listen(_collection, _kind, lambda booking, *_: _forget_import_digest(booking))
+for _relation in (Booking.account, Booking.airline):
+    event.listen(_relation, "set", _on_set(lambda booking: booking))

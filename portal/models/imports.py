@@ -17,13 +17,16 @@ IMPORT_JOB_STATUSES = {
     "running": "Importing",
     "done": "Imported",
     "failed": "Nothing was imported",
+    "interrupted": "Interrupted: nothing was imported",
 }
 
 
 class ImportJob(db.Model):
     __tablename__ = "import_job"
     __table_args__ = (
-        CheckConstraint("status in ('queued', 'running', 'done', 'failed')", name="status_known"),
+        CheckConstraint(
+            "status in ('queued', 'running', 'done', 'failed', 'interrupted')", name="status_known"
+        ),
         # The runner takes the oldest waiting import.
         Index("ix_import_job_status", "status", "id"),
     )
@@ -53,6 +56,11 @@ class ImportJob(db.Model):
     @property
     def is_running(self) -> bool:
         return self.status == "running"
+
+    @property
+    def may_run_again(self) -> bool:
+        """Its runner stopped mid-import (services.import_jobs.sweep_interrupted): the file is kept."""
+        return self.status == "interrupted"
 
     @property
     def error_list(self) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -9,7 +10,7 @@ from functools import cache
 from itertools import islice
 from typing import BinaryIO
 
-from sqlalchemy import Select, bindparam, delete, func, insert, or_, select
+from sqlalchemy import ARRAY, Select, any_, bindparam, delete, func, insert, literal, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -47,7 +48,15 @@ from portal.models import (
     ScheduleChange,
     Segment,
 )
-from portal.models.bookings import PAYMENT_CHANNELS, local_time, route_of
+from portal.models.bookings import (
+    ANCILLARY_IMPORTED_COLUMNS,
+    BOOKING_IMPORTED_COLUMNS,
+    PASSENGER_IMPORTED_COLUMNS,
+    PAYMENT_CHANNELS,
+    SEGMENT_IMPORTED_COLUMNS,
+    local_time,
+    route_of,
+)
 from portal.services.coupons import refresh_refund_states
 from portal.services.notifications import account_agents, notify
 from portal.services.paging import LIST_COUNT_CAP, Page, Slice, Sort, SortOptions, probed_page
@@ -63,11 +72,38 @@ def _offset_minutes(moment: datetime) -> int:
     return int(moment.utcoffset().total_seconds() // 60)
 
 
+@dataclass(frozen=True, slots=True)
+class FoundChange:
+    """A schedule change an import recorded, as the summary names it: plain values, not the ORM object
+    (a re-import of a whole book may find tens of thousands; their objects and the bookings they hold
+    would stay in memory to the end)."""
+
+    order_number: str
+    segment_ref: str
+    flight_number: str
+    kind: str
+    kind_label: str
+    old_departure_local: datetime
+    new_departure_local: datetime
+
+    @classmethod
+    def of(cls, change: ScheduleChange, order_number: str) -> FoundChange:
+        return cls(
+            order_number=order_number,
+            segment_ref=change.segment.ref,
+            flight_number=change.segment.flight_number,
+            kind=change.kind,
+            kind_label=change.kind_label,
+            old_departure_local=change.old_departure_local,
+            new_departure_local=change.new_departure_local,
+        )
+
+
 @dataclass
 class ImportResult:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
-    schedule_changes: list[ScheduleChange] = field(default_factory=list)
+    schedule_changes: list[FoundChange] = field(default_factory=list)
     airlines: int = 0
 
     def summary(self) -> str:
@@ -96,6 +132,15 @@ def _tickets_in(bookings: list) -> list[tuple[object, str]]:
     ]
 
 
+def _among(column, values: list):
+    """column IN values, for the import's look-ups of LOOKUP values at a time. On PostgreSQL as
+    `= ANY(array)`: one bound array instead of LOOKUP parameters, so every look-up is the same short
+    statement (the driver rewrote each long one anew, a third of an unchanged re-import's time)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(values, ARRAY(column.type)))
+    return column.in_(values)
+
+
 def _ticket_owners(ticket_numbers: list[str]) -> dict[str, str]:
     """Ticket number -> order number of the booking in the database that holds it."""
     owners: dict[str, str] = {}
@@ -104,110 +149,107 @@ def _ticket_owners(ticket_numbers: list[str]) -> dict[str, str]:
         rows = db.session.execute(
             select(Passenger.ticket_number, Booking.order_number)
             .join(Booking, Booking.id == Passenger.booking_id)
-            .where(Passenger.ticket_number.in_(unique[start : start + LOOKUP]))
+            .where(_among(Passenger.ticket_number, unique[start : start + LOOKUP]))
         )
         owners.update((ticket, order) for ticket, order in rows)
     return owners
 
 
-_BOOKING_COLUMNS = (
-    "order_number",
-    "account_id",
-    "pnr",
-    "airline_id",
-    "payment_channel",
-    "currency",
-    "status",
-    "issued_at",
-    "contact_email",
-    "contact_phone",
-    "first_departure_date",
-)
-_PASSENGER_COLUMNS = (
-    "ref",
-    "position",
-    "ptype",
-    "title",
-    "first_name",
-    "last_name",
-    "ticket_number",
-    "base",
-    "taxes",
-    "refundable_taxes",
-    "refundable",
-    "cancellation_fee",
-    "changeable",
-    "change_fee",
-)
-_SEGMENT_COLUMNS = (
-    "ref",
-    "position",
-    "flight_number",
-    "origin",
-    "destination",
-    "departure_at",
-    "departure_offset",
-    "arrival_at",
-    "arrival_offset",
-    "cabin",
-    "status",
-)
-
-
-_TICKET = _PASSENGER_COLUMNS.index("ticket_number")
+_BOOKING_COLUMNS = BOOKING_IMPORTED_COLUMNS
+_PASSENGER_COLUMNS = PASSENGER_IMPORTED_COLUMNS
+_SEGMENT_COLUMNS = SEGMENT_IMPORTED_COLUMNS
+# Ancillaries are compared by their passenger's and segment's refs, then these columns.
+_ANCILLARY_VALUE_COLUMNS = ANCILLARY_IMPORTED_COLUMNS[2:]
 
 
 @dataclass
-class _Stored:
-    """A booking as the database holds it, in the shape the file's content is compared in: column values
-    in the order of _BOOKING_COLUMNS, passengers and segments by ref, ancillaries in id order."""
+class _Known:
+    """What a re-import's checks need of a booking in the database, read without loading its content:
+    its id, account, import digest, passengers' tickets by ref and segments' refs."""
 
     id: int
     account: str
-    values: tuple
-    passengers: dict[str, tuple] = field(default_factory=dict)
-    segments: dict[str, tuple] = field(default_factory=dict)
-    ancillaries: list[tuple] = field(default_factory=list)
+    digest: str | None
+    tickets: dict[str, str] = field(default_factory=dict)
+    segment_refs: set[str] = field(default_factory=set)
 
     @property
     def existing(self) -> ExistingBooking:
         return ExistingBooking(
             account=self.account,
-            passenger_refs=frozenset(self.passengers),
-            segment_refs=frozenset(self.segments),
+            passenger_refs=frozenset(self.tickets),
+            segment_refs=frozenset(self.segment_refs),
         )
 
     def holds_ticket(self, ticket_number: str) -> bool:
-        return any(p[_TICKET] == ticket_number for p in self.passengers.values())
+        return ticket_number in self.tickets.values()
 
 
-def _stored(order_numbers: list[str], *, up_to_id: int | None = None) -> dict[str, _Stored]:
-    """What the database holds for these order numbers (four queries per LOOKUP bookings, no ORM
-    objects: a re-import of a whole book asks this of every booking). up_to_id: only bookings with an id
-    up to this one (those that were there before this import)."""
-    known: dict[str, _Stored] = {}
-    booking_columns = [getattr(Booking, name) for name in _BOOKING_COLUMNS]
+def _known(order_numbers: list[str], *, up_to_id: int | None = None) -> dict[str, _Known]:
+    """What the checks need of the bookings in the database with these order numbers (three light
+    queries per LOOKUP bookings: strings and ids, no amounts or times to convert). up_to_id: only
+    bookings with an id up to this one (those that were there before this import)."""
+    known: dict[str, _Known] = {}
     for start in range(0, len(order_numbers), LOOKUP):
         query = (
-            select(Booking.id, Account.code, *booking_columns)
+            select(Booking.id, Booking.order_number, Account.code, Booking.import_digest)
             .join(Account, Account.id == Booking.account_id)
-            .where(Booking.order_number.in_(order_numbers[start : start + LOOKUP]))
+            .where(_among(Booking.order_number, order_numbers[start : start + LOOKUP]))
         )
         if up_to_id is not None:
             query = query.where(Booking.id <= up_to_id)
         by_id = {}
-        for booking_id, account, *values in db.session.execute(query):
-            by_id[booking_id] = known[values[0]] = _Stored(booking_id, account, tuple(values))
+        for booking_id, order_number, account, digest in db.session.execute(query):
+            by_id[booking_id] = known[order_number] = _Known(booking_id, account, digest)
         if not by_id:
             continue
-        ids = list(by_id)
+        for booking_id, ref, ticket in db.session.execute(
+            select(Passenger.booking_id, Passenger.ref, Passenger.ticket_number).where(
+                _among(Passenger.booking_id, list(by_id))
+            )
+        ):
+            by_id[booking_id].tickets[ref] = ticket
+        for booking_id, ref in db.session.execute(
+            select(Segment.booking_id, Segment.ref).where(_among(Segment.booking_id, list(by_id)))
+        ):
+            by_id[booking_id].segment_refs.add(ref)
+    return known
+
+
+@dataclass
+class _Stored:
+    """A booking's imported content as the database holds it, in the shape _content gives the file's:
+    column values in the order of _BOOKING_COLUMNS, passengers and segments by ref, ancillaries in id
+    order."""
+
+    values: tuple = ()
+    passengers: dict[str, tuple] = field(default_factory=dict)
+    segments: dict[str, tuple] = field(default_factory=dict)
+    ancillaries: list[tuple] = field(default_factory=list)
+
+    @property
+    def content(self) -> tuple:
+        return (self.values, self.passengers, self.segments, self.ancillaries)
+
+
+def _stored(booking_ids: list[int]) -> dict[int, _Stored]:
+    """The imported content of these bookings, by id (four queries per LOOKUP bookings, no ORM objects);
+    asked only of re-imported bookings whose digest did not match."""
+    by_id: dict[int, _Stored] = {}
+    booking_columns = [getattr(Booking, name) for name in _BOOKING_COLUMNS]
+    for start in range(0, len(booking_ids), LOOKUP):
+        ids = booking_ids[start : start + LOOKUP]
+        for booking_id, *values in db.session.execute(
+            select(Booking.id, *booking_columns).where(_among(Booking.id, ids))
+        ):
+            by_id[booking_id] = _Stored(tuple(values))
         for model, names, attribute in (
             (Passenger, _PASSENGER_COLUMNS, "passengers"),
             (Segment, _SEGMENT_COLUMNS, "segments"),
         ):
             columns = [getattr(model, name) for name in names]
             for booking_id, *values in db.session.execute(
-                select(model.booking_id, *columns).where(model.booking_id.in_(ids))
+                select(model.booking_id, *columns).where(_among(model.booking_id, ids))
             ):
                 getattr(by_id[booking_id], attribute)[values[0]] = tuple(values)
         for booking_id, *values in db.session.execute(
@@ -215,17 +257,15 @@ def _stored(order_numbers: list[str], *, up_to_id: int | None = None) -> dict[st
                 Ancillary.booking_id,
                 Passenger.ref,
                 Segment.ref,
-                Ancillary.type,
-                Ancillary.description,
-                Ancillary.price,
+                *(getattr(Ancillary, name) for name in _ANCILLARY_VALUE_COLUMNS),
             )
             .join(Passenger, Passenger.id == Ancillary.passenger_id)
             .join(Segment, Segment.id == Ancillary.segment_id)
-            .where(Ancillary.booking_id.in_(ids))
+            .where(_among(Ancillary.booking_id, ids))
             .order_by(Ancillary.id)
         ):
             by_id[booking_id].ancillaries.append(tuple(values))
-    return known
+    return by_id
 
 
 Progress = Callable[[int], None]  # called with the number of bookings done so far
@@ -293,18 +333,16 @@ def _import(
     while chunk:
         order_numbers = _order_numbers_in(chunk)
         again_in_file = [n for n in order_numbers if checker.seen_before(n, start)]
-        stored = _stored([n for n in order_numbers if n not in again_in_file])
-        stored.update(_stored(again_in_file, up_to_id=last_id_before))
+        known = _known([n for n in order_numbers if n not in again_in_file])
+        known.update(_known(again_in_file, up_to_id=last_id_before))
         # Who holds each ticket: not asked of a booking's own tickets (it may keep them).
         tickets = [
-            t
-            for number, t in _tickets_in(chunk)
-            if number not in stored or not stored[number].holds_ticket(t)
+            t for number, t in _tickets_in(chunk) if number not in known or not known[number].holds_ticket(t)
         ]
-        existing = {number: booking.existing for number, booking in stored.items()}
+        existing = {number: booking.existing for number, booking in known.items()}
         checked = checker.bookings(chunk, start, existing, _ticket_owners(tickets))
         if not checker.failed:
-            touched.update(_write(checked, stored, accounts, airlines, now, imported_at, result))
+            touched.update(_write(checked, known, accounts, airlines, now, imported_at, result))
         start += len(chunk)
         if progress is not None:
             progress(start)
@@ -328,16 +366,36 @@ def _import(
     return result
 
 
-def _write(checked: list[BookingData], stored, accounts, airlines, now, imported_at, result) -> set[int]:
-    """Write one checked chunk; the ids of changed bookings some refund touched."""
-    new = [data for data in checked if data.order_number not in stored]
+def _write(checked: list[BookingData], known, accounts, airlines, now, imported_at, result) -> set[int]:
+    """Write one checked chunk; the ids of changed bookings some refund touched.
+
+    A re-imported booking whose content digest is the one stored with it is skipped unread. Any other
+    (changed, or without a digest yet) is compared in full with what the database holds: written through
+    the ORM when something differs, else given its digest only."""
+    new = [data for data in checked if data.order_number not in known]
     _insert_new_bookings(new, accounts, airlines, now, imported_at)
     result.created.extend(data.order_number for data in new)
-    again = [data for data in checked if data.order_number in stored]
+    again = [data for data in checked if data.order_number in known]
     result.updated.extend(data.order_number for data in again)
-    differing = [
-        data for data in again if _differs(stored[data.order_number], data, accounts[data.account], airlines)
-    ]
+    contents = {data.order_number: _content(data, accounts[data.account], airlines) for data in again}
+    digests = {number: import_digest(content) for number, content in contents.items()}
+    unsure = [data for data in again if known[data.order_number].digest != digests[data.order_number]]
+    if not unsure:
+        return set()
+    stored = _stored([known[data.order_number].id for data in unsure])
+    differing, same = [], []
+    for data in unsure:
+        booking_id = known[data.order_number].id
+        if stored[booking_id].content != contents[data.order_number]:
+            differing.append(data)
+        else:
+            same.append({"bid": booking_id, "digest": digests[data.order_number]})
+    if same:
+        table = Booking.__table__
+        db.session.execute(
+            update(table).where(table.c.id == bindparam("bid")).values(import_digest=bindparam("digest")),
+            same,
+        )
     touched = set()
     if differing:
         current = {
@@ -354,7 +412,8 @@ def _write(checked: list[BookingData], stored, accounts, airlines, now, imported
         }
         for data in differing:
             booking = current[data.order_number]
-            result.schedule_changes.extend(_apply(booking, data, accounts[data.account], airlines, now))
+            changes = _apply(booking, data, accounts[data.account], airlines, now, digests[data.order_number])
+            result.schedule_changes.extend(FoundChange.of(c, data.order_number) for c in changes)
             if booking.refund_state != BookingRefundState.NONE.value:
                 touched.add(booking.id)
         db.session.flush()
@@ -365,8 +424,9 @@ def _write(checked: list[BookingData], stored, accounts, airlines, now, imported
 #
 # The column values of a booking, its passengers and segments (in the order of _BOOKING_COLUMNS,
 # _PASSENGER_COLUMNS, _SEGMENT_COLUMNS) are worked out by one function each, used to insert a new
-# booking (Core executemany through the models' tables, so Amount and UTCDateTime bind as the ORM
-# would), to update a changed one (_apply), and to tell whether a re-imported one changed (_differs).
+# booking (_RowWriter: COPY on PostgreSQL, executemany on SQLite, each value through its column's type so
+# Amount and UTCDateTime bind as the ORM would), to update a changed one (_apply), and to tell whether a
+# re-imported one changed (_differs).
 
 
 def _booking_row(data: BookingData, account: Account, airlines: dict[str, Airline]) -> tuple:
@@ -430,120 +490,195 @@ _BOOKING_FIELDS = tuple(
 )
 
 
+# Columns a new booking row gives after those of _BOOKING_COLUMNS (what the import sets that the file
+# does not say).
+_NEW_BOOKING_COLUMNS = (
+    *_BOOKING_COLUMNS,
+    "import_digest",
+    "action_required",
+    "refund_state",
+    "imported_at",
+    "updated_at",
+)
+_NEW_PASSENGER_COLUMNS = ("booking_id", *_PASSENGER_COLUMNS)
+_NEW_SEGMENT_COLUMNS = ("booking_id", *_SEGMENT_COLUMNS)
+_NEW_ANCILLARY_COLUMNS = ("booking_id", "passenger_id", "segment_id", "type", "description", "price")
+_SEARCH_KEY_COLUMNS = ("booking_id", "account_id", "key")
+
+
 def _insert_new_bookings(
     new: list[BookingData], accounts: dict[str, Account], airlines: dict[str, Airline], now, imported_at
 ) -> None:
-    """Bookings not in the database yet, with passengers, segments, ancillaries and search keys: one
-    executemany a table (the databases batch them into multi-row statements), and the new ids read back
-    by order number (RETURNING with an executemany is a statement a row on SQLite)."""
+    """Bookings not in the database yet, with passengers, segments, ancillaries and search keys: the rows
+    are built here once, and _RowWriter sends them in bulk (COPY on PostgreSQL, the driver's executemany
+    on SQLite), a table at a time."""
     if not new:
         return
-    db.session.execute(
-        insert(Booking.__table__),
-        [
-            {
-                **dict(
-                    zip(_BOOKING_COLUMNS, _booking_row(data, accounts[data.account], airlines), strict=True)
-                ),
-                "action_required": False,
-                "refund_state": BookingRefundState.NONE.value,
-                "imported_at": imported_at,
-                "updated_at": now,
-            }
-            for data in new
-        ],
+    writer = _RowWriter(db.session.connection())
+    contents = [_content(data, accounts[data.account], airlines) for data in new]
+    unset = (False, BookingRefundState.NONE.value, imported_at, now)  # action_required ... updated_at
+    booking_ids = writer.insert(
+        Booking,
+        _NEW_BOOKING_COLUMNS,
+        [(*content[0], import_digest(content), *unset) for content in contents],
+        ids_by=("order_number",),
     )
-    ids = _ids_of([data.order_number for data in new])
-    booking_ids = [ids[data.order_number] for data in new]
     passenger_rows, segment_rows, key_rows = [], [], []
-    for booking_id, data in zip(booking_ids, new, strict=True):
-        passenger_rows.extend(
-            {"booking_id": booking_id, **dict(zip(_PASSENGER_COLUMNS, _passenger_row(p, i), strict=True))}
-            for i, p in enumerate(data.passengers)
-        )
-        segment_rows.extend(
-            {"booking_id": booking_id, **dict(zip(_SEGMENT_COLUMNS, _segment_row(s, i), strict=True))}
-            for i, s in enumerate(data.segments)
-        )
+    for booking_id, data, content in zip(booking_ids, new, contents, strict=True):
+        passenger_rows.extend((booking_id, *row) for row in content[1].values())
+        segment_rows.extend((booking_id, *row) for row in content[2].values())
         account_id = accounts[data.account].id
         key_rows.extend((booking_id, account_id, key) for key in sorted(booking_search_keys(data)))
-    db.session.execute(insert(Passenger.__table__), passenger_rows)
-    db.session.execute(insert(Segment.__table__), segment_rows)
-    with_ancillaries = [
-        (booking_id, data) for booking_id, data in zip(booking_ids, new, strict=True) if data.ancillaries
-    ]
-    if with_ancillaries:
-        ids = [booking_id for booking_id, _ in with_ancillaries]
-        passenger_id = _child_ids(Passenger, ids)
-        segment_id = _child_ids(Segment, ids)
-        db.session.execute(
-            insert(Ancillary.__table__),
+    # Ancillaries name their passenger and segment: only then are those ids asked for.
+    children = any(data.ancillaries for data in new)
+    passenger_ids = writer.insert(
+        Passenger, _NEW_PASSENGER_COLUMNS, passenger_rows, ids_by=("booking_id", "ref") if children else None
+    )
+    segment_ids = writer.insert(
+        Segment, _NEW_SEGMENT_COLUMNS, segment_rows, ids_by=("booking_id", "ref") if children else None
+    )
+    if children:
+        passenger_id = {row[:2]: i for row, i in zip(passenger_rows, passenger_ids, strict=True)}
+        segment_id = {row[:2]: i for row, i in zip(segment_rows, segment_ids, strict=True)}
+        writer.insert(
+            Ancillary,
+            _NEW_ANCILLARY_COLUMNS,
             [
-                {
-                    "booking_id": booking_id,
-                    "passenger_id": passenger_id[booking_id, a.passenger_ref],
-                    "segment_id": segment_id[booking_id, a.segment_ref],
-                    "type": a.type,
-                    "description": a.description,
-                    "price": a.price,
-                }
-                for booking_id, data in with_ancillaries
+                (
+                    booking_id,
+                    passenger_id[booking_id, a.passenger_ref],
+                    segment_id[booking_id, a.segment_ref],
+                    a.type,
+                    a.description,
+                    a.price,
+                )
+                for booking_id, data in zip(booking_ids, new, strict=True)
                 for a in data.ancillaries
             ],
         )
-    _insert_plain(BookingSearchKey.__table__, ("booking_id", "account_id", "key"), key_rows)
+    writer.insert(BookingSearchKey, _SEARCH_KEY_COLUMNS, key_rows)
 
 
-def _ids_of(order_numbers: list[str]) -> dict[str, int]:
-    ids: dict[str, int] = {}
-    for start in range(0, len(order_numbers), LOOKUP):
-        ids.update(
-            db.session.execute(
-                select(Booking.order_number, Booking.id).where(
-                    Booking.order_number.in_(order_numbers[start : start + LOOKUP])
-                )
-            ).all()
+class _RowWriter:
+    """Inserts many rows of one table, each value bound through its column's type exactly as the ORM
+    binds it (Amount as hundredths, UTCDateTime as naive UTC), inside the session's transaction.
+
+    PostgreSQL: COPY ... FROM STDIN on the session's own connection (one stream a table, no round trip a
+    batch of rows); ids, when asked for, are taken from the table's sequence first and sent with the rows.
+    SQLite: the driver's executemany (in process, no round trips to save); ids read back by a natural key.
+    """
+
+    def __init__(self, connection) -> None:
+        self.connection = connection
+        self.dialect = connection.dialect
+        self.copies = self.dialect.name == "postgresql"
+
+    def insert(
+        self, model, columns: tuple[str, ...], rows: list[tuple], ids_by: tuple[str, ...] | None = None
+    ):
+        """Insert rows (values in the order of columns); their ids in row order when ids_by names the
+        columns that tell the rows apart (else None)."""
+        if not rows:
+            return []
+        table = model.__table__
+        _check_defaults(table, columns)
+        bound = self._bound(table, columns, rows)
+        if self.copies:
+            ids = self._next_ids(table, len(rows)) if ids_by else None
+            if ids is not None:
+                columns = ("id", *columns)
+                bound = [(i, *row) for i, row in zip(ids, bound, strict=True)]
+            self._copy(table, columns, bound)
+            return ids
+        self._executemany(table, columns, bound)
+        if ids_by is None:
+            return None
+        keys = [tuple(row[columns.index(name)] for name in ids_by) for row in rows]
+        found = _ids_by(model, ids_by, keys)
+        return [found[key] for key in keys]
+
+    def _bound(self, table, columns: tuple[str, ...], rows: list[tuple]) -> list:
+        """The rows with each value as its column type binds it (only the columns whose type converts
+        anything are touched: strings and integers go as they are)."""
+        processors = [
+            (i, process)
+            for i, name in enumerate(columns)
+            if (process := table.c[name].type.dialect_impl(self.dialect).bind_processor(self.dialect))
+        ]
+        if not processors:
+            return rows
+        bound = []
+        for row in rows:
+            values = list(row)
+            for i, process in processors:
+                values[i] = process(values[i])
+            bound.append(tuple(values))
+        return bound
+
+    def _next_ids(self, table, count: int) -> list[int]:
+        return list(
+            self.connection.exec_driver_sql(
+                "SELECT nextval(pg_get_serial_sequence(%(table)s, 'id')) FROM generate_series(1, %(count)s)",
+                {"table": table.name, "count": count},
+            ).scalars()
         )
-    return ids
+
+    def _copy(self, table, columns: tuple[str, ...], rows: list[tuple]) -> None:
+        quote = self.dialect.identifier_preparer
+        names = ", ".join(quote.quote(name) for name in columns)
+        statement = f"COPY {quote.format_table(table)} ({names}) FROM STDIN"
+        # The DBAPI connection of the session's transaction: the rows commit or roll back with the rest.
+        with self.connection.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def _executemany(self, table, columns: tuple[str, ...], rows: list[tuple]) -> None:
+        compiled = insert(table).compile(dialect=self.dialect, column_keys=list(columns))
+        if not compiled.positional:
+            rows = [dict(zip(columns, row, strict=True)) for row in rows]
+        elif (order := [columns.index(name) for name in compiled.positiontup]) != list(range(len(columns))):
+            rows = [tuple(row[i] for i in order) for row in rows]
+        self.connection.exec_driver_sql(str(compiled), rows)
 
 
-def _child_ids(model, booking_ids: list[int]) -> dict[tuple[int, str], int]:
-    """(booking id, ref) -> id of the passengers or segments of these bookings."""
-    ids = {}
-    for start in range(0, len(booking_ids), LOOKUP):
-        for booking_id, ref, child_id in db.session.execute(
-            select(model.booking_id, model.ref, model.id).where(
-                model.booking_id.in_(booking_ids[start : start + LOOKUP])
-            )
+def _check_defaults(table, columns: tuple[str, ...]) -> None:
+    """The rows go past SQLAlchemy's insert: a column with a default set in Python would be left empty."""
+    missing = [c.name for c in table.columns if c.default is not None and c.name not in columns]
+    if missing:
+        raise ValueError(f"{table.name}: give {', '.join(missing)} (its default is set in Python)")
+
+
+def _ids_by(model, names: tuple[str, ...], keys: list[tuple]) -> dict[tuple, int]:
+    """id of each row of model whose columns `names` hold one of keys (looked up by the first column)."""
+    columns = [getattr(model, name) for name in names]
+    firsts = sorted({key[0] for key in keys})
+    ids: dict[tuple, int] = {}
+    for start in range(0, len(firsts), LOOKUP):
+        for *key, row_id in db.session.execute(
+            select(*columns, model.id).where(columns[0].in_(firsts[start : start + LOOKUP]))
         ):
-            ids[booking_id, ref] = child_id
+            ids[tuple(key)] = row_id
     return ids
 
 
-def _insert_plain(table, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """Insert rows of plain values (integers and text, nothing a column type converts) with the driver's
-    own executemany: for the search keys, the most numerous rows, SQLAlchemy's per-row parameter work
-    costs more than the database's."""
-    connection = db.session.connection()
-    compiled = insert(table).compile(dialect=connection.dialect, column_keys=list(columns))
-    if compiled.positional:
-        order = [columns.index(name) for name in compiled.positiontup]
-        parameters = (
-            [tuple(row[i] for i in order) for row in rows] if order != list(range(len(columns))) else rows
-        )
-    else:
-        parameters = [dict(zip(columns, row, strict=True)) for row in rows]
-    connection.exec_driver_sql(str(compiled), parameters)
-
-
-def _differs(stored: _Stored, data: BookingData, account: Account, airlines: dict[str, Airline]) -> bool:
-    """Whether the file's content of a re-imported booking differs from what the database holds."""
+def _content(data: BookingData, account: Account, airlines: dict[str, Airline]) -> tuple:
+    """A booking's content as the file gives it, in the shape of _Stored.content: what a re-import
+    compares with the database, and what its digest covers."""
     return (
-        stored.values != _booking_row(data, account, airlines)
-        or stored.passengers != {p.ref: _passenger_row(p, i) for i, p in enumerate(data.passengers)}
-        or stored.segments != {s.ref: _segment_row(s, i) for i, s in enumerate(data.segments)}
-        or stored.ancillaries != [_ancillary_values(a) for a in data.ancillaries]
+        _booking_row(data, account, airlines),
+        {p.ref: _passenger_row(p, i) for i, p in enumerate(data.passengers)},
+        {s.ref: _segment_row(s, i) for i, s in enumerate(data.segments)},
+        [_ancillary_values(a) for a in data.ancillaries],
     )
+
+
+def import_digest(content: tuple) -> str:
+    """The digest stored with a booking of its imported content (_content): 32 hex digits.
+
+    Read from the values' repr, which tells apart any two values the comparison does (and some it does
+    not: 95.5 and 95.50, one instant at two offsets). Such a pair only sends the booking the long way
+    once: compared in full, found the same, given the new digest."""
+    return hashlib.blake2b(repr(content).encode(), digest_size=16).hexdigest()
 
 
 def _upsert_airlines(file_airlines: tuple[AirlineData, ...]) -> tuple[dict[str, Airline], set[str]]:
@@ -584,7 +719,9 @@ def _upsert_airlines(file_airlines: tuple[AirlineData, ...]) -> tuple[dict[str, 
     return airlines, retyped
 
 
-def _apply(booking: Booking, data: BookingData, account: Account, airlines, now) -> list[ScheduleChange]:
+def _apply(
+    booking: Booking, data: BookingData, account: Account, airlines, now, digest: str
+) -> list[ScheduleChange]:
     booking.account = account
     booking.airline = airlines[data.airline]
     values = dict(zip(_BOOKING_COLUMNS, _booking_row(data, account, airlines), strict=True))
@@ -643,6 +780,7 @@ def _apply(booking: Booking, data: BookingData, account: Account, airlines, now)
             )
         )
     _index(booking)
+    booking.import_digest = digest  # last: every change above forgot the old one (models.bookings)
     return changes
 
 

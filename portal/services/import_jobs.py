@@ -4,7 +4,10 @@ holding a web worker while a hundred thousand bookings are checked and written.
 The upload is stored under UPLOAD_DIR/imports; the job `import-bookings` (portal/jobs.py) claims the
 oldest waiting import, runs services.bookings.import_bookings on it in one transaction and records the
 outcome with it. While it runs, its progress is written to a small file beside the upload (SQLite
-allows one writer, and the import holds it): the page reads it from there.
+allows one writer, and the import holds it): the page reads it from there. That file is also the import's
+heartbeat: a running import with no progress for IMPORT_STALE_MINUTES lost its runner (killed, or the
+machine went down; its transaction was rolled back with it), and is shown and recorded as interrupted,
+its file kept so that an admin may run it again.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import secrets
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
@@ -23,8 +26,10 @@ from flask import current_app
 from sqlalchemy import select
 
 from portal.clock import utcnow
+from portal.domain.errors import Conflict
 from portal.extensions import db
 from portal.models import ImportJob, User
+from portal.models.imports import IMPORT_JOB_STATUSES
 from portal.services.transitions import claim_rows
 
 FOLDER = "imports"
@@ -118,6 +123,81 @@ def progress_writer(job: ImportJob, stream: BinaryIO) -> Callable[[int], None]:
         os.replace(partial, target)
 
     return write
+
+
+INTERRUPTED = (
+    "The import stopped without finishing (no progress for {minutes} minutes: its job runner was stopped); "
+    "nothing was imported. Run it again when the job runner is back."
+)
+
+
+def _stale_after() -> timedelta:
+    return timedelta(minutes=current_app.config["IMPORT_STALE_MINUTES"])
+
+
+def last_sign_of_life(job: ImportJob) -> datetime | None:
+    """When a running import last showed progress (its progress file), else when it was started."""
+    try:
+        return datetime.fromtimestamp(_progress_file(job).stat().st_mtime, UTC)
+    except OSError:
+        return job.started_at
+
+
+def is_interrupted(job: ImportJob, now: datetime | None = None) -> bool:
+    """Recorded as interrupted, or running without progress for IMPORT_STALE_MINUTES (its runner is gone:
+    an import reports progress every CHUNK bookings, about every second)."""
+    if job.may_run_again:
+        return True
+    if not job.is_running:
+        return False
+    seen = last_sign_of_life(job)
+    return seen is None or seen < (now or utcnow()) - _stale_after()
+
+
+def shown_status_label(job: ImportJob, now: datetime | None = None) -> str:
+    """The status the page shows: an import whose runner is gone reads as interrupted before the next
+    runner records it so."""
+    return IMPORT_JOB_STATUSES["interrupted"] if is_interrupted(job, now) else job.status_label
+
+
+def sweep_interrupted(now: datetime | None = None) -> int:
+    """Record the running imports whose runner is gone as interrupted (a conditional UPDATE, so an import
+    that finished meanwhile stays done), keeping their files; how many. The caller commits."""
+    now = now or utcnow()
+    stale = [
+        job
+        for job in db.session.scalars(select(ImportJob).where(ImportJob.status == "running"))
+        if is_interrupted(job, now)
+    ]
+    minutes = int(_stale_after().total_seconds() // 60)
+    swept = claim_rows(
+        ImportJob,
+        [job.id for job in stale],
+        expected={"status": "running"},
+        values={"status": "interrupted", "finished_at": now, "summary": INTERRUPTED.format(minutes=minutes)},
+    )
+    for job in stale:
+        _progress_file(job).unlink(missing_ok=True)
+        db.session.expire(job)
+    return swept
+
+
+def run_again(job_id: int, now: datetime | None = None) -> ImportJob:
+    """Queue an interrupted import again, from its kept file (the caller commits). Refused (Conflict) for
+    any other import, and for one whose runner may still be alive."""
+    job = db.session.get(ImportJob, job_id)
+    if job is None or not is_interrupted(job, now) or not file_of(job).exists():
+        raise Conflict("This import cannot be run again: only an interrupted import can.")
+    if not claim_rows(
+        ImportJob,
+        [job.id],
+        expected={"status": job.status},
+        values={"status": "queued", "started_at": None, "finished_at": None, "summary": None},
+    ):
+        raise Conflict("This import changed meanwhile; look at the list again.")
+    _progress_file(job).unlink(missing_ok=True)
+    db.session.expire(job)
+    return job
 
 
 def finish_import(job: ImportJob, summary: str, now: datetime | None = None) -> None:

@@ -149,7 +149,7 @@ def test_only_the_changed_bookings_are_written_and_their_changes_recorded(clock,
     docs[6] = rescheduled(docs[6], segment=1, hours=-1)
     result = import_bookings(source(_file(docs)))
     db.session.commit()
-    assert [(c.booking.order_number, c.segment.ref) for c in result.schedule_changes] == [
+    assert [(c.order_number, c.segment_ref) for c in result.schedule_changes] == [
         (NUMBERS[2], "S1"),
         (NUMBERS[6], "S2"),
     ]

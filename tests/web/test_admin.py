@@ -6,7 +6,7 @@ import json
 from sqlalchemy import func, select
 
 from portal.models import Account, Booking, User
-from tests.conftest import AIRLINES, booking_doc
+from tests.conftest import AIRLINES, booking_doc, cancelled_by_airline, rescheduled
 
 
 def test_admin_creates_an_agent(client, auth, world, db):
@@ -115,6 +115,19 @@ def test_import_page_imports_a_file(client, auth, world, db):
     assert response.status_code == 200
     assert "1 booking(s) created" in response.get_data(as_text=True)
     assert db.session.scalar(select(Booking.id).where(Booking.order_number == "IMP0000001"))
+
+
+def test_import_page_names_the_schedule_changes_a_reimport_found(client, auth, world, db):
+    auth.login(world.admin)
+    moved, cancelled = booking_doc("IMP0000002"), booking_doc("IMP0000003")
+    doc = {"format": "portal-bookings/1", "airlines": AIRLINES, "bookings": [moved, cancelled]}
+    _upload(client, json.dumps(doc).encode())
+    doc["bookings"] = [rescheduled(moved, segment=0), cancelled_by_airline(cancelled, segment=1)]
+    page = _upload(client, json.dumps(doc).encode()).get_data(as_text=True)
+    assert "2 schedule change(s) recorded" in page
+    flights = [moved["segments"][0]["flight_number"], cancelled["segments"][1]["flight_number"]]
+    assert f"IMP0000002 {flights[0]}: new times" in page
+    assert f"IMP0000003 {flights[1]}: cancelled by the airline" in page
 
 
 def test_import_page_lists_every_error_and_imports_nothing(client, auth, world, db):

@@ -3,10 +3,13 @@ page shows each background import's state and progress; a second large import wa
 
 import io
 import json
+import os
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from portal.clock import utcnow
 from portal.jobs import run_job
 from portal.models import Booking, ImportJob
 from portal.services import import_jobs
@@ -115,3 +118,56 @@ def test_a_small_file_is_still_imported_while_the_page_waits(client, auth, world
     response = _upload(client, _file("BG00000041"))
     assert response.status_code == 200 and "1 booking(s) created" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(ImportJob)) == 0
+
+
+def _went_quiet(job, minutes: float) -> None:
+    """The runner's last progress (its heartbeat file) `minutes` ago, as if it had been killed then."""
+    with import_jobs.file_of(job).open("rb") as stream:
+        stream.seek(job.size // 2)
+        import_jobs.progress_writer(job, stream)(1000)
+    moment = (utcnow() - timedelta(minutes=minutes)).timestamp()
+    os.utime(import_jobs._progress_file(job), (moment, moment))
+
+
+def test_an_import_whose_runner_was_killed_shows_interrupted_and_runs_again(
+    client, auth, world, db, background
+):
+    """The runner died mid-import (its transaction went with it): after IMPORT_STALE_MINUTES without
+    progress the page says so at once, the next runner records it, and Run again imports the kept file."""
+    auth.login(world.admin)
+    _upload(client, _file("BG00000051", "BG00000052"), name="killed.json")
+    job = import_jobs.claim_next()
+    db.session.commit()
+    _went_quiet(job, minutes=3)  # quiet, but not for long: still importing
+    block = _imports_block(client)
+    assert "Importing" in block and "Run again" not in block and 'hx-trigger="every 3s"' in block
+    assert client.post(f"/admin/import/{job.id}/run-again").status_code == 303
+    assert "only an interrupted import can" in client.get("/admin/import").get_data(as_text=True)
+
+    _went_quiet(job, minutes=11)  # past the 10 minutes: the runner is gone
+    block = _imports_block(client)
+    assert "Interrupted: nothing was imported" in block and "Run again" in block
+    assert "hx-trigger" not in block  # nothing to follow until it is run again
+
+    assert run_job("import-bookings") == {"imported": 0, "refused": 0}  # records it; imports nothing
+    db.session.expire_all()
+    job = db.session.get(ImportJob, job.id)
+    assert job.status == "interrupted" and "its job runner was stopped" in job.summary
+    assert import_jobs.file_of(job).exists()  # kept to run again
+
+    assert client.post(f"/admin/import/{job.id}/run-again").status_code == 303
+    assert "queued again" in client.get("/admin/import").get_data(as_text=True)
+    assert run_job("import-bookings") == {"imported": 1, "refused": 0}
+    numbers = db.session.scalars(select(Booking.order_number).where(Booking.order_number.like("BG%")))
+    assert sorted(numbers) == ["BG00000051", "BG00000052"]
+    assert db.session.get(ImportJob, job.id).status == "done"
+
+
+def test_a_finished_import_is_not_run_again(client, auth, world, db, background):
+    auth.login(world.admin)
+    _upload(client, _file("BG00000061"))
+    run_job("import-bookings")
+    job = db.session.scalar(select(ImportJob))
+    assert client.post(f"/admin/import/{job.id}/run-again").status_code == 303
+    db.session.expire_all()
+    assert db.session.get(ImportJob, job.id).status == "done"

@@ -397,6 +397,10 @@ ROUTES: dict[str, Route] = {
         ADMIN, args={"account_id": "account", "change": Fixed("disable")}, ok={"POST": 303}
     ),
     "admin.import_file": Route(ADMIN, ok={"GET": 200, "POST": 422}),  # no file chosen
+    # No such import: the refusal is flashed on the import page.
+    "admin.run_import_again": Route(
+        ADMIN, args={"job_id": Fixed("999999")}, ok={"POST": 303}, goes_to="/admin/import"
+    ),
     "admin.audit_trail": Route(ADMIN),
     # --- an agency's own admin ------------------------------------------------------------------------
     "agency.users": Route(AGENCY_ADMIN, ok={"GET": 200, "POST": 422}),  # an empty invitation is refused

@@ -29,7 +29,14 @@ from portal.services.auth import (
     update_user,
 )
 from portal.services.bookings import import_bookings
-from portal.services.import_jobs import progress_of, queue_import, recent_imports
+from portal.services.import_jobs import (
+    is_interrupted,
+    progress_of,
+    queue_import,
+    recent_imports,
+    run_again,
+    shown_status_label,
+)
 from portal.services.mfa import enrolled_user_ids
 from portal.services.passwords import links_by_email, send_reset_link, set_temporary_password
 from portal.uow import attempt, button
@@ -263,7 +270,9 @@ def import_file():
                 errors = outcome.error.errors
     status = 422 if (errors or form.errors) else 200
     imports = recent_imports()
-    progress = {job.id: progress_of(job) for job in imports if job.is_running}
+    now = utcnow()
+    interrupted = {job.id for job in imports if is_interrupted(job, now)}
+    progress = {job.id: progress_of(job) for job in imports if job.is_running and job.id not in interrupted}
     page = render(
         "admin/import.html",
         block="imports",
@@ -272,9 +281,23 @@ def import_file():
         result=result,
         imports=imports,
         progress=progress,
-        polling=any(job.is_active for job in imports),
+        interrupted=interrupted,
+        labels={job.id: shown_status_label(job, now) for job in imports},
+        action=ActionForm(),
+        polling=any(job.is_active and job.id not in interrupted for job in imports),
     )
     return page, status
+
+
+@bp.post("/import/<int:job_id>/run-again")
+@admin_required
+def run_import_again(job_id):
+    """An import whose runner was stopped mid-import, queued again from its kept file."""
+    return button(
+        lambda: run_again(job_id),
+        lambda: "The import is queued again; its progress shows below.",
+        url_for("admin.import_file"),
+    )
 
 
 # --- Audit trail --------------------------------------------------------------------------------
