@@ -103,8 +103,9 @@ class Endpoint:
     headers: dict[str, str] = field(default_factory=dict)
     expect: str | None = None  # text the body must contain (checked once, before the load)
     refuse: str | None = None  # text the body must not contain
-    # A step of several calls instead of one GET: (client, k) -> the outcome ("200" when it all worked).
-    step: Callable[[Client, int], str] | None = None
+    # A step of several calls instead of one GET: (client, k) -> the outcome ("200" when it all worked), or
+    # None when it has nothing left to do (the row then ends with what it measured).
+    step: Callable[[Client, int], str | None] | None = None
 
     @property
     def label_path(self) -> str:
@@ -177,6 +178,8 @@ def measure(port: int, endpoint: Endpoint, *, threads: int, warmup: float, durat
                 try:
                     if endpoint.step is not None:
                         outcome = endpoint.step(client, k - threads)
+                        if outcome is None:  # the step has nothing left to do (e.g. no booking to refund)
+                            break
                     else:
                         status, _, _ = client.get(path, endpoint.headers)
                         outcome = str(status)
@@ -197,6 +200,8 @@ def measure(port: int, endpoint: Endpoint, *, threads: int, warmup: float, durat
         t.join()
 
     spans = [s for part in samples for s in part]
+    if not spans:
+        raise RuntimeError(f"{endpoint.name}: nothing was measured (its step had nothing to do at all)")
     ms = sorted((end - begin) * 1000 for begin, end in spans)
     elapsed = max(end for _, end in spans) - min(begin for begin, _ in spans)
     outcomes = sum(statuses, Counter())
