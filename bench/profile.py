@@ -42,6 +42,7 @@ class Clock:
         self.view = 0.0
         self.view_sql = 0.0
         self.queries = 0
+        self.echo = False
         self._started: list[float] = []
 
     def reset(self):
@@ -66,6 +67,8 @@ def _instrument(app) -> None:
     def _after(conn, cursor, statement, parameters, context, executemany):
         CLOCK.sql += time.process_time() - CLOCK._started.pop()
         CLOCK.queries += 1
+        if CLOCK.echo:
+            print(f"  -- {' '.join(statement.split())[:400]}  {parameters!r:.120}")
 
     def timed(fn, total_attr, sql_attr):
         def wrapper(*args, **kwargs):
@@ -112,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=40)
     p.add_argument("--cprofile", help="print the top functions of this page (its name in the table)")
     p.add_argument("--only", help="measure only the pages whose name contains this")
+    p.add_argument("--sql", action="store_true", help="print each measured page's statements once")
     args = p.parse_args(argv)
 
     os.environ.setdefault("PORTAL_SECRET_KEY", "bench-profile")
@@ -173,6 +177,11 @@ def main(argv: list[str] | None = None) -> int:
         except SystemExit as exc:
             print(f"{name:<36} skipped: {exc}")
             continue
+        if args.sql:
+            print(f"{name}:")
+            CLOCK.echo = True
+            get(who, path, headers)
+            CLOCK.echo = False
         rows = []
         for _ in range(args.repeat):
             CLOCK.reset()

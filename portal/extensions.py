@@ -61,3 +61,15 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         return
     for pragma in SQLITE_PRAGMAS:
         dbapi_connection.execute(pragma)
+
+
+def read(statement, params: dict | None = None):
+    """Run a Core select of plain columns on the request's session connection (same transaction) and
+    return its result. For the lists every page runs, where the ORM's execute (entity loading, events,
+    the ORM compile state) costs about 0.1 ms a statement more than the query's own work on SQLite.
+
+    Pending ORM changes are flushed first, as the session's own execute would autoflush them, so the
+    rows see this request's writes."""
+    session = db.session
+    session.flush()
+    return session.connection().execute(statement, params or {})

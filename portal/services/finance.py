@@ -29,7 +29,7 @@ from portal.domain.refunds import (
     path_group_label,
 )
 from portal.domain.refunds import actual_amount as domain_actual_amount
-from portal.extensions import db
+from portal.extensions import db, read
 from portal.models import (
     Account,
     Booking,
@@ -337,8 +337,8 @@ def header_figures(user_id: int, account: Account | None) -> tuple[int, list[Mon
     """The page header's unread count and, for an account's user (`account`), its balances
     (balance_list), in one query: the unread count joined to the ledger's sums per currency."""
     if account is None:
-        return db.session.scalar(_header_statement(False), {"user_id": user_id}), []
-    rows = db.session.execute(_header_statement(True), {"user_id": user_id, "account_id": account.id}).all()
+        return read(_header_statement(False), {"user_id": user_id}).scalar(), []
+    rows = read(_header_statement(True), {"user_id": user_id, "account_id": account.id}).all()
     return rows[0][0], _shown_balances(account, [(c, t) for _, c, t in rows if c is not None])
 
 

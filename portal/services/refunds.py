@@ -10,10 +10,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cached_property
+from functools import cache, cached_property
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, case, func, insert, literal_column, not_, select, union_all, update
+from sqlalchemy import (
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal_column,
+    not_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload
 
@@ -53,7 +65,7 @@ from portal.domain.refunds import (
     shown_amount,
     shown_overdue,
 )
-from portal.extensions import db
+from portal.extensions import db, read
 from portal.links import path_for
 from portal.models import (
     Account,
@@ -777,37 +789,54 @@ REFUND_QUEUE_SORTS = SortOptions(
 )
 
 
-def _queue_conditions(filters: QueueFilters) -> list:
+def _queue_shape(filters: QueueFilters) -> tuple[tuple, dict]:
+    """Which of the queue's conditions apply (the shape its statements are built and cached for) and
+    their values, bound at each call."""
+    status = "open" if filters.status == "open" else ("one" if filters.status else "")
+    shape = (status, bool(filters.path), filters.account_id is not None, filters.overdue_only)
+    params = {"status": filters.status, "path": filters.path, "account_id": filters.account_id}
+    return shape, params
+
+
+def _queue_conditions(shape: tuple) -> list:
+    status, path, account, overdue_only = shape
     conditions = []
-    if filters.status == "open":
+    if status == "open":
         conditions.append(Refund.status.not_in([s.value for s in FINAL_STATUSES]))
-    elif filters.status:
-        conditions.append(Refund.status == filters.status)
-    if filters.path:
-        conditions.append(Refund.path == filters.path)
-    if filters.account_id is not None:
-        conditions.append(Refund.account_id == filters.account_id)
-    if filters.overdue_only:
+    elif status == "one":
+        conditions.append(Refund.status == bindparam("status"))
+    if path:
+        conditions.append(Refund.path == bindparam("path"))
+    if account:
+        conditions.append(Refund.account_id == bindparam("account_id"))
+    if overdue_only:
         conditions.append(_overdue())
     return conditions
+
+
+@cache
+def _count_queued_statement(shape: tuple) -> Select:
+    return select(func.count(Refund.id), func.min(Refund.created_at)).where(*_queue_conditions(shape))
 
 
 def count_queued(filters: QueueFilters) -> tuple[int, datetime | None]:
     """How many refunds the queue lists with these filters, and when the oldest of them was received
     (the 4-hour clock of the first overdue one): one query."""
-    total, oldest = db.session.execute(
-        select(func.count(Refund.id), func.min(Refund.created_at)).where(*_queue_conditions(filters))
-    ).one()
+    shape, params = _queue_shape(filters)
+    total, oldest = read(_count_queued_statement(shape), params).one()
     return total, oldest
 
 
-def _queue_ids(conditions: list, sort: Sort, offset: int, limit: int) -> list[int]:
-    """The ids of one page of the queue, in its order. Overdue-first is two index reads merged (the
-    overdue refunds still waiting, then the rest oldest first and no further than the page needs), rather
-    than an ORDER BY over a CASE that sorts every open refund on every visit."""
+@cache
+def _queue_ids_statement(shape: tuple, sort: Sort) -> Select:
+    """The ids of one page of the queue, in its order, built once per shape and order (`limit`, `offset`
+    and the filters' values bound). Overdue-first is two index reads merged (the overdue refunds still
+    waiting, then the rest oldest first and no further than the page needs), rather than an ORDER BY over
+    a CASE that sorts every open refund on every visit."""
+    conditions = _queue_conditions(shape)
     if sort != REFUND_QUEUE_SORTS.default:
         stmt = select(Refund.id).where(*conditions).order_by(*REFUND_QUEUE_SORTS.order_by(sort))
-        return list(db.session.scalars(stmt.limit(limit).offset(offset)))
+        return stmt.limit(bindparam("limit")).offset(bindparam("offset"))
     columns = (Refund.id.label("id"), Refund.created_at.label("created_at"))
     # Overdue and waiting: every such refund (few: operations clear them first), read from the partial
     # index of flagged refunds. The same test as _overdue(), with the status behind coalesce so SQLite
@@ -821,12 +850,18 @@ def _queue_ids(conditions: list, sort: Sort, offset: int, limit: int) -> list[in
         select(*columns, literal_column("1").label("rank"))
         .where(*conditions, not_(_overdue()))
         .order_by(Refund.created_at, Refund.id)
-        .limit(offset + limit)
+        .limit(bindparam("reach"))
         .subquery()
     )
     merged = union_all(waiting, select(rest)).subquery()
     stmt = select(merged.c.id).order_by(merged.c.rank, merged.c.created_at, merged.c.id)
-    return list(db.session.scalars(stmt.limit(limit).offset(offset)))
+    return stmt.limit(bindparam("limit")).offset(bindparam("offset"))
+
+
+@cache
+def _queue_count_statement(shape: tuple) -> Select:
+    capped = select(Refund.id).where(*_queue_conditions(shape)).limit(bindparam("cap_past")).subquery()
+    return select(func.count()).select_from(capped)
 
 
 @dataclass(frozen=True)
@@ -950,7 +985,7 @@ def _queue_rows(ids: list[int]) -> list[QueueRow]:
     airline and account joined, the latest event and its actor by the event's primary key)."""
     if not ids:
         return []
-    loaded = {row[0]: QueueRow(*row) for row in db.session.execute(_QUEUE_ROWS, {"ids": ids})}
+    loaded = {row[0]: QueueRow(*row) for row in read(_QUEUE_ROWS, {"ids": ids})}
     return [loaded[i] for i in ids if i in loaded]
 
 
@@ -958,15 +993,19 @@ def queued_refunds(filters: QueueFilters, page: int, per_page: int, sort: Sort |
     """One page of every account's refunds: overdue ones still waiting first, then the oldest; or in the
     order `sort` names (REFUND_QUEUE_SORTS). Counted no further than LIST_COUNT_CAP ("1,000+"): at
     200,000 refunds an exact count cost more than the page."""
-    conditions = _queue_conditions(filters)
-    return probed_page(
-        lambda offset, limit: _queue_ids(conditions, sort or REFUND_QUEUE_SORTS.default, offset, limit),
-        select(Refund.id).where(*conditions),
-        page,
-        per_page,
-        cap=LIST_COUNT_CAP,
-        complete=_queue_rows,
-    )
+    shape, params = _queue_shape(filters)
+    ids = _queue_ids_statement(shape, sort or REFUND_QUEUE_SORTS.default)
+
+    def rows(offset: int, limit: int) -> list[int]:
+        return list(
+            read(ids, {**params, "limit": limit, "offset": offset, "reach": offset + limit}).scalars()
+        )
+
+    def counted(cap: int) -> tuple[int, bool]:
+        total = read(_queue_count_statement(shape), {**params, "cap_past": cap + 1}).scalar()
+        return min(total, cap), total > cap
+
+    return probed_page(rows, counted, page, per_page, cap=LIST_COUNT_CAP, complete=_queue_rows)
 
 
 def queue_refund(refund_id: int) -> Refund | None:

@@ -7,7 +7,7 @@ from functools import cache
 
 from sqlalchemy import ColumnElement, Select, bindparam, func, select
 
-from portal.extensions import db
+from portal.extensions import read
 from portal.models import Booking, BookingSearchKey
 
 _NOT_KEY = re.compile(r"[^A-Z0-9]")
@@ -79,7 +79,7 @@ def _distinct_count(in_account: bool) -> Select:
 def is_rare(term: str, account_id: int | None) -> bool:
     """Whether `term` has at most FEW_KEYS keys (in the account when given): one index skip."""
     params = {**term_params(term, account_id), "skip": FEW_KEYS}
-    return db.session.scalar(_probe(account_id is not None), params) is None
+    return read(_probe(account_id is not None), params).scalar() is None
 
 
 @cache
@@ -107,10 +107,10 @@ def count_matching(term: str, account_id: int | None, rare: bool, cap: int) -> t
     in_account = account_id is not None
     params = {**term_params(term, account_id), "cap_past": cap + 1}
     if not rare:
-        counted = db.session.scalar(_window_count(in_account), {**params, "window": COUNT_WINDOW})
+        counted = read(_window_count(in_account), {**params, "window": COUNT_WINDOW}).scalar()
         if counted > cap:
             return cap, True
-        if db.session.scalar(_probe(in_account), {**params, "skip": COUNT_WINDOW}) is None:
+        if read(_probe(in_account), {**params, "skip": COUNT_WINDOW}).scalar() is None:
             return counted, False  # the window held every key
-    counted = db.session.scalar(_distinct_count(in_account), params)
+    counted = read(_distinct_count(in_account), params).scalar()
     return min(counted, cap), counted > cap

@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 from portal.blueprints.bookings.forms import BookingSearchForm
 from portal.clock import utcnow
 from portal.forms import account_choices
-from portal.htmx import page_number, render, sort_order
+from portal.htmx import is_partial, page_number, render, sort_order
 from portal.security import booking_or_404, current_scope
 from portal.services.bookings import (
     BOOKING_SORTS,
@@ -54,7 +54,8 @@ def my_bookings():
         sort=sort,
         sorts=BOOKING_SORTS,
         filters=filters,
-        action_required=action_required_count(scope),
+        # The badge sits above the results: a partial (a keystroke in the search) does not show it.
+        action_required=None if is_partial() else action_required_count(scope),
         now=utcnow(),
     )
 
