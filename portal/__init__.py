@@ -11,7 +11,7 @@ from portal.errors import problem
 from portal.extensions import csrf, db, login_manager, migrate
 from portal.htmx import add_vary, is_partial
 from portal.inputs import ControlCharacters
-from portal.links import list_name, main_nav, requests_home
+from portal.links import header_part, list_name, requests_home
 from portal.security import is_api_request, require_own_password, set_security_headers
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
@@ -107,6 +107,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     # "My Bookings" for agents, "Bookings" for staff: templates ask, they never look at the role.
     app.jinja_env.globals["list_name"] = lambda which: list_name(current_user, which)
     app.jinja_env.globals["requests_home"] = lambda: requests_home(current_user)
+    app.jinja_env.globals["header_part"] = lambda part: header_part(current_user, request.endpoint, part)
     app.jinja_env.globals["overdue_by"] = lambda received, now: describe_duration(overdue_for(received, now))
 
     @app.context_processor
@@ -117,13 +118,11 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
             "operator_name": app.config["OPERATOR_NAME"],
             "header_balances": [],
             "header_unread": 0,
-            "main_nav": [],
         }
         if current_user.is_authenticated and not is_partial():
             # One query for the bell and the balance (agents only see a balance).
             account = current_user.account if current_user.is_agent else None
             header["header_unread"], header["header_balances"] = header_figures(current_user.id, account)
-            header["main_nav"] = main_nav(current_user, request.endpoint)
         return header
 
     if app.config["SCHEDULER"] == "inprocess" and not app.testing:

@@ -3,7 +3,8 @@
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from flask import current_app, has_request_context, request, url_for
+from flask import current_app, get_template_attribute, has_request_context, request, url_for
+from markupsafe import Markup
 
 
 def path_for(endpoint: str, **values) -> str:
@@ -150,3 +151,17 @@ def main_nav(user, endpoint: str | None) -> list[NavGroup]:
             )
         )
     return groups
+
+
+def header_part(user, endpoint: str | None, part: str) -> Markup:
+    """One of the header's parts that depend only on the role and the page (the macros of
+    _header_parts.html: the navigation, the bell's dropdown, Help, My account), rendered once per role,
+    page, mount point and part, and reused. The header is on every page, and drawing its links (a url_for
+    each) cost more than most pages' own queries; nothing in these parts belongs to one user."""
+    parts = current_app.extensions.setdefault("portal_header_parts", {})
+    key = (user.role, endpoint, request.script_root, part)
+    html = parts.get(key)
+    if html is None:
+        draw = get_template_attribute("_header_parts.html", part)
+        html = parts[key] = Markup(draw(main_nav(user, endpoint), endpoint))  # noqa: S704 (our template)
+    return html

@@ -193,6 +193,30 @@ def test_the_navigation_marks_the_current_page_and_follows_the_role(client, auth
     assert "Refund queue" in staff and 'href="/bookings/" aria-current="page">Bookings<' in staff
 
 
+def test_the_header_drawn_once_per_role_and_page_shows_each_user_their_own(client, auth, world):
+    # The header's links are rendered once per (role, page) and reused (links.header_part): what belongs to
+    # a user (name, account, balance, unread count, the form token) must still be their own on every page.
+    world.other_agent.name = "Other Agent"
+    db.session.commit()
+    auth.login(world.agent)
+    first = client.get("/bookings/").text
+    assert '<span class="who-role">DEMO</span>' in first
+    first_token = re.search(r'name="csrf_token" value="([^"]+)"', first).group(1)
+    auth.logout()
+    auth.login(world.other_agent)
+    second = client.get("/bookings/").text
+    assert '<span class="who-role">OTHER</span>' in second and "DEMO</span>" not in second
+    assert '<span class="who-name">Other Agent</span>' in second
+    assert re.search(r'name="csrf_token" value="([^"]+)"', second).group(1) != first_token
+    # The same parts on another page mark that page, not the one they were first drawn for.
+    account = client.get("/account").text
+    assert 'class="who-account" href="/account" aria-current="page"' in account
+    assert 'href="/bookings/" >My Bookings' in account
+    auth.logout()
+    auth.login(world.agency_admin)
+    assert "Agency users" in client.get("/bookings/").text  # another role, its own navigation
+
+
 def test_the_refund_queue_puts_overdue_refunds_first_across_pages(
     client, auth, world, make, db, clock, three_bookings, monkeypatch
 ):
