@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFError
 from portal import config, inputs, uow
 from portal.errors import problem
 from portal.extensions import csrf, db, login_manager, migrate
+from portal.forms import use_fast_html_params
 from portal.htmx import add_vary, is_partial
 from portal.inputs import ControlCharacters
 from portal.links import header_part, list_name, requests_home
@@ -21,6 +22,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     inputs.register_converters(app)
+    use_fast_html_params()
     config.load(app)
     app.config.from_pyfile("config.py", silent=True)
     if test_config:

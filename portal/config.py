@@ -33,7 +33,8 @@ def load(app) -> None:
     app.config.update(
         SECRET_KEY=_secret_key(instance),
         SQLALCHEMY_DATABASE_URI=env.get("PORTAL_DATABASE_URL") or f"sqlite:///{Path(instance) / 'portal.db'}",
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # No pool_pre_ping: extensions.PING_AFTER_IDLE_SECONDS tests only connections that sat unused.
+        SQLALCHEMY_ENGINE_OPTIONS={},
         UPLOAD_DIR=env.get("PORTAL_UPLOAD_DIR") or str(Path(instance) / "uploads"),
         OPERATOR_NAME=env.get("PORTAL_OPERATOR_NAME", "Atlas"),
         TIMEZONE=env.get("PORTAL_TIMEZONE", "Asia/Singapore"),

@@ -1,6 +1,7 @@
 """Flask extensions, created unbound and initialised in create_app()."""
 
 import sqlite3
+import time
 
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -8,7 +9,9 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import Pool
 
 # Named constraints let Alembic's SQLite batch mode drop and recreate them.
 NAMING_CONVENTION = {
@@ -61,6 +64,37 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         return
     for pragma in SQLITE_PRAGMAS:
         dbapi_connection.execute(pragma)
+
+
+# A pooled connection to a database server is tested before use only when it has sat unused this long:
+# the server may have restarted or closed it meanwhile. One in steady use is not pinged (pool_pre_ping
+# pinged on every checkout: one more round trip per request). A server restart under steady traffic costs
+# the requests that were using the old connections an error each, after which the pool reconnects.
+PING_AFTER_IDLE_SECONDS = 30.0
+
+
+@event.listens_for(Pool, "checkin")
+def _note_idle_since(dbapi_connection, connection_record):
+    if connection_record is not None:
+        connection_record.info["idle_since"] = time.monotonic()
+
+
+@event.listens_for(Pool, "checkout")
+def _ping_after_idle(dbapi_connection, connection_record, connection_proxy):
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        return  # a file: nothing can close the connection behind our back
+    since = connection_record.info.get("idle_since")
+    if since is None or time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+    except Exception as exc:
+        # The pool throws this connection away and checks out a new one (up to three tries).
+        raise DisconnectionError() from exc
 
 
 def read(statement, params: dict | None = None):
