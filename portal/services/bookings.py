@@ -441,7 +441,21 @@ def _booking_row(data: BookingData, account: Account, airlines: dict[str, Airlin
         data.issued_at,  # issued_at
         data.contact_email,  # contact_email
         data.contact_phone,  # contact_phone
-        data.segments[0].departure.date(),  # first_departure_date
+        *_booking_summary(data),  # first_departure_date ... passenger_count
+    )
+
+
+def _booking_summary(data: BookingData) -> tuple:
+    """What the booking keeps of its segments and passengers (in file order) for filters and My Bookings'
+    rows: the one place they are worked out (a booking always has a segment and a passenger)."""
+    first, lead = data.segments[0], data.passengers[0]
+    return (
+        first.departure.date(),  # first_departure_date (local, at the origin)
+        route_of([(s.origin, s.destination) for s in data.segments]),  # route
+        first.departure,  # first_departure_at (the first segment's departure_at)
+        _offset_minutes(first.departure),  # first_departure_offset (its departure_offset)
+        f"{lead.last_name}/{lead.first_name}",  # lead_passenger
+        len(data.passengers),  # passenger_count
     )
 
 
