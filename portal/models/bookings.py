@@ -136,7 +136,7 @@ class Booking(db.Model):
     # What My Bookings shows of each row, kept here so the list reads no segment or passenger: the route,
     # the first segment's departure (UTC, and minutes east of UTC at its origin), the lead passenger
     # ("LAST/FIRST" of position 0) and how many travel. The import writes them with the segments and
-    # passengers they are read from (services.bookings._booking_summary), and nothing else writes those.
+    # passengers they are read from (services.bookings.booking_summary), and nothing else writes those.
     # The route has no length limit: a booking may have any number of segments.
     route: Mapped[str] = mapped_column(Text)
     first_departure_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -239,6 +239,16 @@ class Booking(db.Model):
         return self.departs_within(now) if self.is_ticketed else None
 
 
+# What a booking keeps of its segments and passengers (services.bookings.booking_summary gives their
+# values, in this order).
+BOOKING_SUMMARY_COLUMNS = (
+    "first_departure_date",
+    "route",
+    "first_departure_at",
+    "first_departure_offset",
+    "lead_passenger",
+    "passenger_count",
+)
 # The columns an import writes from the file, per table, in the order services.bookings builds their
 # values: the one list its inserts, its updates, its comparison on re-import and its digest follow.
 BOOKING_IMPORTED_COLUMNS = (
@@ -252,12 +262,7 @@ BOOKING_IMPORTED_COLUMNS = (
     "issued_at",
     "contact_email",
     "contact_phone",
-    "first_departure_date",
-    "route",
-    "first_departure_at",
-    "first_departure_offset",
-    "lead_passenger",
-    "passenger_count",
+    *BOOKING_SUMMARY_COLUMNS,
 )
 PASSENGER_IMPORTED_COLUMNS = (
     "ref",

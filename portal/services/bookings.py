@@ -441,13 +441,14 @@ def _booking_row(data: BookingData, account: Account, airlines: dict[str, Airlin
         data.issued_at,  # issued_at
         data.contact_email,  # contact_email
         data.contact_phone,  # contact_phone
-        *_booking_summary(data),  # first_departure_date ... passenger_count
+        *booking_summary(data),  # first_departure_date ... passenger_count
     )
 
 
-def _booking_summary(data: BookingData) -> tuple:
+def booking_summary(data: BookingData) -> tuple:
     """What the booking keeps of its segments and passengers (in file order) for filters and My Bookings'
-    rows: the one place they are worked out (a booking always has a segment and a passenger)."""
+    rows, in the order of BOOKING_SUMMARY_COLUMNS: the one place they are worked out (a booking always
+    has a segment and a passenger)."""
     first, lead = data.segments[0], data.passengers[0]
     return (
         first.departure.date(),  # first_departure_date (local, at the origin)

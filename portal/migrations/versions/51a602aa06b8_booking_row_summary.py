@@ -46,7 +46,7 @@ def _route_of(legs):
 
 def _backfill(conn):
     """Every booking's summary from its segments and passengers, BATCH bookings at a time, as
-    services.bookings._booking_summary gives it at import: the first segment's departure_at and
+    services.bookings.booking_summary gives it at import: the first segment's departure_at and
     departure_offset as they are stored, the lead passenger "LAST/FIRST" of position 0, the count."""
     last_id = 0
     while True:
