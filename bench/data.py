@@ -2,8 +2,9 @@
 
 Rows go through the Table objects (`Model.__table__`) so the column types' bind processors apply:
 amounts are Decimals stored as hundredths, times are aware datetimes stored as naive UTC. Search keys
-are computed by the product's own `booking_search_keys()`, so a search finds exactly what it would
-find after a real import.
+are computed by the product's own `booking_search_keys()`, and what a booking keeps of its segments and
+passengers (route, first departure, lead passenger, count) by its `booking_summary()`, so a search and
+My Bookings find and show exactly what they would after a real import.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import random
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from queue import Full, Queue
 from types import SimpleNamespace
@@ -30,7 +31,8 @@ from portal.models import (
     ScheduleChange,
     Segment,
 )
-from portal.services.bookings import booking_search_keys
+from portal.models.bookings import BOOKING_SUMMARY_COLUMNS
+from portal.services.bookings import booking_search_keys, booking_summary
 
 BATCH = 5_000  # rows per executemany, and bookings generated per round
 
@@ -221,6 +223,23 @@ def _prefetch(rounds: Iterator, depth: int = 2) -> Iterator:
         stop.set()
 
 
+def _summary(segments: list[dict], passengers: list) -> dict:
+    """What the booking keeps of its segments and passengers, by the product's own booking_summary() on a
+    stand-in with the import's view of them: each departure at its origin's offset, in travel order."""
+    view = SimpleNamespace(
+        segments=[
+            SimpleNamespace(
+                origin=s["origin"],
+                destination=s["destination"],
+                departure=s["departure_at"].astimezone(timezone(timedelta(minutes=s["departure_offset"]))),
+            )
+            for s in segments
+        ],
+        passengers=passengers,
+    )
+    return dict(zip(BOOKING_SUMMARY_COLUMNS, booking_summary(view), strict=True))
+
+
 def _generate(n: int, rng: random.Random, now: datetime, account_ids, currencies, airline_ids) -> Iterator:
     """Rows for BATCH bookings at a time: [(table, rows), ...] in insertion order."""
     accounts = [account_ids[code] for code, *_ in ACCOUNTS]
@@ -255,7 +274,6 @@ def _generate(n: int, rng: random.Random, now: datetime, account_ids, currencies
             }[n_seg]
             departure = issued + timedelta(days=rng.randint(1, 120), minutes=rng.randrange(0, 1440, 5))
             first_segment_id = segment_id + 1
-            first_departure = departure
             for position, (origin, destination) in enumerate(path):
                 segment_id += 1
                 arrival = departure + timedelta(minutes=rng.randrange(55, 800, 5))
@@ -282,7 +300,6 @@ def _generate(n: int, rng: random.Random, now: datetime, account_ids, currencies
                     else timedelta(days=rng.randint(3, 14))
                 )
                 departure = arrival + gap
-            first_departure_date = (first_departure + timedelta(minutes=AIRPORTS[home])).date()
 
             # Passengers: a lead adult, then adults or the lead's children and infants.
             n_pax = rng.choices((1, 2, 3, 4), weights=(50, 30, 10, 10))[0]
@@ -383,7 +400,7 @@ def _generate(n: int, rng: random.Random, now: datetime, account_ids, currencies
                     "issued_at": issued,
                     "contact_email": f"ops{booking_id % 7}@agency.example",
                     "contact_phone": "+65 6123 4567",
-                    "first_departure_date": first_departure_date,
+                    **_summary(segments[first_segment_id - segments[0]["id"] :], search_view),
                     "action_required": action_required,
                     "imported_at": issued + timedelta(minutes=5),
                     "updated_at": issued + timedelta(minutes=5),

@@ -38,6 +38,11 @@ SURNAMES = ["TAN", "LIM", "LEE", "NG", "WONG", "GOH", "CHUA", "ONG", "NAIR", "KU
 FIRSTS = ["WEI MING", "HUI LING", "ARJUN", "SIEW LAN", "JOHN", "MEI", "KAREN", "RAVI", "ANNA", "JUN"]
 
 
+def _name(booking: int, passenger: int) -> tuple[str, str]:
+    """Last and first name of passenger 1 or 2 of a booking."""
+    return SURNAMES[(booking + passenger) % len(SURNAMES)], FIRSTS[(booking * 3 + passenger) % len(FIRSTS)]
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m bench.finance", description=__doc__.split("\n\n")[0])
     p.add_argument(
@@ -162,12 +167,18 @@ def build(app, n_refunds: int, batch_rows: int) -> dict:
                         "contact_email": "x@example.com",
                         "contact_phone": "+65 6000 0000",
                         "first_departure_date": depart.date(),
+                        # What the import keeps of the segments and passengers below.
+                        "route": "SIN–BKK–SIN",
+                        "first_departure_at": depart,
+                        "first_departure_offset": 480,
+                        "lead_passenger": "/".join(_name(b, 1)),
+                        "passenger_count": 2,
                     }
                 )
                 keys.append({"booking_id": b, "account_id": account, "key": order})
                 for i in (1, 2):
                     pid = b * 2 - 2 + i
-                    last, first = SURNAMES[(b + i) % len(SURNAMES)], FIRSTS[(b * 3 + i) % len(FIRSTS)]
+                    last, first = _name(b, i)
                     passengers.append(
                         {
                             "id": pid,

@@ -71,6 +71,13 @@ def build(app, n_refunds: int, now: datetime) -> None:
                 "contact_email": "bench@example.com",
                 "contact_phone": "+65 6000 0000",
                 "first_departure_date": (now + timedelta(days=30)).date(),
+                # These bookings only carry refunds (no segment or passenger rows): a summary as the
+                # import would keep for one adult on SIN–BKK.
+                "route": "SIN–BKK",
+                "first_departure_at": now + timedelta(days=30),
+                "first_departure_offset": 480,
+                "lead_passenger": "BENCH/JOBS",
+                "passenger_count": 1,
                 "action_required": False,
                 "imported_at": now,
                 "updated_at": now,

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, event
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.clock import utcnow
@@ -133,6 +133,16 @@ class Booking(db.Model):
     contact_phone: Mapped[str] = mapped_column(String(40))
     # Local date of the first segment's departure: what "departure date" means in filters.
     first_departure_date: Mapped[date]
+    # What My Bookings shows of each row, kept here so the list reads no segment or passenger: the route,
+    # the first segment's departure (UTC, and minutes east of UTC at its origin), the lead passenger
+    # ("LAST/FIRST" of position 0) and how many travel. The import writes them with the segments and
+    # passengers they are read from (services.bookings.booking_summary), and nothing else writes those.
+    # The route has no length limit: a booking may have any number of segments.
+    route: Mapped[str] = mapped_column(Text)
+    first_departure_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    first_departure_offset: Mapped[int]
+    lead_passenger: Mapped[str] = mapped_column(String(121))  # last_name (60) + "/" + first_name (60)
+    passenger_count: Mapped[int]
     # Set while a schedule change found on re-import has not been acknowledged.
     action_required: Mapped[bool] = mapped_column(default=False)
     # What the booking's live refunds make of it (domain.refunds.booking_refund_state), kept here so
@@ -216,10 +226,6 @@ class Booking(db.Model):
     def first_segment(self) -> Segment | None:
         return self.segments[0] if self.segments else None
 
-    def route(self) -> str:
-        """SIN–BKK–SIN style route from the segments in travel order."""
-        return route_of([(seg.origin, seg.destination) for seg in self.segments])
-
     def departs_within(self, now: datetime) -> Segment | None:
         """The first confirmed segment departing within the next 24 hours (domain.deadlines), if any."""
         for seg in self.segments:
@@ -233,6 +239,16 @@ class Booking(db.Model):
         return self.departs_within(now) if self.is_ticketed else None
 
 
+# What a booking keeps of its segments and passengers (services.bookings.booking_summary gives their
+# values, in this order).
+BOOKING_SUMMARY_COLUMNS = (
+    "first_departure_date",
+    "route",
+    "first_departure_at",
+    "first_departure_offset",
+    "lead_passenger",
+    "passenger_count",
+)
 # The columns an import writes from the file, per table, in the order services.bookings builds their
 # values: the one list its inserts, its updates, its comparison on re-import and its digest follow.
 BOOKING_IMPORTED_COLUMNS = (
@@ -246,7 +262,7 @@ BOOKING_IMPORTED_COLUMNS = (
     "issued_at",
     "contact_email",
     "contact_phone",
-    "first_departure_date",
+    *BOOKING_SUMMARY_COLUMNS,
 )
 PASSENGER_IMPORTED_COLUMNS = (
     "ref",

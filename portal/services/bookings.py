@@ -441,7 +441,22 @@ def _booking_row(data: BookingData, account: Account, airlines: dict[str, Airlin
         data.issued_at,  # issued_at
         data.contact_email,  # contact_email
         data.contact_phone,  # contact_phone
-        data.segments[0].departure.date(),  # first_departure_date
+        *booking_summary(data),  # first_departure_date ... passenger_count
+    )
+
+
+def booking_summary(data: BookingData) -> tuple:
+    """What the booking keeps of its segments and passengers (in file order) for filters and My Bookings'
+    rows, in the order of BOOKING_SUMMARY_COLUMNS: the one place they are worked out (a booking always
+    has a segment and a passenger)."""
+    first, lead = data.segments[0], data.passengers[0]
+    return (
+        first.departure.date(),  # first_departure_date (local, at the origin)
+        route_of([(s.origin, s.destination) for s in data.segments]),  # route
+        first.departure,  # first_departure_at (the first segment's departure_at)
+        _offset_minutes(first.departure),  # first_departure_offset (its departure_offset)
+        f"{lead.last_name}/{lead.first_name}",  # lead_passenger
+        len(data.passengers),  # passenger_count
     )
 
 
@@ -935,7 +950,7 @@ class BookingRow:
     action_required: bool
     issued_at: datetime
     route: str
-    departure_local: datetime | None
+    departure_local: datetime
     lead_passenger: str
     other_passengers: int
 
@@ -954,12 +969,12 @@ class BookingRow:
 
 @cache
 def _lines_statement(shape: _ListShape, sort: Sort) -> Select:
-    """The list's bookings as plain rows (airline and account by correlated lookups, which leave the plan
-    to the booking's own indexes), built once per shape and order; values, limit and offset bound."""
+    """The list's bookings as plain rows in the order of BookingRow's fields, the row summary the import
+    keeps on the booking last (airline and account by correlated lookups, which leave the plan to the
+    booking's own indexes), built once per shape and order; values, limit and offset bound."""
     airline = select(Airline.code, Airline.carrier_type).where(Airline.id == Booking.airline_id)
     return (
         select(
-            Booking.id,
             Booking.order_number,
             Booking.pnr,
             select(Account.code).where(Account.id == Booking.account_id).scalar_subquery(),
@@ -970,6 +985,11 @@ def _lines_statement(shape: _ListShape, sort: Sort) -> Select:
             Booking.refund_state,
             Booking.action_required,
             Booking.issued_at,
+            Booking.route,
+            Booking.first_departure_at,
+            Booking.first_departure_offset,
+            Booking.lead_passenger,
+            Booking.passenger_count,
         )
         .where(*_conditions(shape))
         .order_by(*BOOKING_SORTS.order_by(sort))
@@ -985,53 +1005,19 @@ def _count_statement(shape: _ListShape) -> Select:
     )
 
 
-# The page's segments and passengers (built once; the page's booking ids bound at each call).
-_LIST_SEGMENTS = (
-    select(
-        Segment.booking_id,
-        Segment.origin,
-        Segment.destination,
-        Segment.departure_at,
-        Segment.departure_offset,
-    )
-    .where(Segment.booking_id.in_(bindparam("ids", expanding=True)))
-    .order_by(Segment.booking_id, Segment.position)
-)
-_LIST_PASSENGERS = (
-    select(Passenger.booking_id, Passenger.last_name, Passenger.first_name)
-    .where(Passenger.booking_id.in_(bindparam("ids", expanding=True)))
-    .order_by(Passenger.booking_id, Passenger.position)
-)
-
-
 def _booking_rows(found: list) -> list[BookingRow]:
-    """My Bookings' rows of `found` (_booking_lines) in two more queries whatever their number: their
-    segments and their passengers as plain tuples."""
-    if not found:
-        return []
-    ids = [row[0] for row in found]
-    legs: dict[int, list] = {i: [] for i in ids}
-    for booking_id, origin, destination, departure_at, offset_minutes in db.session.execute(
-        _LIST_SEGMENTS, {"ids": ids}
-    ):
-        legs[booking_id].append((origin, destination, departure_at, offset_minutes))
-    names: dict[int, list[str]] = {i: [] for i in ids}
-    for booking_id, last_name, first_name in db.session.execute(_LIST_PASSENGERS, {"ids": ids}):
-        names[booking_id].append(f"{last_name}/{first_name}")
-    rows = []
-    for booking_id, *columns in found:
-        booking_legs, booking_names = legs[booking_id], names[booking_id]
-        first = booking_legs[0] if booking_legs else None
-        rows.append(
-            BookingRow(
-                *columns,
-                route=route_of([(origin, destination) for origin, destination, _, _ in booking_legs]),
-                departure_local=local_time(first[2], first[3]) if first else None,
-                lead_passenger=booking_names[0] if booking_names else "",
-                other_passengers=max(0, len(booking_names) - 1),
-            )
+    """My Bookings' rows of `found` (_lines_statement's rows): what a row shows of the booking's segments
+    and passengers is kept on the booking by the import, so nothing more is read."""
+    return [
+        BookingRow(
+            *columns,
+            route=route,
+            departure_local=local_time(departure_at, offset_minutes),
+            lead_passenger=lead_passenger,
+            other_passengers=passenger_count - 1,
         )
-    return rows
+        for *columns, route, departure_at, offset_minutes, lead_passenger, passenger_count in found
+    ]
 
 
 def search_bookings(

@@ -88,3 +88,82 @@ def test_the_refund_state_migration_fills_existing_bookings(fresh_app):
         states = dict(_db.session.execute(text("SELECT order_number, refund_state FROM booking")).all())
         assert states == expected
         _db.session.remove()
+
+
+def test_the_row_summary_migration_fills_bookings_imported_before_it(fresh_app):
+    """Migration 51a602aa06b8 (issue 14) gives every booking already there the route, first departure,
+    lead passenger and passenger count My Bookings shows, from its segments and passengers, BATCH (1,000)
+    bookings a round: the values the import writes, so a re-import of the same file finds nothing changed."""
+    import copy
+    import json
+
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import select, text
+
+    from portal.models import Booking
+    from portal.services import bookings as service
+    from portal.services.auth import create_account
+    from tests.conftest import AIRLINES, booking_doc, passenger_doc, utc
+
+    docs = [
+        booking_doc(f"MG{n:08d}", passengers=[passenger_doc("P1", "TAN", f"PAX {n}", f"618-23{n:08d}")])
+        for n in range(1003)
+    ]
+    # On either side of the first round's end: an open jaw with three passengers, and a booking whose
+    # one flight leaves at -03:00 (a negative offset, on the UTC day after its local one).
+    docs[999]["passengers"] = [
+        passenger_doc("P1", "LIM", "HUI LING", "618-2200000001"),
+        passenger_doc("P2", "LIM", "WEI", "618-2200000002"),
+        passenger_doc("P3", "ONG", "BEE", "618-2200000003"),
+    ]
+    docs[999]["segments"][1]["origin"] = "KUL"
+    segment = docs[1000]["segments"][0]
+    segment["origin"], segment["destination"] = "GRU", "SIN"
+    segment["departure"], segment["arrival"] = "2027-03-01T22:30:00-03:00", "2027-03-03T05:00:00+08:00"
+    docs[1000]["segments"] = [segment]
+    document = json.dumps(
+        {"format": "portal-bookings/1", "airlines": copy.deepcopy(AIRLINES), "bookings": docs}
+    )
+    summary = select(
+        Booking.order_number,
+        Booking.route,
+        Booking.first_departure_at,
+        Booking.first_departure_offset,
+        Booking.lead_passenger,
+        Booking.passenger_count,
+    )
+
+    with fresh_app.app_context():
+        upgrade()
+        create_account("DEMO", "Demo", "SGD")
+        service.import_bookings(document)
+        _db.session.commit()
+        imported = {row[0]: tuple(row[1:]) for row in _db.session.execute(summary)}
+        _db.session.remove()
+
+        downgrade(revision="c5a1f7e3b902")  # the bookings as they were before the columns
+        # Their digests were of content without the columns: the next re-import compares each in full.
+        _db.session.execute(text("UPDATE booking SET import_digest = NULL"))
+        _db.session.commit()
+        columns = {c["name"] for c in inspect(_db.engine).get_columns("booking")}
+        assert "route" not in columns and "passenger_count" not in columns
+        upgrade()
+        filled = {row[0]: tuple(row[1:]) for row in _db.session.execute(summary)}
+        assert filled == imported and len(filled) == 1003
+        assert filled["MG00000999"][0] == "SIN–BKK / KUL–SIN"
+        assert filled["MG00000999"][3:] == ("LIM/HUI LING", 3)
+        assert filled["MG00001000"][:3] == ("GRU–SIN", utc(2027, 3, 2, 1, 30), -180)
+        assert filled["MG00000001"][3:] == ("TAN/PAX 1", 1)
+        updated_at = dict(_db.session.execute(text("SELECT order_number, updated_at FROM booking")).all())
+        _db.session.remove()
+
+        # The re-import compares each booking in full, finds it the same as the file (the backfill wrote
+        # what the import would) and gives it its digest, changing nothing else.
+        result = service.import_bookings(document)
+        _db.session.commit()
+        assert result.schedule_changes == [] and len(result.updated) == 1003
+        after = dict(_db.session.execute(text("SELECT order_number, updated_at FROM booking")).all())
+        assert after == updated_at
+        assert _db.session.scalar(text("SELECT count(*) FROM booking WHERE import_digest IS NULL")) == 0
+        assert {row[0]: tuple(row[1:]) for row in _db.session.execute(summary)} == imported
+        _db.session.remove()

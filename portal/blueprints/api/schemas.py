@@ -112,7 +112,7 @@ class BookingSummary(ma.Schema):
     airline = fields.String(required=True, attribute="airline.code")
     payment_channel = fields.String(required=True)
     currency = fields.String(required=True)
-    route = fields.Function(lambda b: b.route(), required=True)
+    route = fields.String(required=True)
     issued_at = Instant(required=True)
     first_departure_date = fields.Date(required=True)
     action_required = fields.Boolean(required=True)

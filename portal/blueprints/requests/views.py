@@ -227,7 +227,7 @@ def _order_message(order_number: str | None, booking: Booking | None) -> tuple[s
         return None
     if booking is None:
         return "error", UNKNOWN_ORDER
-    return "ok", f"Booking found: PNR {booking.pnr} · {booking.airline.name} · {booking.route()}"
+    return "ok", f"Booking found: PNR {booking.pnr} · {booking.airline.name} · {booking.route}"
 
 
 @bp.get("/requests/validate-order")
