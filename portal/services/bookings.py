@@ -34,7 +34,7 @@ from portal.domain.refunds import (
     BookingRefundState,
     shown_booking_status,
 )
-from portal.extensions import db
+from portal.extensions import db, read
 from portal.links import path_for
 from portal.models import (
     Account,
@@ -1034,15 +1034,13 @@ def search_bookings(
     shape, params = _list_query(filters, account_id)
 
     def lines(offset: int, limit: int) -> list:
-        return db.session.execute(
-            _lines_statement(shape, sort), {**params, "limit": limit, "offset": offset}
-        ).all()
+        return read(_lines_statement(shape, sort), {**params, "limit": limit, "offset": offset}).all()
 
     def counted(cap: int) -> tuple[int, bool]:
         if shape.term and filters == BookingFilters(q=filters.q, account_id=filters.account_id):
             # A search and nothing else is counted on the search keys' index alone.
             return count_matching(search_key(filters.q), account_id, shape.term == "rare", cap)
-        total = db.session.scalar(_count_statement(shape), {**params, "cap_past": cap + 1})
+        total = read(_count_statement(shape), {**params, "cap_past": cap + 1}).scalar()
         return min(total, cap), total > cap
 
     return probed_page(lines, counted, page, per_page, cap=LIST_COUNT_CAP, complete=_booking_rows)
@@ -1061,7 +1059,7 @@ _ACTION_REQUIRED = {
 def action_required_count(scope: Scope) -> int:
     """How many bookings in the scope wait on the agency's answer to an airline change (the statements
     are built once: the badge is on every My Bookings page)."""
-    return db.session.scalar(_ACTION_REQUIRED[scope.is_everything], scope.bind())
+    return read(_ACTION_REQUIRED[scope.is_everything], scope.bind()).scalar()
 
 
 def count_imported_since(since: datetime) -> int:
