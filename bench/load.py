@@ -123,6 +123,9 @@ class Result:
     errors: int
     error_detail: dict[str, int]
     others_cpu: float | None = None  # share of the machine's CPU used by other processes meanwhile
+    # The median of the rounds' ratios to /healthz (bench.run.combined); None for a single measurement.
+    ratio: float | None = None
+    ended: bool = False  # a step row that ran out of things to do (no booking left to refund)
 
     @property
     def rps(self) -> float:
@@ -160,6 +163,7 @@ def measure(port: int, endpoint: Endpoint, *, threads: int, warmup: float, durat
     stop_at = measure_from + duration
     samples: list[list[tuple[float, float]]] = [[] for _ in range(threads)]
     statuses: list[Counter] = [Counter() for _ in range(threads)]
+    ended = threading.Event()
 
     def worker(index: int) -> None:
         client = Client(port, endpoint.cookies)
@@ -179,6 +183,7 @@ def measure(port: int, endpoint: Endpoint, *, threads: int, warmup: float, durat
                     if endpoint.step is not None:
                         outcome = endpoint.step(client, k - threads)
                         if outcome is None:  # the step has nothing left to do (e.g. no booking to refund)
+                            ended.set()
                             break
                     else:
                         status, _, _ = client.get(path, endpoint.headers)
@@ -200,6 +205,9 @@ def measure(port: int, endpoint: Endpoint, *, threads: int, warmup: float, durat
         t.join()
 
     spans = [s for part in samples for s in part]
+    if not spans and ended.is_set() and endpoint.step is not None:
+        # Ran out right at the start (a later round of a row whose bookings an earlier round used up).
+        return Result(endpoint.name, endpoint.label_path, 0, 0.0, 0.0, 0.0, 0, {}, ended=True)
     if not spans:
         raise RuntimeError(f"{endpoint.name}: nothing was measured (its step had nothing to do at all)")
     ms = sorted((end - begin) * 1000 for begin, end in spans)
@@ -215,4 +223,5 @@ def measure(port: int, endpoint: Endpoint, *, threads: int, warmup: float, durat
         p95_ms=statistics.quantiles(ms, n=20)[-1] if len(ms) >= 2 else ms[0],
         errors=sum(errors.values()),
         error_detail=errors,
+        ended=ended.is_set(),
     )

@@ -15,6 +15,7 @@ import platform
 import re
 import secrets
 import signal
+import statistics
 import sys
 import threading
 from datetime import UTC, datetime
@@ -40,6 +41,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--duration", type=float, default=5.0, help="measured seconds per endpoint (default 5)")
     p.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds first (default 1)")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="measure every endpoint, /healthz included, in this many rounds of duration/rounds seconds; "
+        "a page's ratio is the median of its ratios to the same round's /healthz (default 3)",
+    )
     p.add_argument("--threads", type=int, default=4, help="client threads (default 4)")
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     p.add_argument("--seed", type=int, default=20261123, help="random seed of the data set")
@@ -61,6 +69,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--threads must be 1-16 (the load is bounded on purpose)")
     if args.duration <= 0 or args.warmup < 0:
         p.error("--duration must be positive and --warmup not negative")
+    if not 1 <= args.rounds <= 20:
+        p.error("--rounds must be 1-20")
     return args
 
 
@@ -145,12 +155,47 @@ def _showing(text: str) -> str:
     return " ".join(match.group(0).split()) if match else ""
 
 
+def ratio_of(result, base_rps: float) -> float:
+    """The endpoint's ratio to /healthz: the median of its rounds' ratios when it was measured in rounds,
+    else its requests/s over /healthz's."""
+    if result.ratio is not None:
+        return result.ratio
+    return result.rps / base_rps if base_rps else 0.0
+
+
+def combined(name: str, rounds: list, healthz_rounds: list):
+    """One endpoint's rounds as one result: requests and seconds summed, the median of the rounds'
+    medians, the worst round's p95, and the median of its ratios to each round's /healthz."""
+    from bench.load import Result
+
+    rounds_measured = [r for r in rounds if r.requests] or rounds[:1]
+    errors, detail = 0, {}
+    for r in rounds:
+        errors += r.errors
+        for key, n in r.error_detail.items():
+            detail[key] = detail.get(key, 0) + n
+    ratios = [r.rps / h.rps for r, h in zip(rounds, healthz_rounds, strict=False) if h.rps and r.requests]
+    shares = [r.others_cpu for r in rounds if r.others_cpu is not None]
+    return Result(
+        endpoint=name,
+        path=rounds[0].path,
+        requests=sum(r.requests for r in rounds),
+        seconds=sum(r.seconds for r in rounds),
+        median_ms=statistics.median(r.median_ms for r in rounds_measured),
+        p95_ms=max(r.p95_ms for r in rounds_measured),
+        errors=errors,
+        error_detail=detail,
+        others_cpu=max(shares) if shares else None,
+        ratio=statistics.median(ratios) if ratios else None,
+    )
+
+
 def format_table(results, base_rps: float) -> str:
     columns = ("requests/s", 10), ("median ms", 10), ("p95 ms", 9), ("vs healthz", 15), ("errors", 7)
     header = f"{'endpoint':<36}" + "".join(f" {name:>{width}}" for name, width in columns) + "  others' CPU"
     lines = [header, "-" * len(header)]
     for r in results:
-        ratio = f"{r.rps / base_rps:.2f}x healthz" if base_rps else "n/a"
+        ratio = f"{ratio_of(r, base_rps):.2f}x healthz" if base_rps else "n/a"
         others = f"{r.others_cpu:.0%}" if r.others_cpu is not None else "n/a"
         lines.append(
             f"{r.endpoint:<36} {r.rps:>10.1f} {r.median_ms:>10.1f} {r.p95_ms:>9.1f} {ratio:>15} {r.errors:>7}"
@@ -164,14 +209,11 @@ def flatness_table(runs: dict[int, list]) -> str:
     sizes = list(runs)
     header = f"{'endpoint':<36}" + "".join(f" {f'{n:,}':>10}" for n in sizes) + f" {'spread':>8}"
     lines = [header, "-" * len(header)]
-    by_size = {n: {r.endpoint: r.rps for r in runs[n]} for n in sizes}
+    by_size = {n: {r.endpoint: ratio_of(r, runs[n][0].rps) for r in runs[n]} for n in sizes}
     for first in runs[sizes[0]][1:]:  # healthz first: 1.00 by definition
         if not all(first.endpoint in by_size[n] for n in sizes):
             continue  # not measured at every size (the API refund row on a refunded kept database)
-        ratios = [
-            by_size[n][first.endpoint] / by_size[n]["healthz"] if by_size[n]["healthz"] else 0.0
-            for n in sizes
-        ]
+        ratios = [by_size[n][first.endpoint] for n in sizes]
         spread = (max(ratios) - min(ratios)) / max(ratios) if max(ratios) else 0.0
         flag = "  <- grows with size" if spread >= 0.25 else ""
         lines.append(
@@ -199,6 +241,7 @@ def result_document(args, target, database: str, report, results) -> dict:
             "client_threads": args.threads,
             "warmup_seconds": args.warmup,
             "duration_seconds": args.duration,
+            "rounds": args.rounds,
         },
         "machine": {
             "cpus": os.cpu_count(),
@@ -214,7 +257,7 @@ def result_document(args, target, database: str, report, results) -> dict:
                 "requests_per_second": round(r.rps, 1),
                 "median_ms": round(r.median_ms, 2),
                 "p95_ms": round(r.p95_ms, 2),
-                "ratio_to_healthz": round(r.rps / base, 3) if base else None,
+                "ratio_to_healthz": round(ratio_of(r, base), 3) if base else None,
                 "errors": r.errors,
                 "error_detail": r.error_detail,
                 "others_cpu_share": None if r.others_cpu is None else round(r.others_cpu, 3),
@@ -269,16 +312,31 @@ def _measure_size(args, bookings: int, suffix: str, password_for_run: str):
 
         print(
             f"Load: {args.threads} client threads, {args.warmup:g} s warm-up + {args.duration:g} s per "
-            "endpoint, closed loop, 127.0.0.1 only",
+            f"endpoint in {args.rounds} round(s), every endpoint once a round, closed loop, 127.0.0.1 only",
             flush=True,
         )
+        # Rounds: a drift of the machine (another process, the CPU's clock) moves /healthz and the pages
+        # of the same round alike, so each page is compared with its own round's /healthz.
+        measured: dict[str, list] = {endpoint.name: [] for endpoint in plan}
+        for round_number in range(args.rounds):
+            for endpoint in plan:
+                earlier = measured[endpoint.name]
+                if earlier and earlier[-1].ended:
+                    continue  # a step row that ran out of bookings in an earlier round
+                share = CpuShare([server.process.pid], target.server_pids)
+                share.start()
+                result = measure(
+                    server.port,
+                    endpoint,
+                    threads=args.threads,
+                    warmup=args.warmup if round_number == 0 else min(args.warmup, 0.3),
+                    duration=args.duration / args.rounds,
+                )
+                result.others_cpu = share.stop()
+                measured[endpoint.name].append(result)
+        healthz = measured[plan[0].name]
         for endpoint in plan:
-            share = CpuShare([server.process.pid], target.server_pids)
-            share.start()
-            result = measure(
-                server.port, endpoint, threads=args.threads, warmup=args.warmup, duration=args.duration
-            )
-            result.others_cpu = share.stop()
+            result = combined(endpoint.name, measured[endpoint.name], healthz)
             results.append(result)
             print(f"  {endpoint.name}: {result.rps:.1f} requests/s", flush=True)
     except KeyboardInterrupt:
@@ -341,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     document = result_document(args, target, database, report, results)
     if len(runs) > 1:
         document["sizes"] = {
-            str(n): {r.endpoint: round(r.rps / rs[0].rps, 3) if rs[0].rps else None for r in rs}
+            str(n): {r.endpoint: round(ratio_of(r, rs[0].rps), 3) if rs[0].rps else None for r in rs}
             for n, rs in runs.items()
         }
     args.output.parent.mkdir(parents=True, exist_ok=True)
