@@ -13,7 +13,12 @@ from portal.forms import use_fast_html_params
 from portal.htmx import add_vary, is_partial
 from portal.inputs import ControlCharacters
 from portal.links import header_part, list_name, requests_home
-from portal.security import is_api_request, require_own_password, set_security_headers
+from portal.security import (
+    ThrottledRefreshSessionInterface,
+    is_api_request,
+    require_own_password,
+    set_security_headers,
+)
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
@@ -23,6 +28,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     inputs.register_converters(app)
     use_fast_html_params()
+    app.session_interface = ThrottledRefreshSessionInterface()
     config.load(app)
     app.config.from_pyfile("config.py", silent=True)
     if test_config:

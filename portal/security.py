@@ -1,10 +1,13 @@
 """Security headers, role checks and the tenant-scoping helper every agent-facing lookup uses."""
 
+from datetime import UTC, datetime
 from functools import wraps
 from typing import TypeVar
 
 from flask import Response, abort, current_app, redirect, request, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user, login_required
+from itsdangerous import BadSignature
 
 from portal.htmx import is_partial
 from portal.models import Booking
@@ -105,3 +108,40 @@ def found(obj: T | None) -> T:
 def booking_or_404(order_number: str) -> Booking:
     """The one scoped loader of a booking for every page that names one in its URL."""
     return found(load_booking(order_number, current_scope()))
+
+
+# A permanent session's cookie is signed again (its 12-hour expiry moved on) at most this often while the
+# user is active, rather than on every request.
+SESSION_REFRESH_SECONDS = 300
+
+
+class ThrottledRefreshSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, sent back to the browser only when it changed, or when the cookie the
+    browser holds was signed over SESSION_REFRESH_SECONDS ago: an active user's session still slides its
+    expiry forward (to within five minutes), without signing and sending a new cookie on every request
+    (about 0.13 ms each, a tenth of a bare endpoint)."""
+
+    def open_session(self, app, request):
+        signer = self.get_signing_serializer(app)
+        if signer is None:
+            return None
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return self.session_class()
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        try:
+            data, signed_at = signer.loads(value, max_age=max_age, return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        session = self.session_class(data)
+        session.signed_at = signed_at
+        return session
+
+    def should_set_cookie(self, app, session) -> bool:
+        if session.modified:
+            return True
+        if not (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]):
+            return False
+        signed_at = getattr(session, "signed_at", None)
+        # Real time, as the signature's own timestamp (the portal's clock is frozen in tests).
+        return signed_at is None or (datetime.now(UTC) - signed_at).total_seconds() >= SESSION_REFRESH_SECONDS
