@@ -15,6 +15,7 @@ from portal.inputs import ControlCharacters
 from portal.links import header_part, list_name, requests_home
 from portal.security import (
     ThrottledRefreshSessionInterface,
+    csrf_token,
     is_api_request,
     require_own_password,
     set_security_headers,
@@ -123,6 +124,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         from portal.services.finance import header_figures
 
         header = {
+            "csrf_token": csrf_token,  # over Flask-WTF's: signed once, reused a few minutes per session
             "operator_name": app.config["OPERATOR_NAME"],
             "header_balances": [],
             "header_unread": 0,

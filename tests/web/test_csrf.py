@@ -64,3 +64,54 @@ def test_logout_needs_the_token(csrf_client, world):
     login(csrf_client, world.agent)
     assert csrf_client.post("/logout").status_code == 400
     assert csrf_client.get("/bookings/").status_code == 200
+
+
+def _header_token(client) -> str:
+    page = client.get("/bookings/").get_data(as_text=True)
+    return re.search(r'hx-headers=\'\{"X-CSRFToken": "([^"]+)"\}\'', page).group(1)
+
+
+def test_a_sessions_token_is_signed_once_and_reused_for_a_few_minutes(csrf_client, world, db):
+    # security.csrf_token: the signed token is kept per session for CSRF_TOKEN_REUSE_SECONDS, never shared.
+    login(csrf_client, world.admin)
+    first = _header_token(csrf_client)
+    assert _header_token(csrf_client) == first
+    other = csrf_client.application.test_client()  # another browser, the same worker
+    login(other, world.ops)
+    others = _header_token(other)
+    assert others != first and _header_token(csrf_client) == first  # each session signs its own
+    assert other.post("/logout", headers={"X-CSRFToken": others}).status_code in (302, 303)
+    response = csrf_client.post(
+        f"/admin/users/{world.agent.id}/disable", headers={"X-CSRFToken": first, "HX-Request": "true"}
+    )
+    assert response.status_code < 400
+    db.session.refresh(world.agent)
+    assert not world.agent.active
+
+
+def test_a_kept_token_is_signed_anew_after_a_few_minutes(csrf_client, world, db, monkeypatch):
+    from portal import security
+
+    signed = []
+
+    def counting_generate_csrf():
+        signed.append(security_generate_csrf())
+        return signed[-1]
+
+    security_generate_csrf = security.generate_csrf
+    monkeypatch.setattr(security, "generate_csrf", counting_generate_csrf)
+    login(csrf_client, world.admin)
+    signed.clear()
+    first = _header_token(csrf_client)
+    _header_token(csrf_client)
+    assert len(signed) <= 1  # signed at most once (the login's page may have signed it already)
+    monkeypatch.setattr(security, "CSRF_TOKEN_REUSE_SECONDS", 0)
+    second = _header_token(csrf_client)
+    assert signed and signed[-1] == second  # signed anew
+    for token, user in ((first, world.agent), (second, world.other_agent)):
+        response = csrf_client.post(
+            f"/admin/users/{user.id}/disable", headers={"X-CSRFToken": token, "HX-Request": "true"}
+        )
+        assert response.status_code < 400, token
+        db.session.refresh(user)
+        assert not user.active
