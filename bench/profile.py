@@ -68,7 +68,7 @@ def _instrument(app) -> None:
         CLOCK.sql += time.process_time() - CLOCK._started.pop()
         CLOCK.queries += 1
         if CLOCK.echo:
-            print(f"  -- {' '.join(statement.split())[:400]}  {parameters!r:.120}")
+            print(f"  -- {' '.join(statement.split())[:2000]}  {parameters!r:.120}")
 
     def timed(fn, total_attr, sql_attr):
         def wrapper(*args, **kwargs):
