@@ -125,6 +125,7 @@ class Result:
     others_cpu: float | None = None  # share of the machine's CPU used by other processes meanwhile
     # The median of the rounds' ratios to /healthz (bench.run.combined); None for a single measurement.
     ratio: float | None = None
+    round_ratios: list[float] = field(default_factory=list)  # each round's ratio, in order
     ended: bool = False  # a step row that ran out of things to do (no booking left to refund)
 
     @property

@@ -187,6 +187,7 @@ def combined(name: str, rounds: list, healthz_rounds: list):
         error_detail=detail,
         others_cpu=max(shares) if shares else None,
         ratio=statistics.median(ratios) if ratios else None,
+        round_ratios=[round(r, 3) for r in ratios],
     )
 
 
@@ -258,6 +259,7 @@ def result_document(args, target, database: str, report, results) -> dict:
                 "median_ms": round(r.median_ms, 2),
                 "p95_ms": round(r.p95_ms, 2),
                 "ratio_to_healthz": round(ratio_of(r, base), 3) if base else None,
+                "ratio_by_round": r.round_ratios,
                 "errors": r.errors,
                 "error_detail": r.error_detail,
                 "others_cpu_share": None if r.others_cpu is None else round(r.others_cpu, 3),
