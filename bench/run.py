@@ -39,17 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="reuse an already-built database of the right size (PostgreSQL: keep it, as "
         "portal_bench_kept, instead of dropping it)",
     )
-    p.add_argument("--duration", type=float, default=5.0, help="measured seconds per endpoint (default 5)")
-    p.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds first (default 1)")
-    p.add_argument(
-        "--rounds",
-        type=int,
-        default=3,
-        help="measure every endpoint, /healthz included, in this many rounds of duration/rounds seconds; "
-        "a page's ratio is the median of its ratios to the same round's /healthz (default 3)",
-    )
-    p.add_argument("--threads", type=int, default=4, help="client threads (default 4)")
-    p.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    add_load_arguments(p)
     p.add_argument("--seed", type=int, default=20261123, help="random seed of the data set")
     p.add_argument("--output", type=Path, default=RESULTS / "latest.json", help="JSON results file")
     p.add_argument(
@@ -65,13 +55,33 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.bookings = args.sizes[-1]
     if min(args.sizes) < 1:
         p.error("--bookings must be at least 1")
+    check_load_arguments(p, args)
+    return args
+
+
+def add_load_arguments(p: argparse.ArgumentParser) -> None:
+    """How pages are served and loaded: --duration, --warmup, --rounds, --threads, --workers (bench.finance
+    takes the same)."""
+    p.add_argument("--duration", type=float, default=5.0, help="measured seconds per endpoint (default 5)")
+    p.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds first (default 1)")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="measure every endpoint, /healthz included, in this many rounds of duration/rounds seconds; "
+        "a page's ratio is the median of its ratios to the same round's /healthz (default 3)",
+    )
+    p.add_argument("--threads", type=int, default=4, help="client threads (default 4)")
+    p.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+
+
+def check_load_arguments(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if not 1 <= args.threads <= 16:
         p.error("--threads must be 1-16 (the load is bounded on purpose)")
     if args.duration <= 0 or args.warmup < 0:
         p.error("--duration must be positive and --warmup not negative")
     if not 1 <= args.rounds <= 20:
         p.error("--rounds must be 1-20")
-    return args
 
 
 # The API refund row needs bookings to refund: fewer than this (a kept database refunded by earlier runs)
@@ -224,7 +234,6 @@ def flatness_table(runs: dict[int, list]) -> str:
 
 
 def result_document(args, target, database: str, report, results) -> dict:
-    base = results[0].rps
     return {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "ok": not any(r.errors for r in results),
@@ -237,36 +246,97 @@ def result_document(args, target, database: str, report, results) -> dict:
             "build_steps_seconds": report.steps,
             "rows": report.rows,
         },
-        "load": {
-            "server": f"gunicorn -w {args.workers} wsgi:app (sync workers)",
-            "client_threads": args.threads,
-            "warmup_seconds": args.warmup,
-            "duration_seconds": args.duration,
-            "rounds": args.rounds,
-        },
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
-        "results": [
-            {
-                "endpoint": r.endpoint,
-                "path": r.path,
-                "requests": r.requests,
-                "seconds": round(r.seconds, 2),
-                "requests_per_second": round(r.rps, 1),
-                "median_ms": round(r.median_ms, 2),
-                "p95_ms": round(r.p95_ms, 2),
-                "ratio_to_healthz": round(ratio_of(r, base), 3) if base else None,
-                "ratio_by_round": r.round_ratios,
-                "errors": r.errors,
-                "error_detail": r.error_detail,
-                "others_cpu_share": None if r.others_cpu is None else round(r.others_cpu, 3),
-            }
-            for r in results
-        ],
+        "load": load_settings(args),
+        "machine": machine(),
+        "results": endpoint_records(results),
     }
+
+
+def load_settings(args) -> dict:
+    return {
+        "server": f"gunicorn -w {args.workers} wsgi:app (sync workers)",
+        "client_threads": args.threads,
+        "warmup_seconds": args.warmup,
+        "duration_seconds": args.duration,
+        "rounds": args.rounds,
+    }
+
+
+def machine() -> dict:
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+
+
+def endpoint_records(results) -> list[dict]:
+    """One JSON record per endpoint; the first result is /healthz, the base of every ratio."""
+    base = results[0].rps if results else 0.0
+    return [
+        {
+            "endpoint": r.endpoint,
+            "path": r.path,
+            "requests": r.requests,
+            "seconds": round(r.seconds, 2),
+            "requests_per_second": round(r.rps, 1),
+            "median_ms": round(r.median_ms, 2),
+            "p95_ms": round(r.p95_ms, 2),
+            "ratio_to_healthz": round(ratio_of(r, base), 3) if base else None,
+            "ratio_by_round": r.round_ratios,
+            "errors": r.errors,
+            "error_detail": r.error_detail,
+            "others_cpu_share": None if r.others_cpu is None else round(r.others_cpu, 3),
+        }
+        for r in results
+    ]
+
+
+def measure_in_rounds(server, plan, args, database_pids=list) -> list:
+    """Every endpoint of `plan` under load, /healthz (plan[0]) first, in args.rounds rounds: one combined
+    result per endpoint, in the plan's order. `database_pids` names the database server's processes
+    serving the run (not counted as others' CPU)."""
+    from bench.load import measure
+    from bench.machine import CpuShare
+
+    print(
+        f"Load: {args.threads} client threads, {args.warmup:g} s warm-up + {args.duration:g} s per "
+        f"endpoint in {args.rounds} round(s), every endpoint once a round, closed loop, 127.0.0.1 only",
+        flush=True,
+    )
+    # Rounds: a drift of the machine (another process, the CPU's clock) moves /healthz and the pages
+    # of the same round alike, so each page is compared with its own round's /healthz.
+    measured: dict[str, list] = {endpoint.name: [] for endpoint in plan}
+    for round_number in range(args.rounds):
+        for endpoint in plan:
+            earlier = measured[endpoint.name]
+            if earlier and earlier[-1].ended:
+                continue  # a step row that ran out of bookings in an earlier round
+            share = CpuShare([server.process.pid], database_pids)
+            share.start()
+            result = measure(
+                server.port,
+                endpoint,
+                threads=args.threads,
+                warmup=args.warmup if round_number == 0 else min(args.warmup, 0.3),
+                duration=args.duration / args.rounds,
+            )
+            result.others_cpu = share.stop()
+            measured[endpoint.name].append(result)
+    healthz = measured[plan[0].name]
+    results = []
+    for endpoint in plan:
+        result = combined(endpoint.name, measured[endpoint.name], healthz)
+        results.append(result)
+        print(f"  {endpoint.name}: {result.rps:.1f} requests/s", flush=True)
+    return results
+
+
+def noise_warning(results) -> str | None:
+    """A warning naming the endpoints measured while other processes used over 15% of the CPUs."""
+    noisy = [r.endpoint for r in results if r.others_cpu is not None and r.others_cpu > 0.15]
+    if not noisy:
+        return None
+    return (
+        f"warning: other processes used over 15% of the CPUs while measuring {', '.join(noisy)}; "
+        "absolute numbers are depressed and noisy there. Compare ratios, or run on a quiet machine."
+    )
 
 
 def _measure_size(args, bookings: int, suffix: str, password_for_run: str):
@@ -274,8 +344,7 @@ def _measure_size(args, bookings: int, suffix: str, password_for_run: str):
     target, database description, server), or an exit code when the run failed."""
     from bench.build import AGENT_EMAIL, OPERATIONS_EMAIL, build
     from bench.database import target_for
-    from bench.load import check, login, measure
-    from bench.machine import CpuShare
+    from bench.load import check, login
     from bench.server import Gunicorn
 
     secret_key = os.environ["PORTAL_SECRET_KEY"]
@@ -312,35 +381,7 @@ def _measure_size(args, bookings: int, suffix: str, password_for_run: str):
             if endpoint.name.startswith(("my bookings", "search")):
                 print(f"  {endpoint.name}: {_showing(text)}")
 
-        print(
-            f"Load: {args.threads} client threads, {args.warmup:g} s warm-up + {args.duration:g} s per "
-            f"endpoint in {args.rounds} round(s), every endpoint once a round, closed loop, 127.0.0.1 only",
-            flush=True,
-        )
-        # Rounds: a drift of the machine (another process, the CPU's clock) moves /healthz and the pages
-        # of the same round alike, so each page is compared with its own round's /healthz.
-        measured: dict[str, list] = {endpoint.name: [] for endpoint in plan}
-        for round_number in range(args.rounds):
-            for endpoint in plan:
-                earlier = measured[endpoint.name]
-                if earlier and earlier[-1].ended:
-                    continue  # a step row that ran out of bookings in an earlier round
-                share = CpuShare([server.process.pid], target.server_pids)
-                share.start()
-                result = measure(
-                    server.port,
-                    endpoint,
-                    threads=args.threads,
-                    warmup=args.warmup if round_number == 0 else min(args.warmup, 0.3),
-                    duration=args.duration / args.rounds,
-                )
-                result.others_cpu = share.stop()
-                measured[endpoint.name].append(result)
-        healthz = measured[plan[0].name]
-        for endpoint in plan:
-            result = combined(endpoint.name, measured[endpoint.name], healthz)
-            results.append(result)
-            print(f"  {endpoint.name}: {result.rps:.1f} requests/s", flush=True)
+        results = measure_in_rounds(server, plan, args, target.server_pids)
     except KeyboardInterrupt:
         print("\nInterrupted.", file=sys.stderr)
         return 130
@@ -387,12 +428,9 @@ def main(argv: list[str] | None = None) -> int:
         f"\nBuild time: {report.seconds:.1f} s for {args.bookings:,} bookings on {target.dialect}"
         + (" (reused with --keep)" if report.reused else "")
     )
-    noisy = [r.endpoint for r in results if r.others_cpu is not None and r.others_cpu > 0.15]
-    if noisy:
-        print(
-            f"warning: other processes used over 15% of the CPUs while measuring {', '.join(noisy)}; "
-            "absolute numbers are depressed and noisy there. Compare ratios, or run on a quiet machine."
-        )
+    warning = noise_warning(results)
+    if warning:
+        print(warning)
 
     if len(runs) > 1:
         print("\nThe same pages at every size (ratio to /healthz; spread = (max - min) / max, goal < 25%):")
