@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
+import os
 import secrets
+import signal
 import statistics
 import sys
 import time
@@ -31,10 +34,29 @@ from pathlib import Path
 from sqlalchemy import create_engine, event, func, insert, select, text
 from sqlalchemy.engine import make_url
 
+from bench.machine import is_postgres
+from bench.run import (
+    add_load_arguments,
+    check_load_arguments,
+    endpoint_records,
+    format_table,
+    load_settings,
+    machine,
+    measure_in_rounds,
+    noise_warning,
+    ratio_of,
+    showing,
+)
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench-results"
 CHUNK = 5000
 SURNAMES = ["TAN", "LIM", "LEE", "NG", "WONG", "GOH", "CHUA", "ONG", "NAIR", "KUMAR", "SMITH", "DAS"]
+AGENT_EMAIL = "agent@bench.example"
+OPERATIONS_EMAIL = "ops@bench.example"
+# Issue 14: the operations refund queue, at 200,000 refunds, serves at least 15 % of /healthz's requests/s.
+QUEUE_GOAL = 0.15
+QUEUE_ENDPOINTS = ("refund queue (operations)", "refund queue htmx partial")
 FIRSTS = ["WEI MING", "HUI LING", "ARJUN", "SIEW LAN", "JOHN", "MEI", "KAREN", "RAVI", "ANNA", "JUN"]
 
 
@@ -55,7 +77,15 @@ def parse_args(argv=None):
         "--batch-rows", type=int, default=10_000, help="order numbers in the batch (default 10000)"
     )
     p.add_argument("--repeat", type=int, default=5, help="requests per list measurement (median; default 5)")
-    return p.parse_args(argv)
+    add_load_arguments(p)
+    p.add_argument(
+        "--no-serve",
+        action="store_true",
+        help="skip serving the database with gunicorn (the refund queue's ratio to /healthz)",
+    )
+    args = p.parse_args(argv)
+    check_load_arguments(p, args)
+    return args
 
 
 # --- the database -----------------------------------------------------------------------------------------
@@ -63,12 +93,13 @@ def parse_args(argv=None):
 
 @contextmanager
 def database(url_text: str | None):
+    """(URL, description, the database server's processes serving it) of a database of this run's own."""
     if not url_text:
         path = RESULTS / "finance.sqlite3"
         RESULTS.mkdir(exist_ok=True)
         for suffix in ("", "-journal", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
-        yield f"sqlite:///{path}", f"SQLite {path}"
+        yield f"sqlite:///{path}", f"SQLite {path}", list
         return
     url = make_url(url_text)
     if url.get_backend_name() != "postgresql":
@@ -77,8 +108,14 @@ def database(url_text: str | None):
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+
+    def backends() -> list[int]:
+        with admin.connect() as conn:
+            pids = conn.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = :n"), {"n": name})
+            return [pid for pid in pids if is_postgres(pid)]
+
     try:
-        yield url.set(database=name).render_as_string(hide_password=False), f"PostgreSQL {name}"
+        yield url.set(database=name).render_as_string(hide_password=False), f"PostgreSQL {name}", backends
     finally:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -140,8 +177,8 @@ def build(app, n_refunds: int, batch_rows: int) -> dict:
         )
         db.session.commit()
         password = secrets.token_urlsafe(12)
-        agent = create_user("agent@bench.example", "Bench Agent", "agent", password, "BENCH-A")
-        ops = create_user("ops@bench.example", "Bench Ops", "operations", password, None)
+        agent = create_user(AGENT_EMAIL, "Bench Agent", "agent", password, "BENCH-A")
+        ops = create_user(OPERATIONS_EMAIL, "Bench Ops", "operations", password, None)
         db.session.commit()
         agent_id, ops_id = agent.id, ops.id
         conn = db.session.connection()
@@ -441,18 +478,114 @@ def measure(client, engine, url, repeat, headers=None):
     return statistics.median(times), sorted(set(counts)), size
 
 
+def served_endpoints(agent: dict, operations: dict) -> list:
+    """What is measured under gunicorn, /healthz first: the base of every ratio."""
+    from bench.load import Endpoint
+
+    page = "Showing 1–"  # a list's count line: not a login page, not an error page
+    queue, partial = QUEUE_ENDPOINTS
+    return [
+        Endpoint("healthz", ["/healthz"], expect='"ok"'),
+        Endpoint(queue, ["/operations/refunds"], operations, expect=page),
+        Endpoint(
+            partial,
+            ["/operations/refunds"],
+            operations,
+            headers={"HX-Request": "true"},
+            expect=page,
+            refuse="<html",
+        ),
+        Endpoint("finance refunds (agent)", ["/finance/refunds"], agent, expect=page),
+    ]
+
+
+def serve_and_measure(args, url: str, password: str, database_pids) -> list:
+    """Serve the database with gunicorn as bench.run does, log both users in over HTTP, check every
+    endpoint once and measure them in rounds; gunicorn is stopped whatever happens."""
+    from bench import load
+    from bench.server import Gunicorn
+
+    log_path = RESULTS / "finance-gunicorn.log"  # bench.run's gunicorn.log stays for reading
+    server = Gunicorn(ROOT, url, os.environ["PORTAL_SECRET_KEY"], args.workers, log_path)
+    try:
+        server.start()
+        print(f"Serving: gunicorn {' '.join(server.command()[1:])} (log {log_path.relative_to(ROOT)})")
+        agent = load.login(server.port, AGENT_EMAIL, password)
+        operations = load.login(server.port, OPERATIONS_EMAIL, password)
+        plan = served_endpoints(agent, operations)
+        for endpoint in plan:
+            body = load.check(server.port, endpoint)
+            if endpoint.name != "healthz":
+                print(f"  {endpoint.name}: {showing(body)}")
+        return measure_in_rounds(server, plan, args, database_pids)
+    finally:
+        server.stop()
+
+
+def goal_lines(results) -> list[str]:
+    """The refund queue's rows against issue 14's goal."""
+    base = results[0].rps
+    lines = []
+    for r in results:
+        if r.endpoint in QUEUE_ENDPOINTS:
+            ratio = ratio_of(r, base)
+            verdict = "reached" if ratio >= QUEUE_GOAL else "NOT reached"
+            lines.append(f"{r.endpoint}: {ratio:.2f}x healthz (goal {QUEUE_GOAL:.2f}x): {verdict}")
+    return lines
+
+
+def report(args, document: dict, results: list) -> int:
+    """Print the served table and the goal, write bench-results/finance.json; 1 when a request failed."""
+    if results:
+        print()
+        print(format_table(results, results[0].rps))
+        print()
+        print("\n".join(goal_lines(results)))
+        warning = noise_warning(results)
+        if warning:
+            print(warning)
+    document.update(
+        ok=not any(r.errors for r in results),
+        load=None if args.no_serve else load_settings(args),
+        machine=machine(),
+        goal={"endpoints": list(QUEUE_ENDPOINTS), "ratio_to_healthz": QUEUE_GOAL},
+        results=endpoint_records(results),
+    )
+    output = RESULTS / "finance.json"
+    output.write_text(json.dumps(document, indent=2) + "\n")
+    print(f"Written: {output.relative_to(ROOT)}")
+    failed = [r for r in results if r.errors]
+    if failed:
+        bar = "!" * 78
+        print(f"\n{bar}\n!!! Requests did not answer 200: these numbers are NOT valid.", file=sys.stderr)
+        for r in failed:
+            print(f"!!!   {r.endpoint}: {r.error_detail}", file=sys.stderr)
+        print(f"!!! See bench-results/finance-gunicorn.log for the server's side.\n{bar}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     sys.path.insert(0, str(ROOT))
     from portal import create_app
     from portal.extensions import db
+    from portal.models import Refund
 
-    with database(args.database_url) as (url, description):
+    # One secret for this run, as bench.run has it: the in-process app and gunicorn's workers sign
+    # sessions alike, and no instance/secret_key is written.
+    os.environ["PORTAL_SECRET_KEY"] = secrets.token_hex(32)
+    if not args.no_serve and (ROOT / "instance" / "config.py").exists():
+        print("warning: instance/config.py exists; gunicorn's workers read it and it may override settings.")
+    # SIGTERM stops the run like Ctrl-C does: gunicorn is stopped and the database dropped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+    with database(args.database_url) as (url, description, database_pids):
         instance = RESULTS / "finance-instance"
         app = create_app(
             {
                 "SQLALCHEMY_DATABASE_URI": url,
-                "SECRET_KEY": secrets.token_hex(16),
+                "SECRET_KEY": os.environ["PORTAL_SECRET_KEY"],
                 "WTF_CSRF_ENABLED": False,  # in-process client; CSRF is tested elsewhere
                 "SCHEDULER": "off",
             },
@@ -461,12 +594,13 @@ def main(argv=None) -> int:
         print(f"Database: {description}")
         started = time.perf_counter()
         built = build(app, args.refunds, args.batch_rows)
-        print(f"Built {built['refunds']:,} refunds in {time.perf_counter() - started:.1f} s")
+        build_seconds = time.perf_counter() - started
+        print(f"Built {built['refunds']:,} refunds in {build_seconds:.1f} s")
 
         with app.app_context():
             engine = db.engine
         client = app.test_client()
-        login(client, "agent@bench.example", built["password"])
+        login(client, AGENT_EMAIL, built["password"])
         csv_data = ("Order number\r\n" + "\r\n".join(built["batch_orders"]) + "\r\n").encode()
         started = time.perf_counter()
         response = client.post(
@@ -494,7 +628,7 @@ def main(argv=None) -> int:
         print(f"Ratio batch / bare insert:                             {batch_seconds / bare_seconds:.1f}x")
 
         ops = app.test_client()
-        login(ops, "ops@bench.example", built["password"])
+        login(ops, OPERATIONS_EMAIL, built["password"])
         today = date.today()
         pages = [
             ("agent: All", client, "/finance/refunds", None),
@@ -523,20 +657,60 @@ def main(argv=None) -> int:
             ),
             ("operations: refund queue page 40", ops, "/operations/refunds?page=40", None),
         ]
+        in_process = []
         print()
         print(f"{'page':48} {'queries':>8} {'median ms':>10}")
         for label, who, url_path, headers in pages:
             median, counts, _ = measure(who, engine, url_path, args.repeat, headers)
+            in_process.append(
+                {"page": label, "path": url_path, "queries": counts, "median_ms": round(median * 1000, 2)}
+            )
             print(f"{label:48} {'/'.join(map(str, counts)):>8} {median * 1000:10.1f}")
         median, counts, size = measure(client, engine, "/finance/refunds/all/export.csv", 1)
+        in_process.append(
+            {
+                "page": "agent: CSV export of every refund",
+                "path": "/finance/refunds/all/export.csv",
+                "queries": counts,
+                "median_ms": round(median * 1000, 2),
+                "bytes": size,
+            }
+        )
         print(
             f"{'agent: CSV export of every refund':48} {'/'.join(map(str, counts)):>8} {median * 1000:10.1f}"
             f"  ({size / 1e6:.1f} MB)"
         )
         with app.app_context():
+            refunds = db.session.scalar(select(func.count()).select_from(Refund))
             db.session.remove()
-            db.engine.dispose()
-    return 0
+            db.engine.dispose()  # from here gunicorn's workers have the database to themselves
+
+        document = {
+            "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "database": {
+                "dialect": make_url(url).get_backend_name(),
+                "description": description,
+                "refunds_built": built["refunds"],
+                "refunds_served": refunds,  # with the batch's and the bare insert's
+                "build_seconds": round(build_seconds, 1),
+            },
+            "batch": {
+                "rows": args.batch_rows,
+                "created": created,
+                "seconds": round(batch_seconds, 2),
+                "bare_insert_seconds": round(bare_seconds, 2),
+            },
+            "in_process": in_process,
+        }
+        results = []
+        if not args.no_serve:
+            print(f"\nServed: {description}, {refunds:,} refunds")
+            try:
+                results = serve_and_measure(args, url, built["password"], database_pids)
+            except RuntimeError as exc:
+                print(f"\nBENCHMARK FAILED: {exc}", file=sys.stderr)
+                return 1
+    return report(args, document, results)
 
 
 if __name__ == "__main__":

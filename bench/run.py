@@ -160,7 +160,8 @@ def endpoints(agent, operations, order_numbers, api_key, refund_orders):
     ]
 
 
-def _showing(text: str) -> str:
+def showing(text: str) -> str:
+    """A list page's "Showing 1–25 of N …" line, or "" when it has none."""
     match = re.search(r"Showing [^<]*", text)
     return " ".join(match.group(0).split()) if match else ""
 
@@ -379,7 +380,7 @@ def _measure_size(args, bookings: int, suffix: str, password_for_run: str):
         for endpoint in plan:
             text = check(server.port, endpoint)
             if endpoint.name.startswith(("my bookings", "search")):
-                print(f"  {endpoint.name}: {_showing(text)}")
+                print(f"  {endpoint.name}: {showing(text)}")
 
         results = measure_in_rounds(server, plan, args, target.server_pids)
     except KeyboardInterrupt:
