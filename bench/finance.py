@@ -1,6 +1,8 @@
-"""Finance benchmark: a 10,000-row batch refund in one request, and the Refunds list at 200,000 refunds.
+"""Finance benchmark: a 10,000-row batch refund in one request, and the refund lists at 200,000 refunds,
+in process and served by gunicorn against /healthz (issue 14: the refund queue at >= 0.15x).
 
     .venv/bin/python -m bench.finance [--database-url URL] [--refunds 200000] [--batch-rows 10000]
+        [--duration 5] [--warmup 1] [--rounds 3] [--threads 4] [--workers 2] [--no-serve]
 
 1. Builds a database of its own (SQLite bench-results/finance.sqlite3, rebuilt every run; or a fresh
    PostgreSQL database portal_bench_fin_<random> on the server --database-url names, dropped at the end)
@@ -13,6 +15,11 @@
 3. Requests Finance → Refunds pages (agent: half the refunds; operations: all of them; search; filters;
    the CSV export) and the operations refund queue (default order, sorted by a column, a deep page), and
    prints each one's query count and median time.
+4. Unless --no-serve: serves the same database (now --refunds + 2 x --batch-rows refunds) with gunicorn
+   as bench.run does, logs the agent and operations in over HTTP, and measures /healthz, the refund queue,
+   its htmx partial and the agent's Finance → Refunds in rounds; prints bench.run's table and each queue
+   row's ratio to /healthz against the goal. Everything goes to bench-results/finance.json; exits 1 when
+   a served request did not answer 200.
 """
 
 from __future__ import annotations
