@@ -8,7 +8,7 @@ from wtforms.validators import Length
 from wtforms.widgets import core as widgets_core
 
 from portal.domain.statement_mail import SCHEDULE_LABELS
-from portal.services.accounts import all_accounts
+from portal.services.accounts import account_names
 
 
 def html_params(**kwargs) -> Markup:
@@ -47,10 +47,8 @@ def choices(pairs, optgroup: str | None = None) -> list[SelectChoice]:
 
 def account_choices(first: str = "All accounts", *, with_names: bool = False) -> list[SelectChoice]:
     """Client accounts for a staff filter or form: value is the account id, label its code (and name)."""
-    rows = all_accounts()
-    return choices(
-        [("", first)] + [(str(a.id), f"{a.code} — {a.name}" if with_names else a.code) for a in rows]
-    )
+    named = [(str(i), f"{code} — {name}" if with_names else code) for i, code, name in account_names()]
+    return choices([("", first), *named])
 
 
 class ActionForm(FlaskForm):

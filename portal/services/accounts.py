@@ -5,13 +5,21 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from portal.extensions import db
+from portal.extensions import db, read
 from portal.models import Account, User
 
 
 def all_accounts() -> list[Account]:
     """Every client account, by code."""
     return list(db.session.scalars(select(Account).order_by(Account.code)))
+
+
+_ACCOUNT_NAMES = select(Account.id, Account.code, Account.name).order_by(Account.code)
+
+
+def account_names() -> list[tuple[int, str, str]]:
+    """Every client account's (id, code, name), by code: the staff filters' choices, as plain rows."""
+    return [tuple(row) for row in read(_ACCOUNT_NAMES)]
 
 
 def get_account(account_id: int | None) -> Account | None:
