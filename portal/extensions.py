@@ -92,6 +92,9 @@ def _ping_after_idle(dbapi_connection, connection_record, connection_proxy):
             cursor.execute("SELECT 1")
         finally:
             cursor.close()
+        # The driver opened a transaction for the ping: end it, so the connection reaches its user idle
+        # (an isolation level can still be set on it, and the request's transaction starts with its work).
+        dbapi_connection.rollback()
     except Exception as exc:
         # The pool throws this connection away and checks out a new one (up to three tries).
         raise DisconnectionError() from exc

@@ -153,6 +153,10 @@ def main_nav(user, endpoint: str | None) -> list[NavGroup]:
     return groups
 
 
+# Roles x pages x parts is a few hundred; more means mount points nobody deploys at.
+_HEADER_PARTS_KEPT = 2_000
+
+
 def header_part(user, endpoint: str | None, part: str) -> Markup:
     """One of the header's parts that depend only on the role and the page (the macros of
     _header_parts.html: the navigation, the bell's dropdown, Help, My account), rendered once per role,
@@ -162,6 +166,8 @@ def header_part(user, endpoint: str | None, part: str) -> Markup:
     key = (user.role, endpoint, request.script_root, part)
     html = parts.get(key)
     if html is None:
+        if len(parts) >= _HEADER_PARTS_KEPT:
+            parts.clear()  # a proxy may pass a client's SCRIPT_NAME: made-up mount points must not pile up
         draw = get_template_attribute("_header_parts.html", part)
         html = parts[key] = Markup(draw(main_nav(user, endpoint), endpoint))  # noqa: S704 (our template)
     return html

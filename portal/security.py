@@ -165,7 +165,10 @@ def csrf_token() -> str:
     signed = current_app.extensions.setdefault("portal_csrf_tokens", {})
     now = time.monotonic()
     raw = session.get(field)
-    if isinstance(raw, str) and (kept := signed.get(raw)) and now - kept[1] < CSRF_TOKEN_REUSE_SECONDS:
+    # Never longer than a tenth of the token's life, should WTF_CSRF_TIME_LIMIT be set short.
+    limit = current_app.config.get("WTF_CSRF_TIME_LIMIT")
+    reuse = CSRF_TOKEN_REUSE_SECONDS if limit is None else min(CSRF_TOKEN_REUSE_SECONDS, limit / 10)
+    if isinstance(raw, str) and (kept := signed.get(raw)) and now - kept[1] < reuse:
         setattr(g, field, kept[0])  # what Flask-WTF's forms read in this request too
         return kept[0]
     token = generate_csrf()

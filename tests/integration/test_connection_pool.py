@@ -46,3 +46,13 @@ def test_a_connection_in_steady_use_is_not_pinged(server_engine, database_url, m
     with pytest.raises(OperationalError):
         _backend_pid(server_engine)
     assert _backend_pid(server_engine) != first
+
+
+def test_a_pinged_connection_reaches_its_user_outside_a_transaction(server_engine, monkeypatch):
+    monkeypatch.setattr(extensions, "PING_AFTER_IDLE_SECONDS", 0.0)
+    _backend_pid(server_engine)
+    with server_engine.connect() as conn:  # pinged on checkout
+        assert conn.connection.dbapi_connection.info.transaction_status.name == "IDLE"
+    # So its isolation level can still be chosen (the bench's VACUUM ANALYZE does).
+    with server_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        assert conn.exec_driver_sql("SELECT 1").scalar() == 1

@@ -3,7 +3,7 @@ every widget for speed): same text, same escaping, same Markup."""
 
 from contextlib import contextmanager
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markupsafe import Markup
 from wtforms import (
@@ -34,6 +34,7 @@ VALUES = st.one_of(
 )
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # text()'s first use is slow
 @given(st.dictionaries(KEYS, VALUES, max_size=6))
 def test_the_same_attributes_as_wtforms(attributes):
     ours, theirs = html_params(**attributes), WTFORMS_HTML_PARAMS(**attributes)

@@ -217,6 +217,20 @@ def test_the_header_drawn_once_per_role_and_page_shows_each_user_their_own(clien
     assert "Agency users" in client.get("/bookings/").text  # another role, its own navigation
 
 
+def test_the_header_parts_kept_stay_bounded_whatever_mount_points_are_named(client, auth, world, monkeypatch):
+    # A proxy may pass a client's SCRIPT_NAME through: made-up mount points must not pile up in the
+    # worker's memory, and each page still links under its own mount point.
+    from portal import links
+
+    monkeypatch.setattr(links, "_HEADER_PARTS_KEPT", 10)
+    auth.login(world.agent)
+    for n in range(12):
+        prefix = f"/x{n}"
+        page = client.get("/bookings/", environ_overrides={"SCRIPT_NAME": prefix})
+        assert page.status_code == 200 and f'href="{prefix}/bookings/"' in page.text
+        assert len(client.application.extensions["portal_header_parts"]) <= 10
+
+
 def test_the_refund_queue_puts_overdue_refunds_first_across_pages(
     client, auth, world, make, db, clock, three_bookings, monkeypatch
 ):
