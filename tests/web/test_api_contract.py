@@ -11,8 +11,9 @@ import os
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from schemathesis import GenerationMode
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from portal import create_app
@@ -20,6 +21,16 @@ from portal.extensions import db as _db
 from tests.web.test_api import key_for
 
 EXAMPLES = int(os.environ.get("PORTAL_SCHEMATHESIS_EXAMPLES", "15"))
+
+
+def _only_the_key_was_broken(case) -> bool:
+    """Whether a negative case is negative only in its headers (schemathesis drops or breaks the
+    Authorization header): sent with the agent's valid key, nothing invalid would reach the API."""
+    meta = getattr(case, "_meta", None)
+    if meta is None:
+        return False
+    broken = {where for where, info in meta.components.items() if info.mode is GenerationMode.NEGATIVE}
+    return broken <= {ParameterLocation.HEADER}
 
 
 def _operations() -> list[tuple[str, str]]:
@@ -45,11 +56,18 @@ def test_every_operation_keeps_its_contract(app, db, world, method, path, mode):
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     def keeps_contract(case):
+        # A case broken only in its headers is sent as generated (no key, or a broken one: a 401), not
+        # with the agent's key, which would make it a valid call that schemathesis expects refused.
+        key = None if mode is GenerationMode.NEGATIVE and _only_the_key_was_broken(case) else headers
+        if mode is GenerationMode.NEGATIVE and any(value == [] for value in (case.query or {}).values()):
+            # An extra query parameter whose value is an empty list is sent as nothing at all: what
+            # schemathesis broke never reaches the API (seen: {"q": "", "0¸…": []} answered 200).
+            reject()
         try:
             # Every check but "schema-valid input is accepted": a cursor the API never gave, a booking
             # that does not exist or a departure in the year 653 are valid by the document's types and
             # still refused by the portal's rules (422/404), which is the contract.
-            case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
+            case.call_and_validate(headers=key, excluded_checks=[positive_data_acceptance])
         finally:
             _db.session.remove()
 
