@@ -55,7 +55,96 @@ class RefundReason(db.Model):
     involuntary: Mapped[bool] = mapped_column(default=False)
 
 
-class Refund(db.Model):
+class RefundShown:
+    """What a refund shows, wherever it is read from: a Refund, or a row of the operations queue read as
+    plain columns (services.refunds.QueueRow). Both have the refund's columns under the same names and say
+    which payment channel the order was paid by (`order_payment_channel`); the rules are the domain's.
+    The columns it reads: status, path, currency, involuntary, created_at, estimated_amount,
+    airline_amount, credited_amount, service_fee."""
+
+    @property
+    def order_payment_channel(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[RefundStatus(self.status)]
+
+    @property
+    def path_label(self) -> str:
+        return PATH_LABELS[RefundPath(self.path)]
+
+    @property
+    def actions(self) -> tuple[RefundAction, ...]:
+        """What operations may do next, in queue order: exactly the domain's allowed actions."""
+        return allowed_actions(self.status)
+
+    def action_label(self, action: RefundAction | str) -> str:
+        """An action's button for this refund ("Close — paid to card" for Credit balance on a card order)."""
+        return action_label(action, payment_channel=self.order_payment_channel)
+
+    def is_overdue(self, now: datetime) -> bool:
+        """Shown overdue in the queue: still waiting to be submitted 4 hours after it was received."""
+        return shown_overdue(self.status, self.created_at, now)
+
+    # --- Amounts, as Money ---
+
+    def _money(self, amount: Decimal | None) -> Money | None:
+        return Money.of(amount, self.currency)
+
+    @property
+    def estimate(self) -> Money | None:
+        """The quote as accepted; None when it could not be quoted (the airline's amount applies)."""
+        return self._money(self.estimated_amount)
+
+    @property
+    def airline_money(self) -> Money | None:
+        return self._money(self.airline_amount)
+
+    @property
+    def credited_money(self) -> Money | None:
+        return self._money(self.credited_amount)
+
+    @property
+    def service_fee_money(self) -> Money:
+        return Money(self.service_fee, self.currency)
+
+    def _shown(self) -> tuple[Money | None, AmountBasis]:
+        return shown_amount(
+            self.status,
+            estimate=self.estimate,
+            airline_amount=self.airline_money,
+            credited_amount=self.credited_money,
+        )
+
+    @property
+    def shown_amount(self) -> Money | None:
+        """The one amount a refund shows: the actual amount once known, else the estimate."""
+        return self._shown()[0]
+
+    @property
+    def shown_amount_note(self) -> str:
+        """How to read shown_amount: 'est.', 'from airline', 'credited', 'to card' (or who decides it)."""
+        return AMOUNT_BASIS_LABELS[self._shown()[1]]
+
+    @property
+    def shown_amount_title(self) -> str:
+        """'Estimated amount', 'Airline refund amount' or 'Refunded amount'."""
+        return AMOUNT_BASIS_TITLES[self._shown()[1]]
+
+    @property
+    def credit_preview(self) -> str:
+        """What Credit balance will do (paid to the card, or less the service fee); '' when plain."""
+        return credit_note(
+            path=self.path,
+            payment_channel=self.order_payment_channel,
+            airline_amount=self.airline_money,
+            service_fee=self.service_fee_money,
+            involuntary=self.involuntary,
+        )
+
+
+class Refund(RefundShown, db.Model):
     __tablename__ = "refund"
     __table_args__ = (
         CheckConstraint(f"status in ({_STATUSES})", name="status_known"),
@@ -149,12 +238,8 @@ class Refund(db.Model):
     )
 
     @property
-    def status_label(self) -> str:
-        return STATUS_LABELS[RefundStatus(self.status)]
-
-    @property
-    def path_label(self) -> str:
-        return PATH_LABELS[RefundPath(self.path)]
+    def order_payment_channel(self) -> str:
+        return self.booking.payment_channel
 
     @property
     def is_operator(self) -> bool:
@@ -169,80 +254,11 @@ class Refund(db.Model):
         return path_group_label(self.path, operator_name)
 
     @property
-    def actions(self) -> tuple[RefundAction, ...]:
-        """What operations may do next, in queue order: exactly the domain's allowed actions."""
-        return allowed_actions(self.status)
-
-    def action_label(self, action: RefundAction | str) -> str:
-        """An action's button for this refund ("Close — paid to card" for Credit balance on a card order)."""
-        return action_label(action, payment_channel=self.booking.payment_channel)
-
-    def is_overdue(self, now: datetime) -> bool:
-        """Shown overdue in the queue: still waiting to be submitted 4 hours after it was received."""
-        return shown_overdue(self.status, self.created_at, now)
-
-    # --- Amounts, as Money ---
-
-    def _money(self, amount: Decimal | None) -> Money | None:
-        return Money.of(amount, self.currency)
-
-    @property
-    def estimate(self) -> Money | None:
-        """The quote as accepted; None when it could not be quoted (the airline's amount applies)."""
-        return self._money(self.estimated_amount)
-
-    @property
-    def airline_money(self) -> Money | None:
-        return self._money(self.airline_amount)
-
-    @property
-    def credited_money(self) -> Money | None:
-        return self._money(self.credited_amount)
-
-    @property
-    def service_fee_money(self) -> Money:
-        return Money(self.service_fee, self.currency)
-
-    @property
     def actual_amount(self) -> Money | None:
         """Credited (or paid to the card) once refunded, the airline's recorded amount before; else None."""
         return actual_amount(
             self.status, airline_amount=self.airline_money, credited_amount=self.credited_money
         )[0]
-
-    def _shown(self) -> tuple[Money | None, AmountBasis]:
-        return shown_amount(
-            self.status,
-            estimate=self.estimate,
-            airline_amount=self.airline_money,
-            credited_amount=self.credited_money,
-        )
-
-    @property
-    def shown_amount(self) -> Money | None:
-        """The one amount a refund shows: the actual amount once known, else the estimate."""
-        return self._shown()[0]
-
-    @property
-    def shown_amount_note(self) -> str:
-        """How to read shown_amount: 'est.', 'from airline', 'credited', 'to card' (or who decides it)."""
-        return AMOUNT_BASIS_LABELS[self._shown()[1]]
-
-    @property
-    def shown_amount_title(self) -> str:
-        """'Estimated amount', 'Airline refund amount' or 'Refunded amount'."""
-        return AMOUNT_BASIS_TITLES[self._shown()[1]]
-
-    @property
-    def credit_preview(self) -> str:
-        """What Credit balance will do (paid to the card, or less the service fee); '' when plain."""
-        return credit_note(
-            path=self.path,
-            payment_channel=self.booking.payment_channel,
-            airline_amount=self.airline_money,
-            service_fee=self.service_fee_money,
-            involuntary=self.involuntary,
-        )
 
     def segments_by_passenger(self) -> list[tuple[Passenger, list[Segment]]]:
         grouped: dict[int, tuple[Passenger, list[Segment]]] = {}

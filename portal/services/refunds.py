@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache, cached_property
+from functools import cache
 
 from flask import current_app
 from sqlalchemy import (
@@ -35,11 +35,9 @@ from portal.domain.errors import Conflict, DomainError
 from portal.domain.ledger import EntryKind
 from portal.domain.money import Money, TypedAmountError, decimals_phrase, parse_typed_amount
 from portal.domain.refunds import (
-    AMOUNT_BASIS_LABELS,
     FINAL_STATUSES,
     PATH_LABELS,
     STATUS_LABELS,
-    AmountBasis,
     CouponState,
     PassengerQuote,
     Quote,
@@ -48,12 +46,9 @@ from portal.domain.refunds import (
     RefundPath,
     RefundStatus,
     RefundTransitionError,
-    action_label,
-    allowed_actions,
     balance_credit,
     build_quote,
     cancel_refund_path,
-    credit_note,
     fare_facts,
     first_status,
     fulfillment_date_refusal,
@@ -62,8 +57,6 @@ from portal.domain.refunds import (
     nothing_left_reason,
     path_refusal,
     quote_refund,
-    shown_amount,
-    shown_overdue,
 )
 from portal.extensions import db, read
 from portal.links import path_for
@@ -82,6 +75,7 @@ from portal.models import (
     User,
 )
 from portal.models.bookings import PAYMENT_CHANNELS
+from portal.models.refunds import RefundShown
 from portal.services.baggage import RefundedCoupons, fail_orders_in_refunds
 from portal.services.catalogues import active_reasons
 from portal.services.coupons import Coupon, booking_coupons, refresh_refund_states
@@ -865,9 +859,9 @@ def _queue_count_statement(shape: tuple) -> Select:
 
 
 @dataclass(frozen=True)
-class QueueRow:
+class QueueRow(RefundShown):
     """One line of the operations refund queue, read as plain columns (no ORM objects): what the row
-    shows, with the same properties as a Refund's (they ask the same domain functions)."""
+    shows, with a Refund's own properties (models.refunds.RefundShown)."""
 
     id: int
     code: str
@@ -889,56 +883,12 @@ class QueueRow:
     last_actor_name: str | None
 
     @property
-    def status_label(self) -> str:
-        return STATUS_LABELS[RefundStatus(self.status)]
-
-    @property
-    def path_label(self) -> str:
-        return PATH_LABELS[RefundPath(self.path)]
+    def order_payment_channel(self) -> str:
+        return self.payment_channel
 
     @property
     def payment_channel_label(self) -> str:
         return PAYMENT_CHANNELS[self.payment_channel]
-
-    @property
-    def actions(self) -> tuple[RefundAction, ...]:
-        """What operations may do next, in queue order: exactly the domain's allowed actions."""
-        return allowed_actions(self.status)
-
-    def action_label(self, action: RefundAction | str) -> str:
-        return action_label(action, payment_channel=self.payment_channel)
-
-    def is_overdue(self, now: datetime) -> bool:
-        return shown_overdue(self.status, self.created_at, now)
-
-    @cached_property
-    def _shown(self) -> tuple[Money | None, AmountBasis]:
-        return shown_amount(
-            self.status,
-            estimate=Money.of(self.estimated_amount, self.currency),
-            airline_amount=Money.of(self.airline_amount, self.currency),
-            credited_amount=Money.of(self.credited_amount, self.currency),
-        )
-
-    @property
-    def shown_amount(self) -> Money | None:
-        """The one amount a refund shows: the actual amount once known, else the estimate."""
-        return self._shown[0]
-
-    @property
-    def shown_amount_note(self) -> str:
-        return AMOUNT_BASIS_LABELS[self._shown[1]]
-
-    @property
-    def credit_preview(self) -> str:
-        """What Credit balance will do (paid to the card, or less the service fee); '' when plain."""
-        return credit_note(
-            path=self.path,
-            payment_channel=self.payment_channel,
-            airline_amount=Money.of(self.airline_amount, self.currency),
-            service_fee=Money(self.service_fee, self.currency),
-            involuntary=self.involuntary,
-        )
 
 
 def _queue_rows_statement():
