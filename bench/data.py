@@ -223,7 +223,7 @@ def _prefetch(rounds: Iterator, depth: int = 2) -> Iterator:
         stop.set()
 
 
-def _summary(segments: list[dict], passengers: list) -> dict:
+def summary_of(segments: list[dict], passengers: list) -> dict:
     """What the booking keeps of its segments and passengers, by the product's own booking_summary() on a
     stand-in with the import's view of them: each departure at its origin's offset, in travel order."""
     view = SimpleNamespace(
@@ -400,7 +400,7 @@ def _generate(n: int, rng: random.Random, now: datetime, account_ids, currencies
                     "issued_at": issued,
                     "contact_email": f"ops{booking_id % 7}@agency.example",
                     "contact_phone": "+65 6123 4567",
-                    **_summary(segments[first_segment_id - segments[0]["id"] :], search_view),
+                    **summary_of(segments[first_segment_id - segments[0]["id"] :], search_view),
                     "action_required": action_required,
                     "imported_at": issued + timedelta(minutes=5),
                     "updated_at": issued + timedelta(minutes=5),

@@ -37,10 +37,12 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 from sqlalchemy import create_engine, event, func, insert, select, text
 from sqlalchemy.engine import make_url
 
+from bench.data import summary_of
 from bench.machine import is_postgres
 from bench.run import (
     add_load_arguments,
@@ -210,13 +212,7 @@ def build(app, n_refunds: int, batch_rows: int) -> dict:
                         "issued_at": now - timedelta(days=b % 700),
                         "contact_email": "x@example.com",
                         "contact_phone": "+65 6000 0000",
-                        "first_departure_date": depart.date(),
-                        # What the import keeps of the segments and passengers below.
-                        "route": "SIN–BKK–SIN",
-                        "first_departure_at": depart,
-                        "first_departure_offset": 480,
-                        "lead_passenger": "/".join(_name(b, 1)),
-                        "passenger_count": 2,
+                        # The summary of the segments and passengers below is added after them.
                     }
                 )
                 keys.append({"booking_id": b, "account_id": account, "key": order})
@@ -264,6 +260,10 @@ def build(app, n_refunds: int, batch_rows: int) -> dict:
                             "status": "confirmed",
                         }
                     )
+                # What the import keeps of them on the booking, by the product's own booking_summary().
+                bookings[-1].update(
+                    summary_of(segments[-2:], [SimpleNamespace(**p) for p in passengers[-2:]])
+                )
             insert_chunked(conn, Booking.__table__, bookings)
             insert_chunked(conn, Passenger.__table__, passengers)
             insert_chunked(conn, Segment.__table__, segments)
