@@ -25,14 +25,6 @@ def starts_with(column, term: str):
     return (column >= term) & (column < term + PAST_PREFIX)
 
 
-def bookings_matching(term: str, account_id: int | None) -> Select:
-    """Ids of the bookings with a search key (order number, PNR, ticket, names) starting with `term`."""
-    keys = select(BookingSearchKey.booking_id).where(starts_with(BookingSearchKey.key, term))
-    if account_id is not None:
-        keys = keys.where(BookingSearchKey.account_id == account_id)
-    return keys
-
-
 # A term with at most this many keys in the scope is "rare": the bookings are found from its keys (a
 # short list, then each booking by id). A term with more is "frequent": each booking in the list's order
 # is probed for a key instead, which stops after the page; finding every match first would cost as much
@@ -51,6 +43,12 @@ def _term_keys(in_account: bool) -> Select:
         BookingSearchKey.key >= bindparam("term_from"), BookingSearchKey.key < bindparam("term_to")
     )
     return keys.where(BookingSearchKey.account_id == bindparam("account_id")) if in_account else keys
+
+
+def bookings_matching(term: str, account_id: int | None) -> Select:
+    """Ids of the bookings with a search key (order number, PNR, ticket, names) starting with `term`, in
+    the account when given: the one statement of `_term_keys` with its values set."""
+    return _term_keys(account_id is not None).params(**term_params(term, account_id))
 
 
 def term_params(term: str, account_id: int | None) -> dict:
