@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from functools import cache
 from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event
@@ -38,8 +39,15 @@ PASSENGER_TYPES = {"ADT": "Adult", "CHD": "Child", "INF": "Infant"}
 SearchKey = String(80).with_variant(String(80, collation="C"), "postgresql")
 
 
+@cache
+def _fixed_zone(offset_minutes: int) -> timezone:
+    return timezone(timedelta(minutes=offset_minutes))
+
+
 def local_time(utc: datetime, offset_minutes: int) -> datetime:
-    return utc.astimezone(timezone(timedelta(minutes=offset_minutes)))
+    """A stored UTC time at an airport's offset (the zone object is made once per offset: lists call this
+    for every row)."""
+    return utc.astimezone(_fixed_zone(offset_minutes))
 
 
 def route_of(legs: list[tuple[str, str]]) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 from itertools import islice
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from sqlalchemy import ARRAY, Select, any_, bindparam, delete, func, insert, literal, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
@@ -935,9 +935,9 @@ BOOKING_SORTS = SortOptions(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class BookingRow:
-    """One line of My Bookings, read as plain columns (no ORM objects): what the list shows."""
+class BookingRow(NamedTuple):
+    """One line of My Bookings, read as plain columns (no ORM objects): what the list shows. Its shown
+    status and labels are decided once, when the row is made (the template reads each of them)."""
 
     order_number: str
     pnr: str
@@ -953,18 +953,16 @@ class BookingRow:
     departure_local: datetime
     lead_passenger: str
     other_passengers: int
+    shown_status: str
+    shown_status_label: str
+    payment_channel_label: str
 
-    @property
-    def payment_channel_label(self) -> str:
-        return PAYMENT_CHANNELS[self.payment_channel]
 
-    @property
-    def shown_status(self) -> str:
-        return shown_booking_status(self.status, self.refund_state or BookingRefundState.NONE)
-
-    @property
-    def shown_status_label(self) -> str:
-        return SHOWN_BOOKING_STATUS_LABELS[self.shown_status]
+@cache
+def _shown(status: str, refund_state: str | None) -> tuple[str, str]:
+    """The status a booking shows and its label (domain.refunds decides), for each pair met once."""
+    shown = shown_booking_status(status, refund_state or BookingRefundState.NONE)
+    return shown, SHOWN_BOOKING_STATUS_LABELS[shown]
 
 
 @cache
@@ -1010,13 +1008,40 @@ def _booking_rows(found: list) -> list[BookingRow]:
     and passengers is kept on the booking by the import, so nothing more is read."""
     return [
         BookingRow(
-            *columns,
-            route=route,
-            departure_local=local_time(departure_at, offset_minutes),
-            lead_passenger=lead_passenger,
-            other_passengers=passenger_count - 1,
+            order_number,
+            pnr,
+            account_code,
+            airline_code,
+            carrier_type,
+            payment_channel,
+            status,
+            refund_state,
+            action_required,
+            issued_at,
+            route,
+            local_time(departure_at, offset_minutes),
+            lead_passenger,
+            passenger_count - 1,
+            *_shown(status, refund_state),
+            PAYMENT_CHANNELS[payment_channel],
         )
-        for *columns, route, departure_at, offset_minutes, lead_passenger, passenger_count in found
+        for (
+            order_number,
+            pnr,
+            account_code,
+            airline_code,
+            carrier_type,
+            payment_channel,
+            status,
+            refund_state,
+            action_required,
+            issued_at,
+            route,
+            departure_at,
+            offset_minutes,
+            lead_passenger,
+            passenger_count,
+        ) in found
     ]
 
 
