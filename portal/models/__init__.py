@@ -13,6 +13,7 @@ from portal.models.bookings import (
     BookingSearchKey,
     Passenger,
     ScheduleChange,
+    SearchKeysVersion,
     Segment,
 )
 from portal.models.documents import Document
@@ -50,6 +51,7 @@ __all__ = [
     "BaggageOrder",
     "Booking",
     "BookingSearchKey",
+    "SearchKeysVersion",
     "Document",
     "ImportJob",
     "LedgerEntry",

@@ -62,7 +62,15 @@ from portal.services.notifications import account_agents, notify
 from portal.services.paging import LIST_COUNT_CAP, Page, Slice, Sort, SortOptions, probed_page
 from portal.services.schedule_changes import tell_webhooks_of_changes
 from portal.services.scope import Scope, apply_bound
-from portal.services.search import count_matching, is_rare, match_condition, search_key, term_params
+from portal.services.search import (
+    TermPlan,
+    count_matching,
+    keys_changed,
+    match_condition,
+    plan_term,
+    search_key,
+    term_params,
+)
 
 CHUNK = 1000  # bookings written a round
 LOOKUP = 500  # order or ticket numbers a look-up query asks about
@@ -328,6 +336,7 @@ def _import(
         airlines, retyped = _upsert_airlines(checker.airlines)
     result.airlines = len(checker.airlines or ())
     touched: set[int] = set()  # bookings a re-import changed whose refunds may now read differently
+    keys_written = False
     imported_at = utcnow()
     start = 0
     while chunk:
@@ -342,7 +351,9 @@ def _import(
         existing = {number: booking.existing for number, booking in known.items()}
         checked = checker.bookings(chunk, start, existing, _ticket_owners(tickets))
         if not checker.failed:
-            touched.update(_write(checked, known, accounts, airlines, now, imported_at, result))
+            changed, wrote = _write(checked, known, accounts, airlines, now, imported_at, result)
+            touched.update(changed)
+            keys_written = keys_written or wrote
         start += len(chunk)
         if progress is not None:
             progress(start)
@@ -363,11 +374,16 @@ def _import(
         )
     if touched:
         refresh_refund_states(touched)
+    if keys_written:
+        keys_changed()  # last, so the version's row is locked only until the import commits
     return result
 
 
-def _write(checked: list[BookingData], known, accounts, airlines, now, imported_at, result) -> set[int]:
-    """Write one checked chunk; the ids of changed bookings some refund touched.
+def _write(
+    checked: list[BookingData], known, accounts, airlines, now, imported_at, result
+) -> tuple[set[int], bool]:
+    """Write one checked chunk: the ids of changed bookings some refund touched, and whether any booking's
+    search keys were written (a new booking, or a changed one: _apply indexes it again).
 
     A re-imported booking whose content digest is the one stored with it is skipped unread. Any other
     (changed, or without a digest yet) is compared in full with what the database holds: written through
@@ -381,7 +397,7 @@ def _write(checked: list[BookingData], known, accounts, airlines, now, imported_
     digests = {number: import_digest(content) for number, content in contents.items()}
     unsure = [data for data in again if known[data.order_number].digest != digests[data.order_number]]
     if not unsure:
-        return set()
+        return set(), bool(new)
     stored = _stored([known[data.order_number].id for data in unsure])
     differing, same = [], []
     for data in unsure:
@@ -417,7 +433,7 @@ def _write(checked: list[BookingData], known, accounts, airlines, now, imported_
             if booking.refund_state != BookingRefundState.NONE.value:
                 touched.add(booking.id)
         db.session.flush()
-    return touched
+    return touched, bool(new or differing)
 
 
 # --- Writing many bookings at once --------------------------------------------------------------------
@@ -861,20 +877,20 @@ class _ListShape:
     the list's statements, each built once."""
 
     in_account: bool
-    term: str | None  # the search term's plan: "rare", "frequent" (search.is_rare) or None
+    term: str | None  # the search term's plan: "rare", "frequent" (search.plan_term) or None
     departure_from: bool
     departure_to: bool
     payment_channel: bool
     status: str | None  # "action_required", "cancelled", "ticketed", "other" or None
 
 
-def _list_query(filters: BookingFilters, account_id: int | None) -> tuple[_ListShape, dict]:
-    """The shape of the list's conditions for `filters`, and their values."""
+def _list_query(filters: BookingFilters, account_id: int | None) -> tuple[_ListShape, dict, TermPlan | None]:
+    """The shape of the list's conditions for `filters`, their values, and the search term's plan."""
     params: dict = {} if account_id is None else {"account_id": account_id}
     plan = None
     term = search_key(filters.q)
     if term:
-        plan = "rare" if is_rare(term, account_id) else "frequent"
+        plan = plan_term(term, account_id)
         params.update(term_params(term, account_id))
     for name in ("departure_from", "departure_to", "payment_channel"):
         if getattr(filters, name):
@@ -884,13 +900,13 @@ def _list_query(filters: BookingFilters, account_id: int | None) -> tuple[_ListS
         params["status"], status = status, "other"
     shape = _ListShape(
         in_account=account_id is not None,
-        term=plan,
+        term=None if plan is None else ("rare" if plan.rare else "frequent"),
         departure_from=bool(filters.departure_from),
         departure_to=bool(filters.departure_to),
         payment_channel=bool(filters.payment_channel),
         status=status,
     )
-    return shape, params
+    return shape, params, plan
 
 
 @cache
@@ -1056,15 +1072,15 @@ def search_bookings(
     LIST_COUNT_CAP ("1,000+"), which also keeps the search box cheap on every keystroke.
     """
     account_id = scope.narrowed(filters.account_id).account_id
-    shape, params = _list_query(filters, account_id)
+    shape, params, plan = _list_query(filters, account_id)
 
     def lines(offset: int, limit: int) -> list:
         return read(_lines_statement(shape, sort), {**params, "limit": limit, "offset": offset}).all()
 
     def counted(cap: int) -> tuple[int, bool]:
-        if shape.term and filters == BookingFilters(q=filters.q, account_id=filters.account_id):
-            # A search and nothing else is counted on the search keys' index alone.
-            return count_matching(search_key(filters.q), account_id, shape.term == "rare", cap)
+        if plan is not None and filters == BookingFilters(q=filters.q, account_id=filters.account_id):
+            # A search and nothing else is counted on the search keys' index alone (kept per keys version).
+            return count_matching(search_key(filters.q), account_id, plan, cap)
         total = read(_count_statement(shape), {**params, "cap_past": cap + 1}).scalar()
         return min(total, cap), total > cap
 
@@ -1158,7 +1174,7 @@ def search_bookings_after(
 ) -> Slice:
     """Up to `limit` bookings in the scope after the position `after` (issued time and id), newest issued
     first: the same filters and order as My Bookings, read by position rather than by page number."""
-    shape, params = _list_query(filters, scope.narrowed(filters.account_id).account_id)
+    shape, params, _ = _list_query(filters, scope.narrowed(filters.account_id).account_id)
     conditions = list(_conditions(shape))
     if after is not None:
         issued, booking_id = after

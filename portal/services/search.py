@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import secrets
+from dataclasses import dataclass
 from functools import cache
 
 from sqlalchemy import ColumnElement, Select, bindparam, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 
-from portal.extensions import read
-from portal.models import Booking, BookingSearchKey
+from portal.extensions import db, read
+from portal.models import Booking, BookingSearchKey, SearchKeysVersion
 
 _NOT_KEY = re.compile(r"[^A-Z0-9]")
 # Sorts after every key character, so [term, term + PAST_PREFIX) is "starts with term" on an index.
@@ -74,15 +77,44 @@ def _distinct_count(in_account: bool) -> Select:
     return select(func.count()).select_from(distinct)
 
 
-def is_rare(term: str, account_id: int | None) -> bool:
-    """Whether `term` has at most FEW_KEYS keys (in the account when given): one index skip."""
+@dataclass(frozen=True, slots=True)
+class TermPlan:
+    """How a term is searched (`rare`: at most FEW_KEYS keys in the scope) and the version of the search
+    keys it was planned on (None before any import wrote keys): the key a count is kept under."""
+
+    rare: bool
+    version: str | None
+
+
+@cache
+def _plan(in_account: bool) -> Select:
+    version = select(SearchKeysVersion.token).where(SearchKeysVersion.id == 1).scalar_subquery()
+    return select(_probe(in_account).scalar_subquery(), version)
+
+
+def plan_term(term: str, account_id: int | None) -> TermPlan:
+    """Whether `term` is rare (in the account when given), by one index skip, and the keys' version, read
+    in the same statement (so before any count made on the plan)."""
     params = {**term_params(term, account_id), "skip": FEW_KEYS}
-    return read(_probe(account_id is not None), params).scalar() is None
+    past_few, version = read(_plan(account_id is not None), params).one()
+    return TermPlan(rare=past_few is None, version=version)
+
+
+def keys_changed() -> None:
+    """The import wrote search keys: a new version, in the import's transaction, so the counts kept for
+    the old one are not read again (by any worker) once it commits."""
+    token = secrets.token_hex(16)
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    db.session.execute(
+        dialect.insert(SearchKeysVersion)
+        .values(id=1, token=token)
+        .on_conflict_do_update(index_elements=["id"], set_={"token": token})
+    )
 
 
 @cache
 def match_condition(rare: bool, in_account: bool) -> ColumnElement:
-    """The condition on Booking of a term's plan (`is_rare`), built once; `term_params` are its values.
+    """The condition on Booking of a term's plan (`plan_term`), built once; `term_params` are its values.
     A rare term's bookings are found by id from its keys; a frequent one is an index probe per booking
     (on (booking_id, key)), so the list's own order decides how far it reads."""
     if rare:
@@ -98,10 +130,30 @@ def match_condition(rare: bool, in_account: bool) -> ColumnElement:
     )
 
 
-def count_matching(term: str, account_id: int | None, rare: bool, cap: int) -> tuple[int, bool]:
+# Counts kept per (keys version, account, term, plan, cap), in each worker: paging, sorting or coming back
+# to a search does not count its keys again until an import changes them. Emptied when full.
+_COUNTS: dict[tuple, tuple[int, bool]] = {}
+COUNTS_KEPT = 4_096
+
+
+def count_matching(term: str, account_id: int | None, plan: TermPlan, cap: int) -> tuple[int, bool]:
     """How many bookings have a key starting with `term`, stopping at `cap`: (total, more than the cap).
-    A frequent term's count reads a window of COUNT_WINDOW keys first; more distinct bookings than the cap
-    in it is "more"; only a full window spread over fewer bookings counts them all."""
+    Counted once per version of the keys (`plan.version`); never kept without a version."""
+    if plan.version is None:
+        return _count_matching(term, account_id, plan.rare, cap)
+    key = (plan.version, account_id, term, plan.rare, cap)
+    counted = _COUNTS.get(key)
+    if counted is None:
+        counted = _count_matching(term, account_id, plan.rare, cap)
+        if len(_COUNTS) >= COUNTS_KEPT:
+            _COUNTS.clear()
+        _COUNTS[key] = counted
+    return counted
+
+
+def _count_matching(term: str, account_id: int | None, rare: bool, cap: int) -> tuple[int, bool]:
+    """The count itself. A frequent term's count reads a window of COUNT_WINDOW keys first; more distinct
+    bookings than the cap in it is "more"; only a full window spread over fewer bookings counts them all."""
     in_account = account_id is not None
     params = {**term_params(term, account_id), "cap_past": cap + 1}
     if not rare:
