@@ -22,7 +22,8 @@ def keep_bookings(first: int, last: int, surname: str = "KEEPSAKE") -> list[dict
 
 
 def counts_in(statements: list[str]) -> list[str]:
-    return [s for s in statements if "count(" in s.lower()]
+    """The counts among a request's statements, but for the plan's (which reads the keys' version)."""
+    return [s for s in statements if "count(" in s.lower() and "search_keys_version" not in s]
 
 
 def shown(client, **query) -> str:
@@ -42,7 +43,7 @@ def test_a_search_is_counted_once_until_an_import_writes_keys(client, auth, make
     with count_queries() as again:
         assert "Showing 1–25 of 30 bookings" in shown(client, q="KEEPSAKE")
     assert not counts_in(again.statements), again.statements
-    assert len(again.statements) == len(first.statements) - 1
+    assert len(again.statements) < len(first.statements), again.statements
 
     # Two more bookings: the version changes with the import, and the count at once.
     before = version(db)
