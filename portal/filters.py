@@ -49,9 +49,7 @@ _FORMATS = {
 def strftime(moment: datetime | date, fmt: str) -> str:
     """`moment.strftime(fmt)`, quicker for the formats the lists use."""
     fast = (_FORMATS if isinstance(moment, datetime) else _DATE_FORMATS).get(fmt)
-    if fast is None or moment.year < 1000:  # strftime does not pad a year of fewer than 4 digits
-        return moment.strftime(fmt)
-    return fast(moment)
+    return moment.strftime(fmt) if fast is None else fast(moment)
 
 
 def user_time(moment: datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:

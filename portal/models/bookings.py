@@ -544,15 +544,14 @@ class BookingSearchKey(db.Model):
 class SearchKeysVersion(db.Model):
     """Which version of the search keys the database holds: a new random token each time the import writes
     keys (services.search.keys_changed). What is worked out from the keys alone (how many bookings a term
-    matches) is kept per token, so it is never read again once the keys have changed. With it, the most
-    keys a term may have to be searched as a rare one, for the number of bookings then. At most one row."""
+    matches) is kept per token, so it is never read again once the keys have changed. At most one row; none
+    before the first import."""
 
     __tablename__ = "search_keys_version"
     __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     token: Mapped[str] = mapped_column(String(32))
-    few_keys: Mapped[int]
 
 
 # --- The import's digest follows every change through the ORM -------------------------------------------

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from functools import cache
-from math import isqrt
 
 from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -29,17 +29,11 @@ def starts_with(column, term: str):
     return (column >= term) & (column < term + PAST_PREFIX)
 
 
-# A term with few keys in the scope is "rare": the bookings are found from its keys (a short list, then
-# each booking by id, sorted). A term with more is "frequent": each booking in the list's order is probed
-# for a key instead, which stops after the page; finding every match first would cost as much as the
-# matches (issue 14). A rare term's cost grows with its M matches, a frequent one's with the bookings walked
-# to fill a page, about PAGE_ROWS * N / M in a list of N: rare is cheaper while M * M < PAGE_ROWS * N. The
-# keys (K >= M) stand for M, and the highest booking id (>= the account's bookings) for N, as of the last
-# import (`few_keys`, kept with the keys' version); never more than FEW_KEYS keys are read to tell. At
-# 10,000 bookings a term with 500 keys is frequent, from 40,000 on one with 1,000 (PostgreSQL read half a
-# 10,000-booking table for the rare plan of a 981-key term: 4.7 ms, against 1.4 ms probing).
+# A term with at most this many keys in the scope is "rare": the bookings are found from its keys (a
+# short list, then each booking by id). A term with more is "frequent": each booking in the list's order
+# is probed for a key instead, which stops after the page; finding every match first would cost as much
+# as the matches (issue 14). Which of the two is one index skip of this many keys.
 FEW_KEYS = 1_000
-PAGE_ROWS = 25
 # The count of a frequent term reads no more than this many keys: more distinct bookings than the list's
 # count cap within them is "1,000+"; only a window of keys spread over fewer bookings counts them all.
 COUNT_WINDOW = 3_000
@@ -86,7 +80,7 @@ def _distinct_count(in_account: bool) -> Select:
 
 @dataclass(frozen=True, slots=True)
 class TermPlan:
-    """How a term is searched (`rare`: few keys for the size of the list) and the version of the search
+    """How a term is searched (`rare`: at most FEW_KEYS keys in the scope) and the version of the search
     keys it was planned on (None before any import wrote keys): the key a count is kept under."""
 
     rare: bool
@@ -95,39 +89,27 @@ class TermPlan:
 
 @cache
 def _plan(in_account: bool) -> Select:
-    """A probe past the last key a rare term may have (`few_keys`, kept with the keys' version; FEW_KEYS
-    before any import) and the keys' version, in one statement."""
-    version = select(SearchKeysVersion).where(SearchKeysVersion.id == 1)
-    few = func.coalesce(version.with_only_columns(SearchKeysVersion.few_keys).scalar_subquery(), FEW_KEYS)
-    past_few = _term_keys(in_account).limit(1).offset(few)
-    return select(
-        past_few.scalar_subquery(), version.with_only_columns(SearchKeysVersion.token).scalar_subquery()
-    )
+    version = select(SearchKeysVersion.token).where(SearchKeysVersion.id == 1).scalar_subquery()
+    return select(_probe(in_account).scalar_subquery(), version)
 
 
 def plan_term(term: str, account_id: int | None) -> TermPlan:
-    """Whether `term` is rare in the scope (at most `few_keys` keys, by an index skip) and the keys'
-    version, read in the same statement (so before any count made on the plan)."""
-    past_few, version = read(_plan(account_id is not None), term_params(term, account_id)).one()
+    """Whether `term` is rare (in the account when given), by one index skip, and the keys' version, read
+    in the same statement (so before any count made on the plan)."""
+    params = {**term_params(term, account_id), "skip": FEW_KEYS}
+    past_few, version = read(_plan(account_id is not None), params).one()
     return TermPlan(rare=past_few is None, version=version)
-
-
-def few_keys(highest_booking_id: int) -> int:
-    """The most keys a rare term has in a list of up to `highest_booking_id` bookings."""
-    return min(FEW_KEYS, isqrt(PAGE_ROWS * highest_booking_id))
 
 
 def keys_changed() -> None:
     """The import wrote search keys: a new version, in the import's transaction, so the counts kept for
-    the old one are not read again (by any worker) once it commits; and the rare terms' limit for the
-    bookings there are now."""
+    the old one are not read again (by any worker) once it commits."""
     token = secrets.token_hex(16)
-    few = few_keys(db.session.scalar(select(func.max(Booking.id))) or 0)
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     db.session.execute(
         dialect.insert(SearchKeysVersion)
-        .values(id=1, token=token, few_keys=few)
-        .on_conflict_do_update(index_elements=["id"], set_={"token": token, "few_keys": few})
+        .values(id=1, token=token)
+        .on_conflict_do_update(index_elements=["id"], set_={"token": token})
     )
 
 
@@ -150,23 +132,28 @@ def match_condition(rare: bool, in_account: bool) -> ColumnElement:
 
 
 # Counts kept per (keys version, account, term, plan, cap), in each worker: paging, sorting or coming back
-# to a search does not count its keys again until an import changes them. Emptied when full.
-_COUNTS: dict[tuple, tuple[int, bool]] = {}
+# to a search does not count its keys again until an import changes them, or for a minute at most (a
+# writer of keys that does not renew the version, such as a data fix in SQL, leaves a count a minute old
+# at worst). Emptied when full.
+_COUNTS: dict[tuple, tuple[tuple[int, bool], float]] = {}
 COUNTS_KEPT = 4_096
+COUNT_KEPT_SECONDS = 60.0
 
 
 def count_matching(term: str, account_id: int | None, plan: TermPlan, cap: int) -> tuple[int, bool]:
     """How many bookings have a key starting with `term`, stopping at `cap`: (total, more than the cap).
-    Counted once per version of the keys (`plan.version`); never kept without a version."""
+    Counted once per version of the keys (`plan.version`) and minute; never kept without a version."""
     if plan.version is None:
         return _count_matching(term, account_id, plan.rare, cap)
     key = (plan.version, account_id, term, plan.rare, cap)
-    counted = _COUNTS.get(key)
-    if counted is None:
-        counted = _count_matching(term, account_id, plan.rare, cap)
-        if len(_COUNTS) >= COUNTS_KEPT:
-            _COUNTS.clear()
-        _COUNTS[key] = counted
+    now = time.monotonic()
+    kept = _COUNTS.get(key)
+    if kept is not None and now - kept[1] < COUNT_KEPT_SECONDS:
+        return kept[0]
+    counted = _count_matching(term, account_id, plan.rare, cap)
+    if len(_COUNTS) >= COUNTS_KEPT:
+        _COUNTS.clear()
+    _COUNTS[key] = (counted, now)
     return counted
 
 

@@ -22,8 +22,7 @@ def keep_bookings(first: int, last: int, surname: str = "KEEPSAKE") -> list[dict
 
 
 def counts_in(statements: list[str]) -> list[str]:
-    """The counts among a request's statements, but for the plan's (which reads the keys' version)."""
-    return [s for s in statements if "count(" in s.lower() and "search_keys_version" not in s]
+    return [s for s in statements if "count(" in s.lower()]
 
 
 def shown(client, **query) -> str:
@@ -43,7 +42,7 @@ def test_a_search_is_counted_once_until_an_import_writes_keys(client, auth, make
     with count_queries() as again:
         assert "Showing 1–25 of 30 bookings" in shown(client, q="KEEPSAKE")
     assert not counts_in(again.statements), again.statements
-    assert len(again.statements) < len(first.statements), again.statements
+    assert len(again.statements) == len(first.statements) - 1
 
     # Two more bookings: the version changes with the import, and the count at once.
     before = version(db)
@@ -101,3 +100,18 @@ def test_a_rolled_back_import_leaves_the_version(client, auth, make, world, db):
     assert version(db) == before
     auth.login(world.agent)
     assert "Showing 1–25 of 26 bookings" in shown(client, q="KEEPSAKE")
+
+
+def test_a_count_kept_lives_a_minute_whoever_writes_keys(client, auth, make, world, monkeypatch):
+    """A writer of keys that does not renew the version (a data fix in SQL, the previous release's job
+    runner during a deploy) leaves a count at most COUNT_KEPT_SECONDS old."""
+    from portal.services import bookings, search
+
+    make.import_bookings(*keep_bookings(0, 30))
+    auth.login(world.agent)
+    assert "Showing 1–25 of 30 bookings" in shown(client, q="KEEPSAKE")
+    monkeypatch.setattr(bookings, "keys_changed", lambda: None)
+    make.import_bookings(*keep_bookings(30, 40))
+    assert "Showing 1–25 of 30 bookings" in shown(client, q="KEEPSAKE")  # kept: the version did not move
+    monkeypatch.setattr(search, "COUNT_KEPT_SECONDS", 0)  # its minute is over
+    assert "Showing 1–25 of 40 bookings" in shown(client, q="KEEPSAKE")

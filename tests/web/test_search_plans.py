@@ -37,24 +37,6 @@ def namesakes(make, world):
     return world
 
 
-def rare_up_to(db, keys: int) -> None:
-    """Terms of at most `keys` keys are rare from now on: the limit the import keeps with the keys' version
-    (a test's list is so short that every term of a few keys would be frequent)."""
-    from portal.models import SearchKeysVersion
-
-    db.session.get(SearchKeysVersion, 1).few_keys = keys
-    db.session.commit()
-
-
-@pytest.fixture
-def rare_by_default(namesakes, db):
-    rare_up_to(db, search.FEW_KEYS)
-
-
-def frequent(db) -> None:
-    rare_up_to(db, 0)
-
-
 def shown(client, **query) -> tuple[list[str], str]:
     page = client.get("/bookings/", query_string=query).get_data(as_text=True)
     count = re.search(r"Showing [^<]*?bookings?|No bookings match", page).group(0)
@@ -71,21 +53,17 @@ def shown(client, **query) -> tuple[list[str], str]:
         {"q": "PLANTEST", "page": "2"},
     ],
 )
-def test_a_frequent_term_shows_what_a_rare_one_does(
-    client, auth, namesakes, monkeypatch, db, rare_by_default, query
-):
+def test_a_frequent_term_shows_what_a_rare_one_does(client, auth, namesakes, monkeypatch, query):
     monkeypatch.setitem(client.application.config, "PER_PAGE", 3)
     auth.login(namesakes.agent)
     rare = shown(client, **query)
-    frequent(db)
-    probed = shown(client, **query)
-    assert probed == rare
+    monkeypatch.setattr(search, "FEW_KEYS", 1)
+    frequent = shown(client, **query)
+    assert frequent == rare
     assert rare[0] and "PLOTHER001" not in rare[0]
 
 
-def test_the_rare_plan_is_exact_and_stays_in_the_account(
-    client, auth, namesakes, monkeypatch, rare_by_default
-):
+def test_the_rare_plan_is_exact_and_stays_in_the_account(client, auth, namesakes, monkeypatch):
     monkeypatch.setitem(client.application.config, "PER_PAGE", 3)
     auth.login(namesakes.agent)
     rows, count = shown(client, q="PLANTEST")
@@ -96,10 +74,10 @@ def test_the_rare_plan_is_exact_and_stays_in_the_account(
     assert shown(client, q="PLANTEST") == (["PLOTHER001"], "Showing 1–1 of 1 booking")
 
 
-def test_staff_see_every_account_in_both_plans(client, auth, namesakes, db, rare_by_default):
+def test_staff_see_every_account_in_both_plans(client, auth, namesakes, monkeypatch):
     auth.login(namesakes.ops)
     rare = shown(client, q="PLANTEST")
-    frequent(db)
+    monkeypatch.setattr(search, "FEW_KEYS", 1)
     assert shown(client, q="PLANTEST") == rare
     assert "PLOTHER001" in rare[0] and rare[1] == "Showing 1–8 of 8 bookings"
 
@@ -113,41 +91,12 @@ def test_staff_see_every_account_in_both_plans(client, auth, namesakes, db, rare
         (3, 5, "Showing 1–3 of 5+ bookings"),  # a full window, then counted up to the cap
     ],
 )
-def test_a_frequent_terms_count(client, auth, namesakes, monkeypatch, db, window, cap, expected):
+def test_a_frequent_terms_count(client, auth, namesakes, monkeypatch, window, cap, expected):
     from portal.services import bookings as bookings_service
 
     monkeypatch.setitem(client.application.config, "PER_PAGE", 3)
-    frequent(db)
+    monkeypatch.setattr(search, "FEW_KEYS", 1)
     monkeypatch.setattr(search, "COUNT_WINDOW", window)
     monkeypatch.setattr(bookings_service, "LIST_COUNT_CAP", cap)
     auth.login(namesakes.agent)
     assert shown(client, q="PLANTEST")[1] == expected
-
-
-def test_a_term_is_rare_for_the_size_of_its_list(namesakes, db):
-    """The import keeps the most keys a rare term has: min(FEW_KEYS, sqrt(PAGE_ROWS x the highest booking
-    id)); a term with one key more is frequent."""
-    from sqlalchemy import func, select
-
-    from portal.models import Booking, BookingSearchKey, SearchKeysVersion
-
-    assert [search.few_keys(n) for n in (0, 100, 10_000, 39_999, 40_000, 10**6)] == [
-        0,
-        50,
-        500,
-        999,
-        1000,
-        1000,
-    ]
-    highest = db.session.scalar(select(func.max(Booking.id)))
-    assert db.session.get(SearchKeysVersion, 1).few_keys == search.few_keys(highest)
-    account = namesakes.demo.id
-    keys = db.session.scalar(
-        select(func.count()).where(
-            BookingSearchKey.account_id == account, search.starts_with(BookingSearchKey.key, "PLANTEST")
-        )
-    )
-    rare_up_to(db, keys)
-    assert search.plan_term("PLANTEST", account).rare
-    rare_up_to(db, keys - 1)
-    assert not search.plan_term("PLANTEST", account).rare

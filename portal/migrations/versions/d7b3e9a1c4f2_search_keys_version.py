@@ -7,7 +7,6 @@ Create Date: 2026-12-01 04:30:00.000000
 
 """
 import secrets
-from math import isqrt
 
 import sqlalchemy as sa
 from alembic import op
@@ -25,15 +24,11 @@ def upgrade():
         'search_keys_version',
         sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
         sa.Column('token', sa.String(length=32), nullable=False),
-        sa.Column('few_keys', sa.Integer(), nullable=False),
         sa.CheckConstraint('id = 1', name=op.f('ck_search_keys_version_one_row')),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_search_keys_version')),
     )
-    # The keys already imported get a version of their own, so counts are kept from now on; a rare term
-    # has at most min(1,000, sqrt(25 x the highest booking id)) keys (services.search, as of this revision).
-    highest_id = op.get_bind().execute(sa.text('SELECT max(id) FROM booking')).scalar() or 0
-    few_keys = min(1000, isqrt(25 * highest_id))
-    op.bulk_insert(table, [{'id': 1, 'token': secrets.token_hex(16), 'few_keys': few_keys}])
+    # The keys already imported get a version of their own, so counts are kept from now on.
+    op.bulk_insert(table, [{'id': 1, 'token': secrets.token_hex(16)}])
 
 
 def downgrade():
