@@ -544,8 +544,9 @@ class BookingSearchKey(db.Model):
 class SearchKeysVersion(db.Model):
     """Which version of the search keys the database holds: a new random token each time the import writes
     keys (services.search.keys_changed). What is worked out from the keys alone (how many bookings a term
-    matches) is kept per token, so it is never read again once the keys have changed. At most one row; none
-    before the first import."""
+    matches) is kept per token, so it is never read again once the keys have changed. At most one row: the
+    migration writes it; a database made from the models has none until its first import (nothing is kept
+    meanwhile)."""
 
     __tablename__ = "search_keys_version"
     __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
