@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from functools import cache
 from types import MappingProxyType
 
 from portal.domain.deadlines import is_overdue
@@ -104,8 +105,10 @@ def next_status(status: RefundStatus | str, action: RefundAction | str) -> Refun
         raise RefundTransitionError(status, action) from None
 
 
+@cache
 def allowed_actions(status: RefundStatus | str) -> tuple[RefundAction, ...]:
-    """The actions open to a refund in this status, in the order the operations queue shows them."""
+    """The actions open to a refund in this status, in the order the operations queue shows them (worked
+    out once per status: every queue row asks)."""
     status = RefundStatus(status)
     return tuple(action for action in RefundAction if (status, action) in TRANSITIONS)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import ClassVar
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -55,6 +57,20 @@ class RefundReason(db.Model):
     involuntary: Mapped[bool] = mapped_column(default=False)
 
 
+@dataclass(frozen=True)
+class RowActions:
+    """A queue row's action cell, less the refund's id: the actions' values and buttons, the currency the
+    airline's amount is typed in and what Credit balance will do. Rows with equal RowActions differ only
+    by their id, so the queue renders each such cell once, with `id` (a placeholder) where the refund's id
+    goes, and fills the id in per row (templates/operations/_refund_rows.html)."""
+
+    buttons: tuple[tuple[str, str], ...]  # (action value, its button), in queue order
+    currency: str
+    credit_preview: str
+
+    id: ClassVar[str] = "~ID~"
+
+
 class RefundShown:
     """What a refund shows, wherever it is read from: a Refund, or a row of the operations queue read as
     plain columns (services.refunds.QueueRow). Both have the refund's columns under the same names and say
@@ -82,6 +98,15 @@ class RefundShown:
     def action_label(self, action: RefundAction | str) -> str:
         """An action's button for this refund ("Close — paid to card" for Credit balance on a card order)."""
         return action_label(action, payment_channel=self.order_payment_channel)
+
+    @property
+    def row_actions(self) -> RowActions:
+        """The action cell of this refund's queue row, without its id (RowActions)."""
+        return RowActions(
+            buttons=tuple((action.value, self.action_label(action)) for action in self.actions),
+            currency=self.currency,
+            credit_preview=self.credit_preview,
+        )
 
     def is_overdue(self, now: datetime) -> bool:
         """Shown overdue in the queue: still waiting to be submitted 4 hours after it was received."""

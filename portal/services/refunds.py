@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache
+from functools import cache, cached_property
 
 from flask import current_app
 from sqlalchemy import (
@@ -889,6 +889,14 @@ class QueueRow(RefundShown):
     @property
     def payment_channel_label(self) -> str:
         return PAYMENT_CHANNELS[self.payment_channel]
+
+    @cached_property
+    def _shown_once(self):
+        return super()._shown()
+
+    def _shown(self):
+        # A row is a snapshot, and the queue reads its amount and the amount's note: decided once.
+        return self._shown_once
 
 
 def _queue_rows_statement():

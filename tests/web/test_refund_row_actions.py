@@ -3,6 +3,7 @@
 The row loops over `refund.actions` (domain `allowed_actions`), so this catches any drift between the
 template and the transition table."""
 
+import re
 from datetime import date, timedelta
 from html.parser import HTMLParser
 
@@ -10,6 +11,7 @@ import pytest
 from flask import url_for
 
 from portal.domain.refunds import RefundAction, RefundPath, RefundStatus, action_label, allowed_actions
+from portal.models.refunds import RowActions
 from portal.services.refunds import apply_action, create_refund, parse_coupon_keys, queue_row
 
 # The steps that take a new operator refund to each status.
@@ -141,3 +143,42 @@ def test_the_rows_links_are_the_ones_url_for_builds(client, auth, world, make, a
             for action in refund.actions:
                 url = url_for("operations.refund_action", refund_id=refund.id, action=action.value)
                 assert f'action="{url}" hx-post="{url}"' in page
+
+
+def _row_html(page: str, refund_id: int) -> str:
+    start = page.index(f'<tr id="refund-row-{refund_id}"')
+    return page[start : page.index("</tr>", start)]
+
+
+def test_alike_rows_each_act_on_their_own_refund(client, auth, db, world, make):
+    """Rows with alike action cells share one rendering with the id filled in per row (r.row_actions):
+    every row's forms, inputs and labels still name its own refund, and each row keeps its own buttons
+    and credit note (a card order, a fee charged, no fee on an agent's own request)."""
+    refunds = []
+    for number, channel, status, path in (
+        ("AT30000011", "deposit", "requested", "instant_quote"),
+        ("AT30000012", "deposit", "requested", "instant_quote"),
+        ("AT30000013", "deposit", "submitted", "instant_quote"),
+        ("AT30000014", "deposit", "submitted", "agent_request"),
+        ("AT30000015", "deposit", "received", "instant_quote"),
+        ("AT30000016", "deposit", "received", "agent_request"),
+        ("AT30000017", "vcc", "received", "instant_quote"),
+        ("AT30000018", "deposit", "received", "instant_quote"),
+    ):
+        booking = make.booking(order_number=number, account="DEMO", payment_channel=channel)
+        refunds.append(make.refund(booking, world.agent, status=status, path=path, by=world.ops))
+    previews = {queue_row(r.id).credit_preview for r in refunds if r.status == RefundStatus.RECEIVED}
+    assert len(previews) == 3  # a fee charged, no fee, a card order: three different cells
+
+    auth.login(world.ops)
+    page = client.get("/operations/refunds", query_string={"status": "open"}).text
+    assert RowActions.id not in page
+    for refund in refunds:
+        row = _row_html(page, refund.id)
+        shown = queue_row(refund.id)
+        assert buttons_in_row(page, refund.id) == [label for _, label in shown.row_actions.buttons]
+        forms = re.findall(r'<form method="post" action="([^"]+)"', row)
+        assert forms == [f"/operations/refunds/{refund.id}/{action.value}" for action in refund.actions]
+        assert all(f"-{refund.id}" in target for target in re.findall(r'(?:id|for)="([a-z]+-\d+)"', row))
+        if refund.status == RefundStatus.RECEIVED:
+            assert f'<small class="muted">{shown.credit_preview}</small>' in row
