@@ -152,20 +152,26 @@ def _row_html(page: str, refund_id: int) -> str:
 
 def test_alike_rows_each_act_on_their_own_refund(client, auth, db, world, make):
     """Rows with alike action cells share one rendering with the id filled in per row (r.row_actions):
-    every row's forms, inputs and labels still name its own refund, and each row keeps its own buttons
-    and credit note (a card order, a fee charged, no fee on an agent's own request)."""
+    every row's forms, inputs and labels still name its own refund, and each row keeps its own buttons,
+    currency and credit note (a card order, a fee charged, no fee on an agent's own request, an account
+    in dollars)."""
+    make.account("USDA", currency="USD")
     refunds = []
-    for number, channel, status, path in (
-        ("AT30000011", "deposit", "requested", "instant_quote"),
-        ("AT30000012", "deposit", "requested", "instant_quote"),
-        ("AT30000013", "deposit", "submitted", "instant_quote"),
-        ("AT30000014", "deposit", "submitted", "agent_request"),
-        ("AT30000015", "deposit", "received", "instant_quote"),
-        ("AT30000016", "deposit", "received", "agent_request"),
-        ("AT30000017", "vcc", "received", "instant_quote"),
-        ("AT30000018", "deposit", "received", "instant_quote"),
+    for number, account, channel, status, path in (
+        ("AT30000011", "DEMO", "deposit", "requested", "instant_quote"),
+        ("AT30000012", "DEMO", "deposit", "requested", "instant_quote"),
+        ("AT30000013", "DEMO", "deposit", "submitted", "instant_quote"),
+        ("AT30000014", "DEMO", "deposit", "submitted", "agent_request"),
+        ("AT30000019", "USDA", "deposit", "submitted", "instant_quote"),
+        ("AT30000015", "DEMO", "deposit", "received", "instant_quote"),
+        ("AT30000016", "DEMO", "deposit", "received", "agent_request"),
+        ("AT30000017", "DEMO", "vcc", "received", "instant_quote"),
+        ("AT30000018", "DEMO", "deposit", "received", "instant_quote"),
     ):
-        booking = make.booking(order_number=number, account="DEMO", payment_channel=channel)
+        currency = "USD" if account == "USDA" else "SGD"
+        booking = make.booking(
+            order_number=number, account=account, currency=currency, payment_channel=channel
+        )
         refunds.append(make.refund(booking, world.agent, status=status, path=path, by=world.ops))
     previews = {queue_row(r.id).credit_preview for r in refunds if r.status == RefundStatus.RECEIVED}
     assert len(previews) == 3  # a fee charged, no fee, a card order: three different cells
@@ -182,3 +188,16 @@ def test_alike_rows_each_act_on_their_own_refund(client, auth, db, world, make):
         assert all(f"-{refund.id}" in target for target in re.findall(r'(?:id|for)="([a-z]+-\d+)"', row))
         if refund.status == RefundStatus.RECEIVED:
             assert f'<small class="muted">{shown.credit_preview}</small>' in row
+        if refund.status == RefundStatus.SUBMITTED:
+            assert f"Amount ({refund.currency})" in row
+    assert {r.currency for r in refunds} == {"SGD", "USD"}
+
+
+def test_the_rows_forms_keep_the_portals_path_prefix(client, auth, world, make):
+    """Served under a path prefix (here /0, which looks like the id the template fills in), each form
+    posts under the prefix to its own refund."""
+    refund = make.refund(world.booking, world.agent, passengers=["P1"], coupons=["P1.S1"])
+    auth.login(world.ops)
+    page = client.get("/operations/refunds", base_url="http://localhost/0/").text
+    forms = re.findall(r'<form method="post" action="([^"]+)"', _row_html(page, refund.id))
+    assert forms == [f"/0/operations/refunds/{refund.id}/{action.value}" for action in refund.actions]
